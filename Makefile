@@ -1,0 +1,17 @@
+# The two commands of the README. Each sets up what it needs (pip, cargo) on a fresh machine.
+.PHONY: run test build clean-data
+
+## make run: Temporal dev server (if none answers) + search attributes + release worker.
+run:
+	@bash scripts/run.sh
+
+## make test: the whole suite against real servers the tests start themselves.
+test:
+	@bash scripts/test.sh
+
+build:
+	cargo build --release -p punctual-worker
+
+## Forget the local server's history and the ledger (.data/).
+clean-data:
+	rm -rf .data

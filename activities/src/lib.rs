@@ -1,0 +1,10 @@
+//! Every side effect punctual performs lives here, behind activity implementations.
+//!
+//! Activities are at-least-once: a worker can finish an effect and die before reporting it, and
+//! Temporal will run the activity again. So each effectful activity must be idempotent *at the
+//! effect*, not merely carry a business-keyed activity ID. The contracts (names, inputs, outputs)
+//! are declared in `punctual-workflows`; this crate implements them.
+
+pub mod bench;
+
+pub use bench::BenchActivities;

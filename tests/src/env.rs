@@ -1,0 +1,122 @@
+//! Per-test environment: a unique task queue, a client, the production worker, the real CLI.
+
+use crate::server::{DevServer, dev_server};
+use std::future::Future;
+use tokio::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use temporalio_client::{Client, ClientOptions, ConnectionOptions};
+use tokio::sync::oneshot;
+
+static NEXT_QUEUE: AtomicUsize = AtomicUsize::new(0);
+
+/// What one test works with.
+pub struct TestEnv {
+    /// Task queue no other test uses.
+    pub task_queue: String,
+    /// A client of this test's own runtime, connected to the shared server.
+    pub client: Client,
+    /// The shared server.
+    pub server: &'static DevServer,
+}
+
+/// Output of one `temporal` CLI call.
+#[derive(Debug)]
+pub struct CliOutput {
+    /// Whether the CLI exited 0.
+    pub success: bool,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl TestEnv {
+    /// Connects to the shared dev server (starting it on first use) with a fresh task queue.
+    pub async fn start(name: &str) -> Self {
+        let server = tokio::task::spawn_blocking(dev_server).await.expect("dev server thread");
+        let n = NEXT_QUEUE.fetch_add(1, Ordering::Relaxed);
+        let task_queue = format!("{name}-{}-{n}", std::process::id());
+        let url: temporalio_client::Url = format!("http://{}", server.address).parse().expect("server url");
+        let client = Client::connect(
+            ConnectionOptions::new(url).identity(format!("test-{name}")).build(),
+            ClientOptions::new("default").build(),
+        )
+        .await
+        .expect("connect to dev server");
+        Self { task_queue, client, server }
+    }
+
+    /// Runs `body` while an in-process worker with the production registration polls this test's
+    /// task queue; then shuts the worker down gracefully and returns `body`'s output.
+    pub async fn with_worker<T>(&self, body: impl Future<Output = T>) -> T {
+        let options = punctual_worker::registration::worker_options(
+            &self.task_queue,
+            Duration::from_secs(10),
+        )
+        .expect("worker options");
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let worker = punctual_worker::run::run_worker(self.client.clone(), options, async {
+            stop_rx.await.ok();
+        });
+        let body = async {
+            let out = body.await;
+            stop_tx.send(()).ok();
+            out
+        };
+        let (worker_result, out) = tokio::join!(worker, body);
+        worker_result.expect("worker ran and stopped cleanly");
+        out
+    }
+
+    /// Runs the real `temporal` CLI against the shared server: `args` as a user would type them.
+    ///
+    /// Async, so an in-process worker on the same test runtime keeps polling meanwhile.
+    pub async fn cli(&self, args: &[&str]) -> CliOutput {
+        let out = Command::new(&self.server.temporal_bin)
+            .args(args)
+            .args(["--address", &self.server.address, "--namespace", "default"])
+            .env_remove("TEMPORAL_PROFILE")
+            .output()
+            .await
+            .expect("run temporal CLI");
+        CliOutput {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Like [`TestEnv::cli`] with `-o json`, parsed; panics with the CLI's stderr on failure.
+    pub async fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut with_json = args.to_vec();
+        with_json.extend(["-o", "json"]);
+        let out = self.cli(&with_json).await;
+        assert!(out.success, "temporal {args:?} failed: {}", out.stderr);
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("temporal {args:?} printed non-JSON ({e}): {}", out.stdout))
+    }
+
+    /// Environment for a `punctual` subprocess pointed at the shared server and this task queue.
+    pub fn punctual_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("TEMPORAL_ADDRESS", self.server.address.clone()),
+            ("TEMPORAL_NAMESPACE", "default".to_owned()),
+            ("PUNCTUAL_TASK_QUEUE", self.task_queue.clone()),
+        ]
+    }
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, or panics naming `what` after `limit`.
+///
+/// A bound on waiting, not a timing assertion: `limit` is generous and only stops a hung test.
+pub async fn eventually<T>(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "gave up after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,13 @@
+//! Shared harness for punctual's end-to-end tests.
+//!
+//! One real Temporal dev server per test binary ([`dev_server`]), started through the SDK's
+//! `testing` feature from the pip-installed CLI; each test gets its own task queue and client
+//! ([`TestEnv::start`]), runs the production worker registration in-process
+//! ([`TestEnv::with_worker`]) or the real `punctual` binary ([`punctual_bin`]), and can drive the
+//! real `temporal` CLI against the same server ([`TestEnv::cli`]).
+
+pub mod server;
+pub mod env;
+
+pub use env::{CliOutput, TestEnv, eventually};
+pub use server::{DevServer, dev_server, punctual_bin, workspace_root};

@@ -1,0 +1,168 @@
+//! The foundation, end to end: `BenchWorkflow` through the Rust client and the real `temporal`
+//! CLI, bad input failing fast, and the `punctual` binary draining on SIGTERM.
+
+use punctual_tests::{TestEnv, eventually, punctual_bin};
+use punctual_workflows::{BenchWorkflow, JsonInput};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+
+#[tokio::test]
+async fn bench_workflow_returns_n_times_m_through_the_rust_client() {
+    let env = TestEnv::start("bench-client").await;
+    let result = env
+        .with_worker(async {
+            let handle = env
+                .client
+                .start_workflow(
+                    BenchWorkflow::run,
+                    JsonInput::from(json!({"activities": 4, "payload_bytes": 16})),
+                    WorkflowStartOptions::new(&env.task_queue, format!("{}-bench", env.task_queue))
+                        .build(),
+                )
+                .await
+                .expect("start");
+            handle.get_result(WorkflowGetResultOptions::default()).await.expect("result")
+        })
+        .await;
+    assert_eq!(result, 64);
+}
+
+#[tokio::test]
+async fn bench_workflow_runs_from_the_temporal_cli() {
+    let env = TestEnv::start("bench-cli").await;
+    let id = format!("{}-cli", env.task_queue);
+    let result = env
+        .with_worker(async {
+            let started = env.cli(&[
+                "workflow", "start", "--type", "BenchWorkflow", "--task-queue", &env.task_queue,
+                "--workflow-id", &id, "--input", r#"{"activities":3,"payload_bytes":8}"#,
+            ]).await;
+            assert!(started.success, "start failed: {}", started.stderr);
+            env.cli_json(&["workflow", "result", "--workflow-id", &id]).await
+        })
+        .await;
+    assert_eq!(result["status"], "COMPLETED", "{result:#}");
+    assert_eq!(result["result"], 24, "{result:#}");
+}
+
+#[tokio::test]
+async fn bad_input_from_the_cli_fails_at_once_naming_the_problem() {
+    let env = TestEnv::start("bad-input").await;
+    // (extra CLI arguments, text the failure must contain)
+    let cases: [(&[&str], &str); 5] = [
+        (&["--input", r#"{"activities":3}"#], "missing field `payload_bytes`"),
+        (&["--input", r#"{"activities":-1,"payload_bytes":8}"#], "field `activities` must be"),
+        (&["--input", r#"{"activities":3,"payload_byte":8}"#], "unknown field `payload_byte`"),
+        (&[], "no input given"),
+        (&["--input", "abc", "--input-meta", "encoding=binary/plain"], "input is not JSON"),
+    ];
+    env.with_worker(async {
+        for (i, (extra, expected)) in cases.iter().enumerate() {
+            let id = format!("{}-{i}", env.task_queue);
+            let mut args = vec![
+                "workflow", "start", "--type", "BenchWorkflow", "--task-queue", &env.task_queue,
+                "--workflow-id", &id,
+            ];
+            args.extend_from_slice(extra);
+            let started = env.cli(&args).await;
+            assert!(started.success, "start {extra:?} failed: {}", started.stderr);
+
+            let result = env.cli(&["workflow", "result", "--workflow-id", &id, "-o", "json"]).await;
+            let result: Value = serde_json::from_str(&result.stdout).expect("result JSON");
+            assert_eq!(result["status"], "FAILED", "{extra:?}: {result:#}");
+            let failure = &result["closeEvent"]["workflowExecutionFailedEventAttributes"]["failure"];
+            let message = failure["message"].as_str().unwrap_or_default();
+            assert!(message.contains(expected), "{extra:?}: `{message}` lacks `{expected}`");
+            assert_eq!(failure["applicationFailureInfo"]["type"], "InvalidInput");
+            assert_eq!(failure["applicationFailureInfo"]["nonRetryable"], true);
+
+            // Failed on its first workflow task: started, task scheduled/started/completed, failed.
+            // A retried task (the SDK's default for undecodable input) would add events.
+            let described = env.cli_json(&["workflow", "describe", "--workflow-id", &id]).await;
+            assert_eq!(described["workflowExecutionInfo"]["historyLength"], "5", "{extra:?}");
+        }
+    })
+    .await;
+}
+
+/// Starts `punctual worker` for this test's task queue.
+fn spawn_worker(env: &TestEnv) -> Child {
+    Command::new(punctual_bin())
+        .arg("worker")
+        .envs(env.punctual_env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn punctual worker")
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(status.expect("run kill").success(), "kill -TERM failed");
+}
+
+#[tokio::test]
+async fn worker_binary_drains_in_flight_activities_on_sigterm() {
+    let env = TestEnv::start("sigterm").await;
+    let mut worker = spawn_worker(&env);
+    let ids: Vec<String> = (0..8).map(|i| format!("{}-{i}", env.task_queue)).collect();
+    for id in &ids {
+        env.client
+            .start_workflow(
+                BenchWorkflow::run,
+                JsonInput::from(json!({"activities": 400, "payload_bytes": 64})),
+                WorkflowStartOptions::new(&env.task_queue, id).build(),
+            )
+            .await
+            .expect("start");
+    }
+    // Signal while the worker is busy: activities are being dispatched continuously.
+    eventually("the worker to complete some activities", Duration::from_secs(60), async || {
+        let d = env.cli_json(&["workflow", "describe", "--workflow-id", &ids[0]]).await;
+        let len: u64 = d["workflowExecutionInfo"]["historyLength"].as_str()?.parse().ok()?;
+        (len > 30).then_some(())
+    })
+    .await;
+    sigterm(&worker);
+    let status = eventually("the worker to exit after SIGTERM", Duration::from_secs(60), async || {
+        worker.try_wait().expect("wait worker")
+    })
+    .await;
+    assert!(status.success(), "worker exited with {status} after SIGTERM");
+
+    // Nothing the worker had taken was abandoned: no pending activity is left STARTED (a dropped
+    // task would sit there until its 30 s start-to-close timeout), none failed or timed out.
+    for id in &ids {
+        let d = env.cli_json(&["workflow", "describe", "--workflow-id", id]).await;
+        assert_eq!(d["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_RUNNING");
+        for pending in d["pendingActivities"].as_array().into_iter().flatten() {
+            assert_ne!(pending["state"], "PENDING_ACTIVITY_STATE_STARTED", "{id}: {pending:#}");
+            assert!(pending.get("lastFailure").is_none(), "{id}: {pending:#}");
+        }
+    }
+
+    // A new worker finishes every run with the full result: nothing lost.
+    let mut replacement = spawn_worker(&env);
+    for id in &ids {
+        let result = env.cli_json(&["workflow", "result", "--workflow-id", id]).await;
+        assert_eq!(result["result"], 400 * 64, "{id}: {result:#}");
+        // An activity abandoned at shutdown shows up later as a timeout and a retry.
+        let history = env.cli_json(&["workflow", "show", "--workflow-id", id]).await;
+        for event in history["events"].as_array().expect("events") {
+            let kind = event["eventType"].as_str().unwrap_or_default();
+            assert!(
+                !kind.contains("ACTIVITY_TASK_TIMED_OUT") && !kind.contains("ACTIVITY_TASK_FAILED"),
+                "{id}: {event:#}"
+            );
+        }
+    }
+    sigterm(&replacement);
+    let status = eventually("the replacement worker to exit", Duration::from_secs(60), async || {
+        replacement.try_wait().expect("wait worker")
+    })
+    .await;
+    assert!(status.success());
+}

@@ -1,0 +1,105 @@
+//! One way to reach Temporal: the SDK's environment configuration, retried for a bounded time.
+//!
+//! `ClientOptions::load_from_config` reads exactly what the `temporal` CLI reads
+//! (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS_*`,
+//! `TEMPORAL_PROFILE` and `temporal.toml`), so a worker and the CLI pointed at the same
+//! environment always talk to the same cluster. The API key and TLS material are never logged:
+//! only the address and namespace are.
+
+use std::time::Duration;
+use temporalio_client::{
+    Client, ClientOptions, ConnectionOptions,
+    envconfig::{ConfigError, LoadClientConfigProfileOptions},
+};
+use tokio::time::Instant;
+
+/// First pause between connection attempts; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
+/// Why no client could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The TEMPORAL_* variables or the temporal.toml profile are malformed. (The SDK's error is
+    /// not `Send`, so its text is kept.)
+    #[error("invalid Temporal connection settings (TEMPORAL_* variables or temporal.toml): {0}")]
+    Config(String),
+    /// Nothing answered at the address for the whole retry window.
+    #[error(
+        "no Temporal server answered at {address} (namespace `{namespace}`) within {waited:?}: \
+         {last_error}. Start a local one with `make run` (or `temporal server start-dev`), \
+         or point TEMPORAL_ADDRESS at your cluster"
+    )]
+    Unreachable { address: String, namespace: String, waited: Duration, last_error: String },
+}
+
+/// Connection settings resolved from the environment, ready to dial.
+#[derive(Clone)]
+pub struct TemporalTarget {
+    connection: ConnectionOptions,
+    client: ClientOptions,
+}
+
+impl std::fmt::Debug for TemporalTarget {
+    // Deliberately not derived: ConnectionOptions holds the API key and TLS keys.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemporalTarget")
+            .field("address", &self.address())
+            .field("namespace", &self.namespace())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TemporalTarget {
+    /// Reads the standard Temporal environment configuration.
+    pub fn from_env() -> Result<Self, ConnectError> {
+        let (connection, client) =
+            ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
+                .map_err(|err: ConfigError| ConnectError::Config(err.to_string()))?;
+        Ok(Self { connection, client })
+    }
+
+    /// The server address, safe to print.
+    pub fn address(&self) -> String {
+        let url = &self.connection.target;
+        match (url.host_str(), url.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            _ => url.to_string(),
+        }
+    }
+
+    /// The namespace this worker serves.
+    pub fn namespace(&self) -> &str {
+        &self.client.namespace
+    }
+
+    /// Dials until the server answers or `timeout` has passed, backing off between attempts.
+    pub async fn connect(&self, timeout: Duration) -> Result<Client, ConnectError> {
+        let started = Instant::now();
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            match Client::connect(self.connection.clone(), self.client.clone()).await {
+                Ok(client) => return Ok(client),
+                Err(err) => {
+                    let waited = started.elapsed();
+                    if waited + backoff > timeout {
+                        return Err(ConnectError::Unreachable {
+                            address: self.address(),
+                            namespace: self.namespace().to_owned(),
+                            waited,
+                            last_error: err.to_string(),
+                        });
+                    }
+                    tracing::warn!(
+                        address = %self.address(),
+                        retry_in_ms = backoff.as_millis() as u64,
+                        error = %err,
+                        "Temporal server not reachable yet"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The `punctual` worker as a library, so tests run exactly the production registration.
+//!
+//! `main.rs` only parses flags, sets up tracing and wires signals; everything it calls lives here:
+//! [`connect::connect`] (Temporal's own environment configuration, with bounded retry),
+//! [`registration::worker_options`] (every workflow and activity punctual serves) and
+//! [`run::run_worker`] (polls until a shutdown future resolves, then drains).
+
+pub mod cli;
+pub mod connect;
+pub mod registration;
+pub mod run;
+pub mod shutdown;
+pub mod telemetry;

@@ -1,0 +1,23 @@
+//! Everything one `punctual worker` serves, registered in one place.
+//!
+//! Tests build their workers with this same function, so what is tested is what runs.
+
+use punctual_activities::BenchActivities;
+use punctual_workflows::BenchWorkflow;
+use std::time::Duration;
+use temporalio_sdk::{WorkerOptions, WorkflowRegistrationError};
+
+/// Worker options for `task_queue` with every punctual workflow and activity registered.
+///
+/// `shutdown_grace` is how long in-flight activities may keep running after shutdown starts
+/// before the worker cancels them.
+pub fn worker_options(
+    task_queue: &str,
+    shutdown_grace: Duration,
+) -> Result<WorkerOptions, WorkflowRegistrationError> {
+    Ok(WorkerOptions::new(task_queue)
+        .register_workflow::<BenchWorkflow>()?
+        .register_activities(BenchActivities)
+        .graceful_shutdown_period(shutdown_grace)
+        .build())
+}

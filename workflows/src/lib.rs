@@ -1,0 +1,14 @@
+//! Deterministic workflow code for punctual.
+//!
+//! This crate is the determinism boundary: it holds workflow definitions, their input and output
+//! types, the wire names users type on the `temporal` CLI, and the *contracts* of the activities
+//! the workflows call (declared with `#[activity_definitions]`, implemented in
+//! `punctual-activities`). Nothing here reads a clock, draws randomness, performs I/O or iterates
+//! a hash map: time comes from the workflow context, effects happen in activities.
+
+pub mod bench;
+pub mod input;
+pub mod names;
+
+pub use bench::{BenchActivityContract, BenchWorkflow};
+pub use input::JsonInput;
