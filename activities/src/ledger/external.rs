@@ -1,0 +1,117 @@
+//! Kinds (b) and (c): effects outside our database. The ledger records intent (a committed
+//! `claimed` row) before the call and the outcome (`done` with its result) after it.
+//!
+//! Neither step can span the call itself, so a crash between them leaves the key `claimed`. What
+//! the retry then does is the caller's choice, made explicit by [`Claim::Proceed`]'s
+//! `first_attempt`: call again with the same idempotency key (kind b, exactly once at the
+//! provider), or refuse (kind c, at most once) and leave the key for a reconciler.
+
+use super::Ledger;
+use super::entry::{EntryKind, EntryStatus, now_text};
+use super::error::LedgerError;
+use super::hash::request_hash;
+use super::outcome::{Caller, Claim};
+use super::store::{check_reuse, failed, insert_claim, select_entry};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+impl Ledger {
+    /// Step 1: records the intent to make an external call for `key`, in its own committed
+    /// transaction.
+    ///
+    /// Returns [`Claim::Done`] with the recorded result if the call already completed (replay;
+    /// a different request is [`LedgerError::Conflict`]), else [`Claim::Proceed`] with whether
+    /// this is the first claim and how many claims there have been, this one included.
+    pub async fn claim_external<R: DeserializeOwned>(
+        &self,
+        key: &str,
+        request: &serde_json::Value,
+        meta: &Caller,
+    ) -> Result<Claim<R>, LedgerError> {
+        let hash = request_hash(request);
+        let mut tx = self.begin_write(key, "claiming").await?;
+        if insert_claim(&mut tx, key, EntryKind::External, &hash, meta).await.map_err(failed("claiming", key))? {
+            tx.commit().await.map_err(failed("claiming", key))?;
+            tracing::debug!(key, "external effect claimed");
+            return Ok(Claim::Proceed { first_attempt: true, attempts: 1 });
+        }
+        let again: Option<i64> = sqlx::query_scalar(
+            "UPDATE ledger_entries SET attempts = attempts + 1, last_attempt = $3, last_claimed_at = $4 \
+             WHERE key = $1 AND kind = 'external' AND status = 'claimed' AND request_hash = $2 \
+             RETURNING attempts",
+        )
+        .bind(key)
+        .bind(&hash)
+        .bind(i64::from(meta.attempt))
+        .bind(now_text())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(failed("claiming", key))?;
+        if let Some(attempts) = again {
+            tx.commit().await.map_err(failed("claiming", key))?;
+            let attempts = u32::try_from(attempts)
+                .map_err(|_| LedgerError::Corrupt(format!("ledger row `{key}` has {attempts} attempts")))?;
+            tracing::info!(key, attempts, attempt = meta.attempt, "external effect claimed again without an outcome");
+            return Ok(Claim::Proceed { first_attempt: false, attempts });
+        }
+        // Not a claimed external row with this request: done, or a misuse of the key.
+        let entry = select_entry(&mut tx, key)
+            .await?
+            .ok_or_else(|| LedgerError::Corrupt(format!("ledger row `{key}` conflicted on insert but cannot be read")))?;
+        tx.rollback().await.map_err(failed("claiming", key))?;
+        check_reuse(&entry, EntryKind::External, &hash)?;
+        match entry.status {
+            EntryStatus::Done => {
+                tracing::info!(key, "external effect already recorded; replaying");
+                Ok(Claim::Done(entry.decode_result()?))
+            }
+            EntryStatus::Claimed => {
+                Err(LedgerError::Corrupt(format!("ledger row `{key}` is claimed but could not be claimed again")))
+            }
+        }
+    }
+
+    /// Step 2: records the outcome of the external call for a claimed `key`.
+    ///
+    /// Idempotent: recording the same result again is fine. A different result for a key that
+    /// is already done is [`LedgerError::ResultMismatch`] (results are never overwritten); a key
+    /// never claimed is [`LedgerError::NotClaimed`].
+    pub async fn complete_external<R: Serialize>(&self, key: &str, result: &R) -> Result<(), LedgerError> {
+        let value = serde_json::to_value(result)
+            .map_err(|e| LedgerError::Corrupt(format!("result of `{key}` cannot be stored as JSON: {e}")))?;
+        let mut tx = self.begin_write(key, "completing").await?;
+        let marked = sqlx::query(
+            "UPDATE ledger_entries SET status = 'done', result = $2, completed_at = $3 \
+             WHERE key = $1 AND kind = 'external' AND status = 'claimed'",
+        )
+        .bind(key)
+        .bind(value.to_string())
+        .bind(now_text())
+        .execute(&mut *tx)
+        .await
+        .map_err(failed("completing", key))?
+        .rows_affected();
+        if marked == 1 {
+            tx.commit().await.map_err(failed("completing", key))?;
+            tracing::info!(key, "external effect recorded");
+            return Ok(());
+        }
+        let entry = select_entry(&mut tx, key).await?;
+        tx.rollback().await.map_err(failed("completing", key))?;
+        let Some(entry) = entry else {
+            return Err(LedgerError::NotClaimed { key: key.to_owned() });
+        };
+        if entry.kind != EntryKind::External {
+            return Err(LedgerError::KindMismatch {
+                key: key.to_owned(),
+                stored: entry.kind.as_str().to_owned(),
+                requested: EntryKind::External.as_str(),
+            });
+        }
+        match entry.result {
+            Some(stored) if stored == value => Ok(()),
+            Some(_) => Err(LedgerError::ResultMismatch { key: key.to_owned() }),
+            None => Err(LedgerError::Corrupt(format!("ledger row `{key}` is claimed but could not be completed"))),
+        }
+    }
+}
