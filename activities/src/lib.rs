@@ -6,5 +6,11 @@
 //! are declared in `punctual-workflows`; this crate implements them.
 
 pub mod bench;
+pub mod billing;
+pub mod failure;
+pub mod ledger;
+pub mod outside;
+pub mod seed;
 
 pub use bench::BenchActivities;
+pub use billing::BillingActivities;

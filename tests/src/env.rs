@@ -1,6 +1,7 @@
 //! Per-test environment: a unique task queue, a client, the production worker, the real CLI.
 
 use crate::server::{DevServer, dev_server};
+use crate::world::{World, temp_sqlite_url};
 use std::future::Future;
 use tokio::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +19,8 @@ pub struct TestEnv {
     pub client: Client,
     /// The shared server.
     pub server: &'static DevServer,
+    /// This test's provider, sink and database.
+    pub world: World,
 }
 
 /// Output of one `temporal` CLI call.
@@ -32,8 +35,14 @@ pub struct CliOutput {
 }
 
 impl TestEnv {
-    /// Connects to the shared dev server (starting it on first use) with a fresh task queue.
+    /// Connects to the shared dev server (starting it on first use) with a fresh task queue,
+    /// a fresh SQLite database seeded with 30 demo customers, a provider and a sink.
     pub async fn start(name: &str) -> Self {
+        Self::start_with(name, temp_sqlite_url(name), 30).await
+    }
+
+    /// Like [`TestEnv::start`] with a given database and number of demo customers.
+    pub async fn start_with(name: &str, database_url: String, customers: u32) -> Self {
         let server = tokio::task::spawn_blocking(dev_server).await.expect("dev server thread");
         let n = NEXT_QUEUE.fetch_add(1, Ordering::Relaxed);
         let task_queue = format!("{name}-{}-{n}", std::process::id());
@@ -44,7 +53,8 @@ impl TestEnv {
         )
         .await
         .expect("connect to dev server");
-        Self { task_queue, client, server }
+        let world = World::start(database_url, customers).await;
+        Self { task_queue, client, server, world }
     }
 
     /// Runs `body` while an in-process worker with the production registration polls this test's
@@ -53,6 +63,7 @@ impl TestEnv {
         let options = punctual_worker::registration::worker_options(
             &self.task_queue,
             Duration::from_secs(10),
+            self.world.billing_activities(),
         )
         .expect("worker options");
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -99,11 +110,13 @@ impl TestEnv {
 
     /// Environment for a `punctual` subprocess pointed at the shared server and this task queue.
     pub fn punctual_env(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut env = vec![
             ("TEMPORAL_ADDRESS", self.server.address.clone()),
             ("TEMPORAL_NAMESPACE", "default".to_owned()),
             ("PUNCTUAL_TASK_QUEUE", self.task_queue.clone()),
-        ]
+        ];
+        env.extend(self.world.env());
+        env
     }
 }
 

@@ -6,8 +6,12 @@
 //! ([`TestEnv::with_worker`]) or the real `punctual` binary ([`punctual_bin`]), and can drive the
 //! real `temporal` CLI against the same server ([`TestEnv::cli`]).
 
-pub mod server;
 pub mod env;
+pub mod postgres;
+pub mod server;
+pub mod world;
 
 pub use env::{CliOutput, TestEnv, eventually};
+pub use postgres::{PgCluster, fresh_database, fresh_sqlite_url, postgres};
 pub use server::{DevServer, dev_server, punctual_bin, workspace_root};
+pub use world::{World, temp_sqlite_url};

@@ -1,8 +1,9 @@
 //! Command-line interface of the `punctual` binary.
 
+use crate::backends::BackendArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use punctual_workflows::names;
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 /// punctual — exactly-once scheduled business jobs on Temporal.
 ///
@@ -25,6 +26,30 @@ pub struct Cli {
 pub enum Command {
     /// Poll a task queue and run punctual's workflows and activities until SIGINT/SIGTERM.
     Worker(WorkerArgs),
+    /// Serve the sandbox payment provider (a Stripe-like test double) until SIGINT/SIGTERM.
+    SandboxProvider(SandboxProviderArgs),
+    /// Serve the sandbox notification sink until SIGINT/SIGTERM.
+    NotifySink(NotifySinkArgs),
+    /// Create the deterministic demo customers (C00001..) in the database; idempotent.
+    Seed(SeedArgs),
+    /// Print the custom search attributes punctual needs, one `Name=Type` per line.
+    SearchAttributes,
+}
+
+/// Settings of `punctual seed`.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// How many demo customers (C00001..C{N}); existing ones are left as they are.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub customers: u32,
+
+    /// Seed only when the database has no customers at all.
+    #[arg(long)]
+    pub if_empty: bool,
+
+    /// Ledger and business database: `sqlite://PATH` or `postgres://...`. Never printed.
+    #[arg(long, env = "PUNCTUAL_DATABASE_URL", default_value = "sqlite://.data/ledger.db", hide_env_values = true)]
+    pub database_url: String,
 }
 
 /// How logs are written to stderr.
@@ -50,6 +75,25 @@ pub struct WorkerArgs {
     /// On SIGINT/SIGTERM, how long in-flight activities may run before they are cancelled.
     #[arg(long, env = "PUNCTUAL_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+
+    #[command(flatten)]
+    pub backends: BackendArgs,
+}
+
+/// Settings of `punctual sandbox-provider`.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxProviderArgs {
+    /// Address to listen on; loopback unless you mean to expose it.
+    #[arg(long, value_name = "ADDR", env = "PUNCTUAL_PROVIDER_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+}
+
+/// Settings of `punctual notify-sink`.
+#[derive(Debug, Clone, Args)]
+pub struct NotifySinkArgs {
+    /// Address to listen on; loopback unless you mean to expose it.
+    #[arg(long, value_name = "ADDR", env = "PUNCTUAL_SINK_LISTEN", default_value = "127.0.0.1:8082")]
+    pub listen: SocketAddr,
 }
 
 /// Parses `90s`, `2m`, `500ms` or a bare number of seconds.
@@ -93,7 +137,24 @@ mod tests {
     #[test]
     fn task_queue_defaults_to_punctual() {
         let cli = Cli::try_parse_from(["punctual", "worker"]).unwrap();
-        let Command::Worker(args) = cli.command;
+        let Command::Worker(args) = cli.command else { panic!("expected the worker command") };
         assert_eq!(args.task_queue, "punctual");
+    }
+
+    #[test]
+    fn sandboxes_listen_on_loopback_by_default() {
+        let cli = Cli::try_parse_from(["punctual", "sandbox-provider"]).unwrap();
+        let Command::SandboxProvider(args) = cli.command else { panic!("expected sandbox-provider") };
+        assert_eq!(args.listen, "127.0.0.1:8081".parse().unwrap());
+        let cli = Cli::try_parse_from(["punctual", "notify-sink", "--listen", "127.0.0.1:9000"]).unwrap();
+        let Command::NotifySink(args) = cli.command else { panic!("expected notify-sink") };
+        assert_eq!(args.listen, "127.0.0.1:9000".parse().unwrap());
+    }
+
+    #[test]
+    fn a_bad_listen_address_is_named() {
+        let err = Cli::try_parse_from(["punctual", "notify-sink", "--listen", "localhost"]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("--listen") && text.contains("localhost"), "{text}");
     }
 }

@@ -3,11 +3,15 @@
 //! `main.rs` only parses flags, sets up tracing and wires signals; everything it calls lives here:
 //! [`connect::connect`] (Temporal's own environment configuration, with bounded retry),
 //! [`registration::worker_options`] (every workflow and activity punctual serves) and
-//! [`run::run_worker`] (polls until a shutdown future resolves, then drains).
+//! [`run::run_worker`] (polls until a shutdown future resolves, then drains). [`sandbox`] holds the
+//! stand-in payment provider and notification sink that `punctual sandbox-provider` and
+//! `punctual notify-sink` serve.
 
+pub mod backends;
 pub mod cli;
 pub mod connect;
 pub mod registration;
 pub mod run;
+pub mod sandbox;
 pub mod shutdown;
 pub mod telemetry;

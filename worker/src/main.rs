@@ -3,11 +3,12 @@
 use anyhow::Context;
 use clap::Parser;
 use punctual_worker::{
-    cli::{Cli, Command, WorkerArgs},
+    cli::{Cli, Command, NotifySinkArgs, SandboxProviderArgs, SeedArgs, WorkerArgs},
     connect::TemporalTarget,
-    registration, run, shutdown, telemetry,
+    registration, run, sandbox, shutdown, telemetry,
 };
 use std::process::ExitCode;
+use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,6 +16,15 @@ async fn main() -> ExitCode {
     telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Worker(args) => worker(args).await,
+        Command::SandboxProvider(args) => sandbox_provider(args).await,
+        Command::NotifySink(args) => notify_sink(args).await,
+        Command::Seed(args) => seed(args).await,
+        Command::SearchAttributes => {
+            for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
+                println!("{name}={kind}");
+            }
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -30,8 +40,40 @@ async fn main() -> ExitCode {
 async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let target = TemporalTarget::from_env()?;
     tracing::info!(address = %target.address(), namespace = %target.namespace(), "connecting to Temporal");
+    // Open the database before polling: a worker that cannot record effects must not take work.
+    let billing = args.backends.billing_activities().await?;
     let client = target.connect(args.connect_timeout).await?;
-    let options = registration::worker_options(&args.task_queue, args.shutdown_grace)
+    let options = registration::worker_options(&args.task_queue, args.shutdown_grace, billing)
         .context("registering workflows")?;
     run::run_worker(client, options, shutdown::signal()).await
+}
+
+async fn sandbox_provider(args: SandboxProviderArgs) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {} for the sandbox provider", args.listen))?;
+    sandbox::serve_provider(listener, shutdown::signal()).await.context("serving the sandbox provider")
+}
+
+async fn notify_sink(args: NotifySinkArgs) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {} for the notification sink", args.listen))?;
+    sandbox::serve_sink(listener, shutdown::signal()).await.context("serving the notification sink")
+}
+
+async fn seed(args: SeedArgs) -> anyhow::Result<()> {
+    let ledger = punctual_activities::ledger::Ledger::connect(&args.database_url)
+        .await
+        .context("opening the database (PUNCTUAL_DATABASE_URL)")?;
+    let existing = punctual_activities::seed::customer_count(&ledger).await.context("counting customers")?;
+    if args.if_empty && existing > 0 {
+        println!("database already has {existing} customers: not seeding");
+        return Ok(());
+    }
+    let inserted = punctual_activities::seed::seed_customers(&ledger, args.customers)
+        .await
+        .context("seeding demo customers")?;
+    println!("seeded {inserted} demo customers ({} already there)", u64::from(args.customers) - inserted);
+    Ok(())
 }

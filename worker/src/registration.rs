@@ -2,8 +2,8 @@
 //!
 //! Tests build their workers with this same function, so what is tested is what runs.
 
-use punctual_activities::BenchActivities;
-use punctual_workflows::BenchWorkflow;
+use punctual_activities::{BenchActivities, BillingActivities};
+use punctual_workflows::{BenchWorkflow, BillingBatchWorkflow, BillingRunWorkflow, PaymentSagaWorkflow};
 use std::time::Duration;
 use temporalio_sdk::{WorkerOptions, WorkflowRegistrationError};
 
@@ -14,10 +14,15 @@ use temporalio_sdk::{WorkerOptions, WorkflowRegistrationError};
 pub fn worker_options(
     task_queue: &str,
     shutdown_grace: Duration,
+    billing: BillingActivities,
 ) -> Result<WorkerOptions, WorkflowRegistrationError> {
     Ok(WorkerOptions::new(task_queue)
         .register_workflow::<BenchWorkflow>()?
+        .register_workflow::<BillingRunWorkflow>()?
+        .register_workflow::<BillingBatchWorkflow>()?
+        .register_workflow::<PaymentSagaWorkflow>()?
         .register_activities(BenchActivities)
+        .register_activities(billing)
         .graceful_shutdown_period(shutdown_grace)
         .build())
 }

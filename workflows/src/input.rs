@@ -104,6 +104,13 @@ impl JsonInput {
     }
 }
 
+/// The [`JsonInput`] of a plain serde struct, for starting child workflows.
+pub fn to_input<T: serde::Serialize>(value: &T) -> JsonInput {
+    // Plain structs of strings and numbers always serialise; a failure would be a programming
+    // error caught by the first test that starts such a child.
+    JsonInput::from(serde_json::to_value(value).expect("plain struct serialises to JSON"))
+}
+
 impl From<Value> for JsonInput {
     fn from(value: Value) -> Self {
         Self(Ok(value))
@@ -188,6 +195,26 @@ impl<'a> InputObject<'a> {
                 got: describe(value),
             }),
         }
+    }
+
+    /// An optional field (absent and `null` are both `None`).
+    pub fn optional(&self, field: &'static str) -> Option<&'a Value> {
+        self.fields.get(field).filter(|v| !v.is_null())
+    }
+
+    /// A required list of 1 to `max` non-empty strings.
+    pub fn string_list(&self, field: &'static str, max: usize) -> Result<Vec<String>, InputError> {
+        let value = self.required(field)?;
+        let invalid = || InputError::Invalid {
+            field,
+            expected: format!("a list of 1 to {max} non-empty strings"),
+            got: describe(value),
+        };
+        let items = value.as_array().filter(|a| !a.is_empty() && a.len() <= max).ok_or_else(invalid)?;
+        items
+            .iter()
+            .map(|v| v.as_str().filter(|s| !s.trim().is_empty()).map(str::to_owned).ok_or_else(invalid))
+            .collect()
     }
 
     /// A required non-empty string.

@@ -7,8 +7,14 @@
 //! a hash map: time comes from the workflow context, effects happen in activities.
 
 pub mod bench;
+pub mod billing;
+pub mod business_date;
+pub mod failures;
 pub mod input;
+pub mod keys;
 pub mod names;
+pub mod search;
 
 pub use bench::{BenchActivityContract, BenchWorkflow};
+pub use billing::{BillingBatchWorkflow, BillingContract, BillingRunWorkflow, PaymentSagaWorkflow};
 pub use input::JsonInput;

@@ -13,14 +13,47 @@ pub const BENCH_WORKFLOW: &str = "BenchWorkflow";
 /// Activity type of the fixed benchmark contract (see [`crate::bench`]).
 pub const BENCH_ACTIVITY: &str = "BenchActivity";
 
+/// Workflow type of a whole billing run for one business date and time zone.
+pub const BILLING_RUN_WORKFLOW: &str = "BillingRunWorkflow";
+/// Workflow type of one page of customers within a billing run (child of the run).
+pub const BILLING_BATCH_WORKFLOW: &str = "BillingBatchWorkflow";
+/// Workflow type of one invoice's charge → record → notify saga (child of a batch).
+pub const PAYMENT_SAGA_WORKFLOW: &str = "PaymentSagaWorkflow";
+
+/// Activity: one page of customer ids in a time zone.
+pub const LIST_CUSTOMERS_ACTIVITY: &str = "ListCustomersPage";
+/// Activity: create a customer's bill (invoice row) for a business date, once.
+pub const GENERATE_BILL_ACTIVITY: &str = "GenerateBill";
+/// Activity: charge an invoice at the payment provider, once.
+pub const CHARGE_INVOICE_ACTIVITY: &str = "ChargeInvoice";
+/// Activity: record the payment against the invoice, once.
+pub const RECORD_PAYMENT_ACTIVITY: &str = "RecordPayment";
+/// Activity: deliver the payment receipt, once.
+pub const SEND_RECEIPT_ACTIVITY: &str = "SendReceipt";
+/// Compensation: refund a charge, once.
+pub const REFUND_CHARGE_ACTIVITY: &str = "RefundCharge";
+/// Compensation: void an invoice, once.
+pub const VOID_INVOICE_ACTIVITY: &str = "VoidInvoice";
+
+/// Search attribute: the business key of the run (`billing-run/...`, `payment/...`).
+pub const SA_BUSINESS_KEY: &str = "BusinessKey";
+/// Search attribute: the business date `YYYY-MM-DD` the run works on.
+pub const SA_BUSINESS_DATE: &str = "BusinessDate";
+/// Search attribute: the job (`billing-run`, `billing-batch`, `payment`).
+pub const SA_JOB_NAME: &str = "JobName";
+/// Search attribute: the customer a payment belongs to.
+pub const SA_CUSTOMER_ID: &str = "CustomerId";
+/// Search attribute: how the run ended (`completed`, `compensated`, `failed`, ...).
+pub const SA_RUN_OUTCOME: &str = "RunOutcome";
+
 /// Custom search attributes punctual's workflows set, as (name, Temporal type). `make run` and the
 /// test harness register exactly these on the server; `punctual search-attributes` prints them.
 pub const SEARCH_ATTRIBUTES: &[(&str, &str)] = &[
-    ("BusinessKey", "Keyword"),
-    ("BusinessDate", "Keyword"),
-    ("JobName", "Keyword"),
-    ("CustomerId", "Keyword"),
-    ("RunOutcome", "Keyword"),
+    (SA_BUSINESS_KEY, "Keyword"),
+    (SA_BUSINESS_DATE, "Keyword"),
+    (SA_JOB_NAME, "Keyword"),
+    (SA_CUSTOMER_ID, "Keyword"),
+    (SA_RUN_OUTCOME, "Keyword"),
 ];
 
 #[cfg(test)]
@@ -32,6 +65,19 @@ mod tests {
         assert_eq!(DEFAULT_TASK_QUEUE, "punctual");
         assert_eq!(BENCH_WORKFLOW, "BenchWorkflow");
         assert_eq!(BENCH_ACTIVITY, "BenchActivity");
+        assert_eq!(BILLING_RUN_WORKFLOW, "BillingRunWorkflow");
+        assert_eq!(BILLING_BATCH_WORKFLOW, "BillingBatchWorkflow");
+        assert_eq!(PAYMENT_SAGA_WORKFLOW, "PaymentSagaWorkflow");
+        let activities = [
+            LIST_CUSTOMERS_ACTIVITY, GENERATE_BILL_ACTIVITY, CHARGE_INVOICE_ACTIVITY,
+            RECORD_PAYMENT_ACTIVITY, SEND_RECEIPT_ACTIVITY, REFUND_CHARGE_ACTIVITY,
+            VOID_INVOICE_ACTIVITY,
+        ];
+        assert_eq!(
+            activities,
+            ["ListCustomersPage", "GenerateBill", "ChargeInvoice", "RecordPayment", "SendReceipt",
+             "RefundCharge", "VoidInvoice"]
+        );
         let names: Vec<_> = SEARCH_ATTRIBUTES.iter().map(|(name, _)| *name).collect();
         assert_eq!(names, ["BusinessKey", "BusinessDate", "JobName", "CustomerId", "RunOutcome"]);
     }

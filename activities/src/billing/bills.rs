@@ -1,0 +1,130 @@
+//! Effects in our own database: bills (invoice rows), payment records, voids. Exactly once by
+//! transaction: the ledger row and the effect's rows commit together or not at all.
+
+use crate::failure;
+use crate::ledger::{Caller, EffectError, Ledger, Once};
+use punctual_workflows::billing::types::*;
+use punctual_workflows::failures::ACCOUNT_CLOSED;
+use punctual_workflows::keys;
+use serde_json::json;
+use sqlx::Row;
+use temporalio_sdk::activities::ActivityError;
+
+const UNKNOWN_CUSTOMER: &str = "UnknownCustomer";
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339()
+}
+
+fn receipt(key: String, once: Once<String>, with_id: bool) -> EffectReceipt {
+    let replayed = once.was_replayed();
+    let id = once.into_inner();
+    EffectReceipt { key, external_id: with_id.then_some(id), replayed }
+}
+
+/// `GenerateBill`: inserts the invoice once per `bill/{customer}/{date}`.
+pub(super) async fn generate(ledger: &Ledger, caller: &Caller, input: &GenerateBillInput) -> Result<Bill, ActivityError> {
+    let key = keys::bill(&input.customer_id, &input.business_date);
+    let request = json!({ "customer_id": input.customer_id, "business_date": input.business_date });
+    let (customer, date) = (input.customer_id.clone(), input.business_date.clone());
+    let once = ledger
+        .once(&key, &request, caller, move |conn| {
+            Box::pin(async move {
+                let row = sqlx::query("SELECT plan_cents, payment_method FROM customers WHERE id = $1")
+                    .bind(&customer)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or_else(|| EffectError::permanent(format!("{UNKNOWN_CUSTOMER}: no customer `{customer}`")))?;
+                let bill = Bill {
+                    invoice_id: keys::invoice_id(&customer, &date),
+                    customer_id: customer.clone(),
+                    business_date: date.clone(),
+                    amount_cents: row.try_get("plan_cents")?,
+                    payment_method: row.try_get("payment_method")?,
+                };
+                sqlx::query(
+                    "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
+                     VALUES ($1, $2, $3, $4, 'open', $5)",
+                )
+                .bind(&bill.invoice_id)
+                .bind(&bill.customer_id)
+                .bind(&bill.business_date)
+                .bind(bill.amount_cents)
+                .bind(now())
+                .execute(&mut *conn)
+                .await?;
+                Ok(bill)
+            })
+        })
+        .await
+        .map_err(failure::from_ledger)?;
+    Ok(once.into_inner())
+}
+
+/// `RecordPayment`: marks the invoice paid and stores the payment once per
+/// `payment-record/{invoice}`. A closed account refuses the payment (non-retryable).
+pub(super) async fn record_payment(
+    ledger: &Ledger,
+    caller: &Caller,
+    input: &RecordPaymentInput,
+) -> Result<EffectReceipt, ActivityError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM customers WHERE id = $1")
+        .bind(&input.customer_id)
+        .fetch_optional(ledger.pool())
+        .await
+        .map_err(|e| failure::retryable(format!("reading customer: {e}")))?;
+    match status.as_deref() {
+        None => return Err(failure::permanent(UNKNOWN_CUSTOMER, format!("no customer `{}`", input.customer_id))),
+        Some("closed") => {
+            return Err(failure::permanent(
+                ACCOUNT_CLOSED,
+                format!("account {} is closed: payment for {} cannot be recorded", input.customer_id, input.invoice_id),
+            ));
+        }
+        Some(_) => {}
+    }
+    let key = keys::payment_record(&input.invoice_id);
+    let request = serde_json::to_value(input).expect("plain struct");
+    let p = input.clone();
+    let once = ledger
+        .once(&key, &request, caller, move |conn| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO payments (invoice_id, charge_id, amount_cents, recorded_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&p.invoice_id)
+                    .bind(&p.charge_id)
+                    .bind(p.amount_cents)
+                    .bind(now())
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("UPDATE invoices SET status = 'paid' WHERE id = $1")
+                    .bind(&p.invoice_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(p.charge_id.clone())
+            })
+        })
+        .await
+        .map_err(failure::from_ledger)?;
+    Ok(receipt(key, once, true))
+}
+
+/// `VoidInvoice` (compensation): voids the invoice once per `void/{invoice}`.
+pub(super) async fn void(ledger: &Ledger, caller: &Caller, input: &VoidInput) -> Result<EffectReceipt, ActivityError> {
+    let key = keys::void(&input.invoice_id);
+    let request = json!({ "invoice_id": input.invoice_id });
+    let v = input.clone();
+    let once = ledger
+        .once(&key, &request, caller, move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE invoices SET status = 'void', void_reason = $2 WHERE id = $1")
+                    .bind(&v.invoice_id)
+                    .bind(&v.reason)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(v.invoice_id.clone())
+            })
+        })
+        .await
+        .map_err(failure::from_ledger)?;
+    Ok(receipt(key, once, false))
+}

@@ -1,0 +1,118 @@
+//! Implementations of the billing activity contracts (`punctual_workflows::BillingContract`).
+//!
+//! Each effect is made once through the ledger under the business key the workflow also uses as
+//! the activity ID: bills, payments and voids are rows in our own database (exactly once by
+//! transaction); charges, refunds and receipts are external calls that accept an idempotency key
+//! (exactly once by passing the business key, with intent and outcome recorded in the ledger).
+
+mod bills;
+mod customers;
+mod payments;
+mod receipts;
+
+use crate::ledger::{Caller, Ledger};
+use crate::outside::{ProviderClient, SinkClient};
+use punctual_workflows::billing::types::*;
+use punctual_workflows::names;
+use std::sync::Arc;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+/// The billing activities with what they reach: the ledger database, the provider, the sink.
+#[derive(Debug, Clone)]
+pub struct BillingActivities {
+    ledger: Ledger,
+    provider: ProviderClient,
+    sink: SinkClient,
+}
+
+impl BillingActivities {
+    /// Activities over `ledger` (which also holds customers and invoices), `provider` and `sink`.
+    pub fn new(ledger: Ledger, provider: ProviderClient, sink: SinkClient) -> Self {
+        Self { ledger, provider, sink }
+    }
+}
+
+/// Who is performing an effect, recorded on its ledger row for the audit.
+fn caller(ctx: &ActivityContext) -> Caller {
+    let info = ctx.info();
+    Caller {
+        workflow_id: info.workflow_id.clone().unwrap_or_default(),
+        run_id: info.workflow_run_id.clone().unwrap_or_default(),
+        activity_type: info.activity_type.clone(),
+        attempt: info.attempt,
+    }
+}
+
+#[activities]
+impl BillingActivities {
+    /// `ListCustomersPage`.
+    #[activity(name = names::LIST_CUSTOMERS_ACTIVITY)]
+    pub async fn list_customers(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ListCustomersInput,
+    ) -> Result<CustomerPage, ActivityError> {
+        customers::page(&self.ledger, &input).await
+    }
+
+    /// `GenerateBill`.
+    #[activity(name = names::GENERATE_BILL_ACTIVITY)]
+    pub async fn generate_bill(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: GenerateBillInput,
+    ) -> Result<Bill, ActivityError> {
+        bills::generate(&self.ledger, &caller(&ctx), &input).await
+    }
+
+    /// `ChargeInvoice`.
+    #[activity(name = names::CHARGE_INVOICE_ACTIVITY)]
+    pub async fn charge_invoice(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: PaymentInput,
+    ) -> Result<Charge, ActivityError> {
+        payments::charge(&self.ledger, &self.provider, &caller(&ctx), &input).await
+    }
+
+    /// `RecordPayment`.
+    #[activity(name = names::RECORD_PAYMENT_ACTIVITY)]
+    pub async fn record_payment(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: RecordPaymentInput,
+    ) -> Result<EffectReceipt, ActivityError> {
+        bills::record_payment(&self.ledger, &caller(&ctx), &input).await
+    }
+
+    /// `SendReceipt`.
+    #[activity(name = names::SEND_RECEIPT_ACTIVITY)]
+    pub async fn send_receipt(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: ReceiptInput,
+    ) -> Result<EffectReceipt, ActivityError> {
+        receipts::send(&self.ledger, &self.sink, &caller(&ctx), &input).await
+    }
+
+    /// `RefundCharge`.
+    #[activity(name = names::REFUND_CHARGE_ACTIVITY)]
+    pub async fn refund_charge(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: RefundInput,
+    ) -> Result<EffectReceipt, ActivityError> {
+        payments::refund(&self.ledger, &self.provider, &caller(&ctx), &input).await
+    }
+
+    /// `VoidInvoice`.
+    #[activity(name = names::VOID_INVOICE_ACTIVITY)]
+    pub async fn void_invoice(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: VoidInput,
+    ) -> Result<EffectReceipt, ActivityError> {
+        bills::void(&self.ledger, &caller(&ctx), &input).await
+    }
+}

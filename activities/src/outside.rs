@@ -1,0 +1,148 @@
+//! HTTP clients for the outside world: the payment provider and the notification sink.
+//!
+//! Both accept an `Idempotency-Key` header (Stripe's contract): the business key is passed as
+//! that key, so the provider itself collapses repeated attempts — including the worst case of a
+//! charge committed whose response never reached us.
+
+use punctual_workflows::billing::types::PaymentInput;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// How long one HTTP call may take before the attempt is treated as lost (and retried).
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a call did not produce an answer we can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// Transport error, timeout, 5xx: the outcome is unknown; retrying with the same key is safe.
+    #[error("{service} unavailable: {detail}")]
+    Transient { service: &'static str, detail: String },
+    /// The service refused the request as such (4xx): retrying cannot help.
+    #[error("{service} rejected the request ({status}): {detail}")]
+    Rejected { service: &'static str, status: u16, detail: String },
+}
+
+/// What the provider decided about a charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeReply {
+    /// The charge exists at the provider.
+    Charged { charge_id: String },
+    /// The card was declined (a stored, replayable business outcome).
+    Declined { message: String },
+}
+
+#[derive(Debug, Deserialize)]
+struct IdReply {
+    id: String,
+}
+
+/// A client for one idempotent JSON-over-HTTP service.
+#[derive(Debug, Clone)]
+struct Service {
+    name: &'static str,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Service {
+    fn new(name: &'static str, base: &str) -> Result<Self, CallError> {
+        let http = reqwest::Client::builder()
+            .timeout(CALL_TIMEOUT)
+            .build()
+            .map_err(|e| CallError::Transient { service: name, detail: e.to_string() })?;
+        Ok(Self { name, http, base: base.trim_end_matches('/').to_owned() })
+    }
+
+    /// POSTs `body` with `key` as Idempotency-Key; returns the status and parsed JSON body.
+    async fn post(&self, path: &str, key: &str, body: &Value) -> Result<(StatusCode, Value), CallError> {
+        let transient = |detail: String| CallError::Transient { service: self.name, detail };
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transient(format!("POST {path}: {e}")))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| transient(format!("POST {path} body: {e}")))?;
+        if status.is_server_error() {
+            return Err(transient(format!("POST {path} answered {status}: {text}")));
+        }
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, json))
+    }
+
+    fn rejected(&self, status: StatusCode, body: &Value) -> CallError {
+        CallError::Rejected { service: self.name, status: status.as_u16(), detail: body.to_string() }
+    }
+}
+
+/// The payment provider (`PUNCTUAL_PROVIDER_URL`).
+#[derive(Debug, Clone)]
+pub struct ProviderClient(Service);
+
+impl ProviderClient {
+    /// A client for the provider at `base_url` (e.g. `http://127.0.0.1:8081`).
+    pub fn new(base_url: &str) -> Result<Self, CallError> {
+        Service::new("payment provider", base_url).map(Self)
+    }
+
+    /// Charges an invoice under idempotency key `key`.
+    pub async fn charge(&self, key: &str, p: &PaymentInput) -> Result<ChargeReply, CallError> {
+        let body = json!({
+            "invoice_id": p.invoice_id,
+            "customer_id": p.customer_id,
+            "amount_cents": p.amount_cents,
+            "payment_method": p.payment_method,
+        });
+        let (status, reply) = self.0.post("/charges", key, &body).await?;
+        match status {
+            StatusCode::OK | StatusCode::CREATED => Ok(ChargeReply::Charged { charge_id: id_of(&self.0, status, reply)? }),
+            StatusCode::PAYMENT_REQUIRED => Ok(ChargeReply::Declined {
+                message: reply["error"]["message"].as_str().unwrap_or("card declined").to_owned(),
+            }),
+            _ => Err(self.0.rejected(status, &reply)),
+        }
+    }
+
+    /// Refunds a charge under idempotency key `key`; returns the refund id.
+    pub async fn refund(&self, key: &str, charge_id: &str) -> Result<String, CallError> {
+        let (status, reply) = self.0.post("/refunds", key, &json!({ "charge_id": charge_id })).await?;
+        if !status.is_success() {
+            return Err(self.0.rejected(status, &reply));
+        }
+        id_of(&self.0, status, reply)
+    }
+}
+
+/// The notification sink (`PUNCTUAL_NOTIFY_URL`).
+#[derive(Debug, Clone)]
+pub struct SinkClient(Service);
+
+impl SinkClient {
+    /// A client for the sink at `base_url` (e.g. `http://127.0.0.1:8082`).
+    pub fn new(base_url: &str) -> Result<Self, CallError> {
+        Service::new("notification sink", base_url).map(Self)
+    }
+
+    /// Delivers one notification under idempotency key `key`; returns the delivery id.
+    pub async fn deliver(&self, key: &str, body: &Value) -> Result<String, CallError> {
+        let (status, reply) = self.0.post("/deliveries", key, body).await?;
+        if !status.is_success() {
+            return Err(self.0.rejected(status, &reply));
+        }
+        id_of(&self.0, status, reply)
+    }
+}
+
+fn id_of(service: &Service, status: StatusCode, reply: Value) -> Result<String, CallError> {
+    serde_json::from_value::<IdReply>(reply.clone())
+        .map(|r| r.id)
+        .map_err(|_| CallError::Transient {
+            service: service.name,
+            detail: format!("answered {status} without an id: {reply}"),
+        })
+}

@@ -1,0 +1,256 @@
+//! Exactly-once business effects, end to end on a real dev server: effects are counted at the
+//! provider, the sink and the business tables — where the outside world sees them.
+
+use punctual_activities::seed::{CARD_DECLINED, demo_customer};
+use punctual_tests::{TestEnv, eventually};
+use punctual_workflows::billing::types::BillingRunSummary;
+use punctual_workflows::{BillingRunWorkflow, JsonInput, keys};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_client::WorkflowIdConflictPolicy;
+
+const TZ: &str = "Asia/Shanghai";
+
+/// What a billing run over the first `n` demo customers in `TZ` must leave behind.
+struct Expected {
+    invoices: Vec<String>,
+    charged: Vec<String>,
+    declined: Vec<String>,
+    closed: Vec<String>,
+}
+
+fn expected(n: u32, date: &str) -> Expected {
+    let mut e = Expected { invoices: vec![], charged: vec![], declined: vec![], closed: vec![] };
+    for c in (1..=n).map(demo_customer).filter(|c| c.timezone == TZ) {
+        let inv = keys::invoice_id(&c.id, date);
+        e.invoices.push(inv.clone());
+        if c.payment_method == CARD_DECLINED {
+            e.declined.push(inv);
+        } else {
+            e.charged.push(inv.clone());
+            if c.status == "closed" {
+                e.closed.push(inv);
+            }
+        }
+    }
+    e
+}
+
+/// Counts values of `field` across `items`.
+fn count_by(items: &[Value], field: &str) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for item in items {
+        *counts.entry(item[field].as_str().unwrap_or("<none>").to_owned()).or_default() += 1;
+    }
+    counts
+}
+
+/// Asserts every expected effect happened exactly once, and no other.
+async fn assert_exactly_once(env: &TestEnv, e: &Expected) {
+    let charges = count_by(&env.world.charges().await, "invoice_id");
+    let want: BTreeMap<_, _> = e.charged.iter().map(|i| (i.clone(), 1)).collect();
+    assert_eq!(charges, want, "charges per invoice at the provider");
+
+    let refunds = env.world.refunds().await;
+    assert_eq!(refunds.len(), e.closed.len(), "refunds: {refunds:#?}");
+
+    let delivered = count_by(&env.world.delivered().await, "invoice_id");
+    let paid: Vec<_> = e.charged.iter().filter(|i| !e.closed.contains(i)).collect();
+    let want: BTreeMap<_, _> = paid.iter().map(|i| ((*i).clone(), 1)).collect();
+    assert_eq!(delivered, want, "receipts per invoice at the sink");
+
+    let invoices = env.world.invoices().await;
+    let ids: Vec<_> = invoices.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids, e.invoices, "one invoice row per customer");
+    for (id, status) in &invoices {
+        let want = if paid.contains(&id) { "paid" } else { "void" };
+        assert_eq!(status, want, "{id}");
+        let payments = env.world.payments_for(id).await;
+        assert_eq!(payments, i64::from(paid.contains(&id)), "payment rows of {id}");
+    }
+}
+
+fn run_input(date: &str) -> JsonInput {
+    JsonInput::from(json!({"business_date": date, "timezone": TZ}))
+}
+
+#[tokio::test]
+async fn a_billing_run_started_three_times_has_each_effect_once() {
+    let env = TestEnv::start("billing-twice").await;
+    let date = "2026-11-24";
+    let id = keys::billing_run(TZ, date);
+    env.with_worker(async {
+        // Our own starter (use-existing on conflict) and someone else's, under another ID,
+        // both while the first run is running.
+        let ours = env
+            .client
+            .start_workflow(
+                BillingRunWorkflow::run,
+                run_input(date),
+                WorkflowStartOptions::new(&env.task_queue, &id)
+                    .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+                    .build(),
+            )
+            .await
+            .expect("start");
+        let again = env
+            .client
+            .start_workflow(
+                BillingRunWorkflow::run,
+                run_input(date),
+                WorkflowStartOptions::new(&env.task_queue, &id)
+                    .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+                    .build(),
+            )
+            .await
+            .expect("start again");
+        assert_eq!(again.info().run_id, ours.info().run_id, "use-existing joins the running run");
+        let theirs = env
+            .client
+            .start_workflow(
+                BillingRunWorkflow::run,
+                run_input(date),
+                WorkflowStartOptions::new(&env.task_queue, format!("{id}/by-hand")).build(),
+            )
+            .await
+            .expect("start duplicate");
+        let first: BillingRunSummary = ours.get_result(WorkflowGetResultOptions::default()).await.expect("first");
+        let second: BillingRunSummary = theirs.get_result(WorkflowGetResultOptions::default()).await.expect("second");
+        let e = expected(30, date);
+        assert_eq!(first.totals.customers as usize, e.invoices.len());
+        assert_eq!(second.totals.customers as usize, e.invoices.len());
+
+        // And once more after completion, by hand through the temporal CLI (which allows
+        // reusing a closed workflow ID).
+        let input = json!({"business_date": date, "timezone": TZ}).to_string();
+        let started = env
+            .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
+                   "--workflow-id", &id, "--input", &input])
+            .await;
+        assert!(started.success, "{}", started.stderr);
+        let third = env.cli_json(&["workflow", "result", "--workflow-id", &id]).await;
+        assert_eq!(third["status"], "COMPLETED", "{third:#}");
+        assert_eq!(third["result"]["totals"]["already_done"], e.invoices.len(), "{third:#}");
+
+        assert_exactly_once(&env, &e).await;
+        // Replays never reach the provider: one charge request per charged invoice.
+        let charge_posts = env.world.provider_requests().await.into_iter()
+            .filter(|r| r["endpoint"] == "POST /charges").count();
+        assert_eq!(charge_posts, e.charged.len() + e.declined.len());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_charge_committed_with_its_response_lost_is_charged_once() {
+    let env = TestEnv::start("dropped-response").await;
+    let date = "2026-11-25";
+    // The provider commits the next 5 requests but the worker never hears back.
+    env.world.provider_faults(json!({"drop_next": 5})).await;
+    env.with_worker(async {
+        let run = env
+            .client
+            .start_workflow(
+                BillingRunWorkflow::run,
+                run_input(date),
+                WorkflowStartOptions::new(&env.task_queue, keys::billing_run(TZ, date)).build(),
+            )
+            .await
+            .expect("start");
+        run.get_result(WorkflowGetResultOptions::default()).await.expect("result");
+    })
+    .await;
+    let e = expected(30, date);
+    assert_exactly_once(&env, &e).await;
+    let requests = env.world.provider_requests().await;
+    let dropped = requests.iter().filter(|r| r["outcome"] == "committed_response_dropped").count();
+    let replays = requests.iter().filter(|r| r["replay"] == true).count();
+    assert_eq!(dropped, 5, "the fault fired");
+    assert!(replays >= 5, "each lost response was followed by a replayed retry: {replays}");
+}
+
+#[tokio::test]
+async fn declines_and_closed_accounts_compensate_in_reverse_once() {
+    let env = TestEnv::start("compensation").await;
+    let date = "2026-11-26";
+    let e = expected(30, date);
+    assert!(!e.declined.is_empty() && !e.closed.is_empty(), "demo data has both failure kinds");
+    env.with_worker(async {
+        let run = env
+            .client
+            .start_workflow(
+                BillingRunWorkflow::run,
+                run_input(date),
+                WorkflowStartOptions::new(&env.task_queue, keys::billing_run(TZ, date)).build(),
+            )
+            .await
+            .expect("start");
+        let summary: BillingRunSummary = run.get_result(WorkflowGetResultOptions::default()).await.expect("result");
+        assert_eq!(summary.totals.compensated as usize, e.declined.len() + e.closed.len());
+        assert_eq!(summary.totals.failed, 0);
+    })
+    .await;
+    assert_exactly_once(&env, &e).await;
+
+    // The order and count of activities each saga scheduled, from its history.
+    let scheduled = async |invoice: &str| -> Vec<String> {
+        let history = env.cli_json(&["workflow", "show", "--workflow-id", &keys::payment_saga(invoice)]).await;
+        history["events"].as_array().expect("events").iter()
+            .filter_map(|ev| ev["activityTaskScheduledEventAttributes"]["activityType"]["name"].as_str())
+            .map(str::to_owned)
+            .collect()
+    };
+    for inv in &e.closed {
+        assert_eq!(scheduled(inv).await, ["ChargeInvoice", "RecordPayment", "RefundCharge", "VoidInvoice"], "{inv}");
+    }
+    for inv in &e.declined {
+        assert_eq!(scheduled(inv).await, ["ChargeInvoice", "VoidInvoice"], "{inv}");
+    }
+
+    // Visible to a person: the compensated runs of the date, by search attribute.
+    let mut want: Vec<String> = e.declined.iter().chain(&e.closed).map(|i| keys::payment_saga(i)).collect();
+    want.sort();
+    let query = format!("BusinessDate='{date}' AND RunOutcome='compensated' AND TaskQueue='{}'", env.task_queue);
+    let found = eventually("compensated runs in visibility", Duration::from_secs(30), async || {
+        let out = env.cli(&["workflow", "list", "--query", &query, "-o", "json"]).await;
+        let list: Vec<Value> = serde_json::from_str(&out.stdout).ok()?;
+        let mut ids: Vec<String> = list.iter()
+            .filter_map(|w| w["execution"]["workflowId"].as_str().map(str::to_owned))
+            .collect();
+        ids.sort();
+        (ids == want).then_some(ids)
+    })
+    .await;
+    assert_eq!(found, want);
+}
+
+#[tokio::test]
+async fn bad_billing_input_fails_at_once_with_no_effect() {
+    let env = TestEnv::start("billing-bad-input").await;
+    let cases = [
+        (r#"{"business_date":"2026-02-30","timezone":"Asia/Shanghai"}"#, "field `business_date`"),
+        (r#"{"business_date":"2026-11-24","timezone":"Asia/Shangai"}"#, "field `timezone`"),
+        (r#"{"business_date":"2026-11-24"}"#, "missing field `timezone`"),
+    ];
+    env.with_worker(async {
+        for (i, (input, expected)) in cases.iter().enumerate() {
+            let id = format!("{}-{i}", env.task_queue);
+            let started = env
+                .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
+                       "--workflow-id", &id, "--input", input])
+                .await;
+            assert!(started.success, "{}", started.stderr);
+            let out = env.cli(&["workflow", "result", "--workflow-id", &id, "-o", "json"]).await;
+            let result: Value = serde_json::from_str(&out.stdout).expect("JSON");
+            assert_eq!(result["status"], "FAILED");
+            let failure = &result["closeEvent"]["workflowExecutionFailedEventAttributes"]["failure"];
+            assert!(failure["message"].as_str().unwrap_or_default().contains(expected), "{failure:#}");
+            assert_eq!(failure["applicationFailureInfo"]["nonRetryable"], true);
+        }
+    })
+    .await;
+    assert!(env.world.provider_requests().await.is_empty());
+    assert!(env.world.invoices().await.is_empty());
+}

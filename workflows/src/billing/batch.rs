@@ -1,0 +1,123 @@
+//! `BillingBatchWorkflow`: bills one page of customers and collects each invoice through a saga.
+
+use super::contracts::BillingContract;
+use super::options::{activity, child};
+use super::payment_saga::PaymentSagaWorkflow;
+use super::types::*;
+use crate::business_date::{date_field, timezone_field};
+use crate::input::{InputError, JsonInput};
+use crate::search::{self, job};
+use crate::{keys, names};
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ChildWorkflowStartError, WorkflowContext, WorkflowResult};
+
+/// Most customers one batch takes: bounds the batch's history (a generate-bill activity and a
+/// saga child per customer) far below Temporal's limits.
+pub const MAX_BATCH: usize = 200;
+
+const EXAMPLE: &str = r#"{"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "customer_ids": ["C00001"]}"#;
+
+/// Input of `BillingBatchWorkflow`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchInput {
+    /// Business date billed.
+    pub business_date: String,
+    /// Time zone of the run.
+    pub timezone: String,
+    /// Customers of this page.
+    pub customer_ids: Vec<String>,
+}
+
+impl BatchInput {
+    /// Reads and validates the batch input, naming the offending field.
+    pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
+        let obj = input.object(&["business_date", "timezone", "customer_ids"], EXAMPLE)?;
+        Ok(Self {
+            business_date: date_field(&obj, "business_date")?.to_string(),
+            timezone: timezone_field(&obj, "timezone")?.name().to_owned(),
+            customer_ids: obj.string_list("customer_ids", MAX_BATCH)?,
+        })
+    }
+}
+
+/// `BillingBatchWorkflow` — workflow ID `billing-batch/{timezone}/{date}/{first customer}`;
+/// input [`BatchInput`]; result [`BillingTotals`].
+///
+/// Generates every customer's bill (`GenerateBill`, keyed `bill/{customer}/{date}`) concurrently,
+/// then starts one `PaymentSagaWorkflow` per invoice (workflow ID `payment/{invoice}`,
+/// reuse policy allow-duplicate-failed-only) and waits for all. A saga that already ran for the
+/// invoice (an earlier or concurrent run of the same business key) is not started again and is
+/// counted as `already_done`.
+#[workflow]
+#[derive(Default)]
+pub struct BillingBatchWorkflow;
+
+#[workflow_methods]
+impl BillingBatchWorkflow {
+    /// Entry point; see the type's documentation.
+    #[run(name = names::BILLING_BATCH_WORKFLOW)]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: JsonInput) -> WorkflowResult<BillingTotals> {
+        let batch = BatchInput::from_json(&input)?;
+        let date = batch.business_date.clone();
+        ctx.upsert_search_attributes([
+            search::BUSINESS_KEY.value_set(ctx.workflow_id().to_owned()),
+            search::BUSINESS_DATE.value_set(date.clone()),
+            search::JOB_NAME.value_set(job::BILLING_BATCH.to_owned()),
+        ]);
+        let mut totals = BillingTotals { customers: batch.customer_ids.len() as u64, ..Default::default() };
+
+        let bills = join_all(batch.customer_ids.iter().map(|customer| {
+            let input = GenerateBillInput { customer_id: customer.clone(), business_date: date.clone() };
+            ctx.execute_activity(
+                BillingContract::generate_bill,
+                input,
+                activity(keys::bill_activity(customer, &date)),
+            )
+        }))
+        .await;
+
+        let mut sagas = Vec::new();
+        for bill in bills {
+            let bill = match bill {
+                Ok(bill) => bill,
+                Err(err) => {
+                    totals.failed += 1;
+                    if !ctx.is_replaying() {
+                        tracing::error!(error = %crate::failures::message(&err), "bill generation failed");
+                    }
+                    continue;
+                }
+            };
+            let input = PaymentInput {
+                invoice_id: bill.invoice_id.clone(),
+                customer_id: bill.customer_id,
+                business_date: bill.business_date,
+                amount_cents: bill.amount_cents,
+                payment_method: bill.payment_method,
+            };
+            let started = ctx
+                .start_child_workflow(
+                    PaymentSagaWorkflow::run,
+                    crate::input::to_input(&input),
+                    child(keys::payment_saga(&bill.invoice_id)),
+                )
+                .await;
+            match started {
+                Ok(started) => sagas.push(started),
+                Err(ChildWorkflowStartError::StartFailed { .. }) => totals.already_done += 1,
+                Err(err) => return Err(err.into()),
+            }
+        }
+
+        for result in join_all(sagas.into_iter().map(|s| s.result())).await {
+            match result {
+                Ok(PaymentResult { outcome: Outcome::Completed, .. }) => totals.completed += 1,
+                Ok(PaymentResult { outcome: Outcome::Compensated, .. }) => totals.compensated += 1,
+                Ok(PaymentResult { outcome: Outcome::Failed, .. }) | Err(_) => totals.failed += 1,
+            }
+        }
+        Ok(totals)
+    }
+}

@@ -1,0 +1,14 @@
+//! The billing job: a run pages through customers, a batch bills one page, a saga collects one
+//! invoice. Types and activity contracts are shared with the activities crate.
+
+pub mod batch;
+pub mod contracts;
+pub mod options;
+pub mod payment_saga;
+pub mod run;
+pub mod types;
+
+pub use batch::BillingBatchWorkflow;
+pub use contracts::BillingContract;
+pub use payment_saga::PaymentSagaWorkflow;
+pub use run::BillingRunWorkflow;

@@ -1,0 +1,40 @@
+//! Activity and child-workflow options shared by the billing workflows.
+
+use std::time::Duration;
+use temporalio_common::RetryPolicy;
+use temporalio_sdk::{ActivityOptions, ChildWorkflowOptions, WorkflowIdReusePolicy};
+
+use crate::failures::{ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, PAYMENT_DECLINED};
+use crate::input::INVALID_INPUT;
+
+/// Each attempt of a billing activity may take this long before Temporal retries it elsewhere
+/// (this bounds how long a killed worker's activity stays stuck).
+pub const START_TO_CLOSE: Duration = Duration::from_secs(30);
+
+/// Retries forever with capped backoff: every effect is idempotent, and a provider or database
+/// outage must delay the run, not lose it. Business refusals are never retried.
+pub fn retry_policy() -> RetryPolicy {
+    RetryPolicy::builder()
+        .initial_interval(Duration::from_millis(500))
+        .backoff_coefficient(2.0)
+        .maximum_interval(Duration::from_secs(20))
+        .non_retryable_error_types([PAYMENT_DECLINED, ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, INVALID_INPUT])
+        .build()
+}
+
+/// Options for one billing activity whose activity ID is the business key.
+pub fn activity(activity_id: String) -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(START_TO_CLOSE)
+        .activity_id(activity_id)
+        .retry_policy(retry_policy())
+        .build()
+}
+
+/// Options for a child whose workflow ID is a business key: a completed child is never re-run
+/// (Temporal rejects the start), a failed one may be.
+pub fn child(workflow_id: String) -> ChildWorkflowOptions {
+    ChildWorkflowOptions::builder()
+        .workflow_id(workflow_id)
+        .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicateFailedOnly)
+        .build()
+}

@@ -1,0 +1,193 @@
+//! `PaymentSagaWorkflow`: charge → record payment → send receipt, undone in reverse on failure.
+
+use super::contracts::BillingContract;
+use super::options::activity;
+use super::types::*;
+use crate::business_date::date_field;
+use crate::failures::{self, ACCOUNT_CLOSED, PAYMENT_DECLINED};
+use crate::input::{InputError, JsonInput};
+use crate::search::{self, job};
+use crate::{keys, names};
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ActivityExecutionError, ApplicationFailure, WorkflowContext, WorkflowResult};
+
+const EXAMPLE: &str = r#"{"invoice_id": "INV-C00001-20261124", "customer_id": "C00001", "business_date": "2026-11-24", "amount_cents": 1999, "payment_method": "pm_card_visa"}"#;
+
+impl PaymentInput {
+    /// Reads and validates the saga input, naming the offending field.
+    pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
+        let obj = input.object(
+            &["invoice_id", "customer_id", "business_date", "amount_cents", "payment_method"],
+            EXAMPLE,
+        )?;
+        Ok(Self {
+            invoice_id: obj.string("invoice_id")?.to_owned(),
+            customer_id: obj.string("customer_id")?.to_owned(),
+            business_date: date_field(&obj, "business_date")?.to_string(),
+            amount_cents: obj.integer("amount_cents", 1, 1_000_000_000_000)? as i64,
+            payment_method: obj.string("payment_method")?.to_owned(),
+        })
+    }
+}
+
+/// A completed step's undo, run in reverse order if a later step fails.
+#[derive(Debug, Clone)]
+enum Compensation {
+    VoidInvoice,
+    Refund { charge_id: String },
+}
+
+/// `PaymentSagaWorkflow` — workflow ID `payment/{invoice}`; input [`PaymentInput`]; result
+/// [`PaymentResult`].
+///
+/// Steps: `ChargeInvoice` → `RecordPayment` → `SendReceipt`, each keyed by the invoice and
+/// performed at most once by the ledger. The invoice itself exists before the saga starts, so
+/// `VoidInvoice` is always the last compensation. If a step fails, the completed steps'
+/// compensations run in reverse (`RefundCharge`, then `VoidInvoice`), each keyed and run once.
+/// A decline or a closed account is a business outcome: no retries, `RunOutcome=compensated`,
+/// and the workflow completes. Any other failure also compensates but ends `RunOutcome=failed`
+/// and fails the workflow so it is visible as failed; a compensation that itself fails is logged
+/// as an error and fails the workflow.
+#[workflow]
+#[derive(Default)]
+pub struct PaymentSagaWorkflow;
+
+#[workflow_methods]
+impl PaymentSagaWorkflow {
+    /// Entry point; see the type's documentation.
+    #[run(name = names::PAYMENT_SAGA_WORKFLOW)]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: JsonInput,
+    ) -> WorkflowResult<PaymentResult> {
+        let payment = PaymentInput::from_json(&input)?;
+        let invoice = payment.invoice_id.clone();
+        ctx.upsert_search_attributes([
+            search::BUSINESS_KEY.value_set(keys::payment_saga(&invoice)),
+            search::BUSINESS_DATE.value_set(payment.business_date.clone()),
+            search::CUSTOMER_ID.value_set(payment.customer_id.clone()),
+            search::JOB_NAME.value_set(job::PAYMENT.to_owned()),
+        ]);
+
+        let mut done = vec![Compensation::VoidInvoice];
+        let failure = match collect(ctx, &payment, &mut done).await {
+            Ok(charge_id) => {
+                ctx.upsert_search_attributes([search::outcome(Outcome::Completed)]);
+                return Ok(PaymentResult {
+                    invoice_id: invoice,
+                    outcome: Outcome::Completed,
+                    charge_id: Some(charge_id),
+                    reason: None,
+                    compensations: Vec::new(),
+                });
+            }
+            Err(err) => err,
+        };
+
+        let kind = failures::application_type(&failure).map(str::to_owned);
+        let reason = failures::message(&failure);
+        if !ctx.is_replaying() {
+            tracing::warn!(invoice = %invoice, reason = %reason, "payment not collected; compensating");
+        }
+        let charge_id = done.iter().find_map(|c| match c {
+            Compensation::Refund { charge_id } => Some(charge_id.clone()),
+            Compensation::VoidInvoice => None,
+        });
+        let compensated = compensate(ctx, &payment, done, &reason).await;
+        let business_refusal = matches!(kind.as_deref(), Some(PAYMENT_DECLINED | ACCOUNT_CLOSED));
+        let outcome = match &compensated {
+            Ok(_) if business_refusal => Outcome::Compensated,
+            _ => Outcome::Failed,
+        };
+        ctx.upsert_search_attributes([search::outcome(outcome)]);
+        match compensated {
+            Ok(compensations) if outcome == Outcome::Compensated => Ok(PaymentResult {
+                invoice_id: invoice,
+                outcome,
+                charge_id,
+                reason: Some(reason),
+                compensations,
+            }),
+            Ok(_) => Err(ApplicationFailure::non_retryable(format!(
+                "payment of {invoice} failed and was compensated: {reason}"
+            ))
+            .into()),
+            Err(comp_err) => Err(ApplicationFailure::non_retryable(format!(
+                "payment of {invoice} failed ({reason}) and its compensation failed too: {comp_err}"
+            ))
+            .into()),
+        }
+    }
+}
+
+/// The forward steps; each completed step pushes its compensation onto `done`.
+async fn collect(
+    ctx: &WorkflowContext<PaymentSagaWorkflow>,
+    p: &PaymentInput,
+    done: &mut Vec<Compensation>,
+) -> Result<String, ActivityExecutionError> {
+    let inv = &p.invoice_id;
+    let charge = ctx
+        .execute_activity(BillingContract::charge_invoice, p.clone(), activity(keys::charge(inv)))
+        .await?;
+    done.push(Compensation::Refund { charge_id: charge.charge_id.clone() });
+    let record = RecordPaymentInput {
+        invoice_id: inv.clone(),
+        customer_id: p.customer_id.clone(),
+        charge_id: charge.charge_id.clone(),
+        amount_cents: p.amount_cents,
+    };
+    ctx.execute_activity(BillingContract::record_payment, record, activity(keys::payment_record(inv)))
+        .await?;
+    let receipt = ReceiptInput {
+        invoice_id: inv.clone(),
+        customer_id: p.customer_id.clone(),
+        amount_cents: p.amount_cents,
+    };
+    ctx.execute_activity(BillingContract::send_receipt, receipt, activity(keys::notify(inv, "email")))
+        .await?;
+    Ok(charge.charge_id)
+}
+
+/// Runs the compensations of the completed steps in reverse order; returns their names.
+async fn compensate(
+    ctx: &WorkflowContext<PaymentSagaWorkflow>,
+    p: &PaymentInput,
+    done: Vec<Compensation>,
+    reason: &str,
+) -> Result<Vec<String>, String> {
+    let inv = &p.invoice_id;
+    let mut ran = Vec::new();
+    for step in done.into_iter().rev() {
+        let result = match &step {
+            Compensation::Refund { charge_id } => {
+                let input = RefundInput { invoice_id: inv.clone(), charge_id: charge_id.clone() };
+                ctx.execute_activity(BillingContract::refund_charge, input, activity(keys::refund(inv)))
+                    .await
+                    .map(|_| names::REFUND_CHARGE_ACTIVITY)
+            }
+            Compensation::VoidInvoice => {
+                let input = VoidInput { invoice_id: inv.clone(), reason: reason.to_owned() };
+                ctx.execute_activity(BillingContract::void_invoice, input, activity(keys::void(inv)))
+                    .await
+                    .map(|_| names::VOID_INVOICE_ACTIVITY)
+            }
+        };
+        match result {
+            Ok(name) => ran.push(name.to_owned()),
+            Err(err) => {
+                let message = failures::message(&err);
+                if !ctx.is_replaying() {
+                    tracing::error!(
+                        invoice = %inv,
+                        compensation = ?step,
+                        error = %message,
+                        "COMPENSATION FAILED: manual action needed"
+                    );
+                }
+                return Err(format!("{step:?}: {message}"));
+            }
+        }
+    }
+    Ok(ran)
+}

@@ -1,0 +1,151 @@
+//! `BillingRunWorkflow`: a whole billing run for one business date in one time zone.
+
+use super::batch::{BatchInput, BillingBatchWorkflow};
+use super::contracts::BillingContract;
+use super::options::{activity, child};
+use super::types::*;
+use crate::business_date::{date_field, timezone_field};
+use crate::input::{InputError, JsonInput, to_input};
+use crate::search::{self, job};
+use crate::{keys, names};
+use serde::{Deserialize, Serialize};
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{
+    ChildWorkflowStartError, ContinueAsNewOptions, WorkflowContext, WorkflowResult,
+};
+
+/// Customers per batch child.
+pub const PAGE_SIZE: u32 = 50;
+/// Batches per run before continuing as new, keeping each run's history small whatever the
+/// number of customers (about 10 events per batch).
+pub const BATCHES_PER_RUN: u64 = 40;
+
+const EXAMPLE: &str = r#"{"business_date": "2026-11-24", "timezone": "Asia/Shanghai"}"#;
+
+/// Where a continued run resumes; set by the workflow itself when it continues as new.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// Last customer id already handed to a batch.
+    pub after: Option<String>,
+    /// Batches run so far.
+    pub batches: u64,
+    /// Totals so far.
+    pub totals: BillingTotals,
+}
+
+/// Input of `BillingRunWorkflow`: `{"business_date": "YYYY-MM-DD", "timezone": "Area/City"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingRunInput {
+    /// Business date billed.
+    pub business_date: String,
+    /// IANA time zone whose customers are billed.
+    pub timezone: String,
+    /// Internal: progress carried across continue-as-new. Users leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Resume>,
+}
+
+impl BillingRunInput {
+    /// Reads and validates the run input, naming the offending field.
+    pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
+        let obj = input.object(&["business_date", "timezone", "resume"], EXAMPLE)?;
+        let resume = match obj.optional("resume") {
+            None => None,
+            Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| InputError::Invalid {
+                field: "resume",
+                expected: "the object a continued run passes itself (leave it out)".to_owned(),
+                got: e.to_string(),
+            })?),
+        };
+        Ok(Self {
+            business_date: date_field(&obj, "business_date")?.to_string(),
+            timezone: timezone_field(&obj, "timezone")?.name().to_owned(),
+            resume,
+        })
+    }
+}
+
+/// `BillingRunWorkflow` — workflow ID `billing-run/{timezone}/{date}`; input
+/// [`BillingRunInput`]; result [`BillingRunSummary`].
+///
+/// Pages through the time zone's customers (`ListCustomersPage`, keyset pagination) and runs
+/// each page as a `BillingBatchWorkflow` child, one after another; continues as new every
+/// [`BATCHES_PER_RUN`] batches so a run of any size stays within history limits. Re-running the
+/// same business key (under any workflow ID) starts no batch that already completed, and every
+/// effect below is keyed in the ledger, so nothing is billed, charged or notified twice.
+/// Invalid input fails at once, non-retryably, before any effect.
+#[workflow]
+#[derive(Default)]
+pub struct BillingRunWorkflow;
+
+#[workflow_methods]
+impl BillingRunWorkflow {
+    /// Entry point; see the type's documentation.
+    #[run(name = names::BILLING_RUN_WORKFLOW)]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: JsonInput,
+    ) -> WorkflowResult<BillingRunSummary> {
+        let run = BillingRunInput::from_json(&input)?;
+        let (date, tz) = (run.business_date.clone(), run.timezone.clone());
+        let business_key = keys::billing_run(&tz, &date);
+        ctx.upsert_search_attributes([
+            search::BUSINESS_KEY.value_set(business_key.clone()),
+            search::BUSINESS_DATE.value_set(date.clone()),
+            search::JOB_NAME.value_set(job::BILLING_RUN.to_owned()),
+        ]);
+        let mut state = run.resume.clone().unwrap_or_default();
+        let mut batches_this_run = 0;
+        loop {
+            let page = ctx
+                .execute_activity(
+                    BillingContract::list_customers,
+                    ListCustomersInput { timezone: tz.clone(), after: state.after.clone(), limit: PAGE_SIZE },
+                    activity(format!("list-customers-after-{}", state.after.as_deref().unwrap_or("start"))),
+                )
+                .await?;
+            let (Some(first), Some(last)) = (page.customer_ids.first(), page.customer_ids.last()) else {
+                break;
+            };
+            let batch_id = keys::billing_batch(&tz, &date, first);
+            let (first, last, count) = (first.clone(), last.clone(), page.customer_ids.len());
+            let input = BatchInput { business_date: date.clone(), timezone: tz.clone(), customer_ids: page.customer_ids };
+            let started = ctx
+                .start_child_workflow(BillingBatchWorkflow::run, to_input(&input), child(batch_id.clone()))
+                .await;
+            match started {
+                Ok(started) => state.totals.add(&started.result().await?),
+                Err(ChildWorkflowStartError::StartFailed { .. }) => {
+                    // An earlier run of this business key already completed (or is running)
+                    // this batch: its effects are done or in flight there.
+                    state.totals.customers += count as u64;
+                    state.totals.already_done += count as u64;
+                }
+                Err(err) => return Err(err.into()),
+            }
+            if !ctx.is_replaying() {
+                tracing::info!(batch = %batch_id, first = %first, last = %last, "billing batch done");
+            }
+            state.after = Some(last);
+            state.batches += 1;
+            batches_this_run += 1;
+            if count < PAGE_SIZE as usize {
+                break;
+            }
+            if batches_this_run >= BATCHES_PER_RUN {
+                let next = BillingRunInput { business_date: date, timezone: tz, resume: Some(state) };
+                ctx.continue_as_new(to_input(&next), ContinueAsNewOptions::default())?;
+                unreachable!("continue_as_new always returns Err");
+            }
+        }
+        let outcome = if state.totals.failed == 0 { Outcome::Completed } else { Outcome::Failed };
+        ctx.upsert_search_attributes([search::outcome(outcome)]);
+        Ok(BillingRunSummary {
+            business_key,
+            business_date: date,
+            timezone: tz,
+            batches: state.batches,
+            totals: state.totals,
+        })
+    }
+}

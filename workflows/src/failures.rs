@@ -1,0 +1,27 @@
+//! Failure types that cross the activity → workflow boundary, named once.
+
+use temporalio_sdk::ActivityExecutionError;
+use temporalio_common::error::IncomingError;
+
+/// The card was declined: a business outcome, never retried.
+pub const PAYMENT_DECLINED: &str = "PaymentDeclined";
+/// The customer's account is closed: payments cannot be recorded, never retried.
+pub const ACCOUNT_CLOSED: &str = "AccountClosed";
+/// The same business key was used with different parameters: never retried.
+pub const IDEMPOTENCY_CONFLICT: &str = "IdempotencyConflict";
+
+/// The application failure type an activity failed with, if it was an application failure.
+pub fn application_type(err: &ActivityExecutionError) -> Option<&str> {
+    match err.cause()? {
+        IncomingError::Application(app) => app.type_name(),
+        _ => None,
+    }
+}
+
+/// The most specific message of an activity failure, for reasons and logs.
+pub fn message(err: &ActivityExecutionError) -> String {
+    match err.cause() {
+        Some(cause) => cause.failure().message.clone(),
+        None => err.to_string(),
+    }
+}
