@@ -43,12 +43,22 @@ on_both_engines!(
 type Effect<R> = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<R, EffectError>> + Send>;
 
 async fn open(url: &str) -> Ledger {
-    let ledger = Ledger::connect(url).await.unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    let ledger = connect(url).await;
+    create_effects_table(&ledger).await;
+    ledger
+}
+
+async fn connect(url: &str) -> Ledger {
+    Ledger::connect(url).await.unwrap_or_else(|e| panic!("connect {url}: {e}"))
+}
+
+/// The table the test effects write to (created once per database: PostgreSQL's
+/// `CREATE TABLE IF NOT EXISTS` is not safe against itself running concurrently).
+async fn create_effects_table(ledger: &Ledger) {
     sqlx::query("CREATE TABLE IF NOT EXISTS effects (key TEXT NOT NULL, note TEXT NOT NULL)")
         .execute(ledger.pool())
         .await
         .expect("create effects table");
-    ledger
 }
 
 fn caller(run: &str, attempt: u32) -> Caller {
@@ -201,7 +211,8 @@ async fn racing_workers_perform_once(url: String) {
     const WORKERS: usize = 16;
     // Separate ledgers are separate pools, as in separate worker processes; opened at the same
     // moment, they also race to migrate a fresh database.
-    let ledgers: Vec<Ledger> = join_all((0..WORKERS).map(|_| open(&url))).await;
+    let ledgers: Vec<Ledger> = join_all((0..WORKERS).map(|_| connect(&url))).await;
+    create_effects_table(&ledgers[0]).await;
     let key = "bill/C0100/2026-11";
     let request = json!({"customer_id": "C0100", "business_date": "2026-11"});
     let runs = counter();

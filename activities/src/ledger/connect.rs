@@ -11,7 +11,7 @@ use super::url::{Target, parse, redact, scrub};
 use super::{Backend, Ledger};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::{AnyConnection, ConnectOptions, Connection, Executor};
+use sqlx::{AnyConnection, Connection, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -38,8 +38,7 @@ pub(crate) async fn connect(url: &str) -> Result<Ledger, LedgerError> {
         })?;
     }
     let options = AnyConnectOptions::from_str(target.url())
-        .map_err(|e| LedgerError::InvalidUrl(format!("`{shown}`: {}", scrub(&e.to_string(), url))))?
-        .disable_statement_logging();
+        .map_err(|e| LedgerError::InvalidUrl(format!("`{shown}`: {}", scrub(&e.to_string(), url))))?;
     let unreachable =
         |e: sqlx::Error| LedgerError::Unavailable(format!("cannot connect to {shown}: {}", scrub(&e.to_string(), url)));
 
@@ -113,9 +112,10 @@ async fn contention_backoff(attempt: u32) {
 /// Applies pending migrations. PostgreSQL serialises concurrent migrators with an advisory lock;
 /// SQLite has none, so two processes opening a fresh file at once can race: the loser's
 /// transaction fails on the tables the winner just created and rolls back whole, and running
-/// again finds everything applied.
+/// again finds that migration applied. Each lost race means another process applied one
+/// migration, so one more try than there are migrations is always enough.
 async fn migrate(ledger: &Ledger, shown: &str) -> Result<(), LedgerError> {
-    let attempts = if ledger.backend == Backend::Sqlite { BUSY_RETRIES } else { 1 };
+    let attempts = if ledger.backend == Backend::Sqlite { MIGRATOR.migrations.len() + 1 } else { 1 };
     let mut attempt = 0;
     loop {
         match MIGRATOR.run(&ledger.pool).await {
