@@ -108,6 +108,23 @@ impl TestEnv {
             .unwrap_or_else(|e| panic!("temporal {args:?} printed non-JSON ({e}): {}", out.stdout))
     }
 
+    /// Starts the real `punctual worker` binary for this test's task queue and world.
+    ///
+    /// Under a parent-death signal, like the dev server: a test that panics must not leave a
+    /// worker behind holding CI's output pipe open.
+    pub fn spawn_worker(&self) -> std::process::Child {
+        std::process::Command::new("setpriv")
+            .args(["--pdeathsig", "KILL"])
+            .arg(crate::server::punctual_bin())
+            .arg("worker")
+            .envs(self.punctual_env())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("spawn punctual worker")
+    }
+
     /// Environment for a `punctual` subprocess pointed at the shared server and this task queue.
     pub fn punctual_env(&self) -> Vec<(&'static str, String)> {
         let mut env = vec![

@@ -2,11 +2,12 @@
 //! provider, the sink and the business tables — where the outside world sees them.
 
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
-use punctual_tests::{TestEnv, eventually};
+use punctual_tests::{TestEnv, eventually, temp_sqlite_url};
 use punctual_workflows::billing::types::BillingRunSummary;
 use punctual_workflows::{BillingRunWorkflow, JsonInput, keys};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::process::Command;
 use std::time::Duration;
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_client::WorkflowIdConflictPolicy;
@@ -253,4 +254,39 @@ async fn bad_billing_input_fails_at_once_with_no_effect() {
     .await;
     assert!(env.world.provider_requests().await.is_empty());
     assert!(env.world.invoices().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_run_loses_and_doubles_nothing() {
+    let env = TestEnv::start_with("sigkill", temp_sqlite_url("sigkill"), 150).await;
+    let date = "2026-11-27";
+    // A slow provider keeps charges in flight when the kill lands.
+    env.world.provider_faults(json!({"latency_ms": 100})).await;
+    let mut first = env.spawn_worker();
+    let id = keys::billing_run(TZ, date);
+    let input = json!({"business_date": date, "timezone": TZ}).to_string();
+    let started = env
+        .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
+               "--workflow-id", &id, "--input", &input])
+        .await;
+    assert!(started.success, "{}", started.stderr);
+    eventually("some charges before the kill", Duration::from_secs(120), async || {
+        (env.world.charges().await.len() >= 10).then_some(())
+    })
+    .await;
+    first.kill().expect("SIGKILL the worker");
+    first.wait().expect("reap the killed worker");
+    let charged_at_kill = env.world.charges().await.len();
+
+    let mut second = env.spawn_worker();
+    let result = env.cli_json(&["workflow", "result", "--workflow-id", &id]).await;
+    let kill = Command::new("kill").args(["-TERM", &second.id().to_string()]).status();
+    assert!(kill.expect("kill").success());
+    second.wait().expect("reap the second worker");
+
+    let e = expected(150, date);
+    assert!(charged_at_kill < e.charged.len(), "the kill landed mid-run ({charged_at_kill} charged)");
+    assert_eq!(result["status"], "COMPLETED", "{result:#}");
+    assert_eq!(result["result"]["totals"]["customers"], e.invoices.len());
+    assert_exactly_once(&env, &e).await;
 }

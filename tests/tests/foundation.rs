@@ -1,10 +1,10 @@
 //! The foundation, end to end: `BenchWorkflow` through the Rust client and the real `temporal`
 //! CLI, bad input failing fast, and the `punctual` binary draining on SIGTERM.
 
-use punctual_tests::{TestEnv, eventually, punctual_bin};
+use punctual_tests::{TestEnv, eventually};
 use punctual_workflows::{BenchWorkflow, JsonInput};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 
@@ -87,18 +87,6 @@ async fn bad_input_from_the_cli_fails_at_once_naming_the_problem() {
     .await;
 }
 
-/// Starts `punctual worker` for this test's task queue.
-fn spawn_worker(env: &TestEnv) -> Child {
-    Command::new(punctual_bin())
-        .arg("worker")
-        .envs(env.punctual_env())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn punctual worker")
-}
-
 fn sigterm(child: &Child) {
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(status.expect("run kill").success(), "kill -TERM failed");
@@ -107,7 +95,7 @@ fn sigterm(child: &Child) {
 #[tokio::test]
 async fn worker_binary_drains_in_flight_activities_on_sigterm() {
     let env = TestEnv::start("sigterm").await;
-    let mut worker = spawn_worker(&env);
+    let mut worker = env.spawn_worker();
     let ids: Vec<String> = (0..8).map(|i| format!("{}-{i}", env.task_queue)).collect();
     for id in &ids {
         env.client
@@ -145,7 +133,7 @@ async fn worker_binary_drains_in_flight_activities_on_sigterm() {
     }
 
     // A new worker finishes every run with the full result: nothing lost.
-    let mut replacement = spawn_worker(&env);
+    let mut replacement = env.spawn_worker();
     for id in &ids {
         let result = env.cli_json(&["workflow", "result", "--workflow-id", id]).await;
         assert_eq!(result["result"], 400 * 64, "{id}: {result:#}");

@@ -8,7 +8,7 @@ use crate::business_date::{date_field, timezone_field};
 use crate::input::{InputError, JsonInput};
 use crate::search::{self, job};
 use crate::{keys, names};
-use futures::future::join_all;
+use crate::join::join_in_order;
 use serde::{Deserialize, Serialize};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{ChildWorkflowStartError, WorkflowContext, WorkflowResult};
@@ -68,7 +68,7 @@ impl BillingBatchWorkflow {
         ]);
         let mut totals = BillingTotals { customers: batch.customer_ids.len() as u64, ..Default::default() };
 
-        let bills = join_all(batch.customer_ids.iter().map(|customer| {
+        let bills = join_in_order(batch.customer_ids.iter().map(|customer| {
             let input = GenerateBillInput { customer_id: customer.clone(), business_date: date.clone() };
             ctx.execute_activity(
                 BillingContract::generate_bill,
@@ -111,7 +111,7 @@ impl BillingBatchWorkflow {
             }
         }
 
-        for result in join_all(sagas.into_iter().map(|s| s.result())).await {
+        for result in join_in_order(sagas.into_iter().map(|s| s.result())).await {
             match result {
                 Ok(PaymentResult { outcome: Outcome::Completed, .. }) => totals.completed += 1,
                 Ok(PaymentResult { outcome: Outcome::Compensated, .. }) => totals.compensated += 1,
