@@ -108,6 +108,21 @@ impl TestEnv {
             .unwrap_or_else(|e| panic!("temporal {args:?} printed non-JSON ({e}): {}", out.stdout))
     }
 
+    /// Runs the real `punctual` binary with `args` against this test's server, queue and world.
+    pub async fn punctual(&self, args: &[&str]) -> CliOutput {
+        let out = Command::new(crate::server::punctual_bin())
+            .args(args)
+            .envs(self.punctual_env())
+            .output()
+            .await
+            .expect("run punctual");
+        CliOutput {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Starts the real `punctual worker` binary for this test's task queue and world.
     ///
     /// Under a parent-death signal, like the dev server: a test that panics must not leave a

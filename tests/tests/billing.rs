@@ -290,3 +290,31 @@ async fn a_worker_killed_mid_run_loses_and_doubles_nothing() {
     assert_eq!(result["result"]["totals"]["customers"], e.invoices.len());
     assert_exactly_once(&env, &e).await;
 }
+
+#[tokio::test]
+async fn our_starter_never_starts_a_completed_business_key_again() {
+    let env = TestEnv::start("starter").await;
+    let date = "2026-11-28";
+    env.with_worker(async {
+        let first = env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+        assert!(first.success, "{}", first.stderr);
+        assert!(first.stdout.contains(&format!("running {}", keys::billing_run(TZ, date))), "{}", first.stdout);
+
+        let again = env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+        assert!(again.success, "{}", again.stderr);
+        assert!(again.stdout.contains("already completed: not started again"), "{}", again.stdout);
+
+        let bad = env.punctual(&["billing-run", "--date", "2026-13-01", "--timezone", TZ]).await;
+        assert!(!bad.success);
+        assert!(bad.stderr.contains("field `business_date`"), "{}", bad.stderr);
+    })
+    .await;
+    let query = format!("WorkflowType='BillingRunWorkflow' AND TaskQueue='{}'", env.task_queue);
+    let runs = eventually("the run in visibility", Duration::from_secs(30), async || {
+        let runs = env.cli_json(&["workflow", "list", "--query", &query]).await;
+        runs.as_array().filter(|r| !r.is_empty()).map(Vec::len)
+    })
+    .await;
+    assert_eq!(runs, 1, "exactly one run of the business key");
+    assert_exactly_once(&env, &expected(30, date)).await;
+}

@@ -154,3 +154,34 @@ async fn worker_binary_drains_in_flight_activities_on_sigterm() {
     .await;
     assert!(status.success());
 }
+
+#[tokio::test]
+async fn worker_without_a_server_exits_naming_the_address_and_make_run() {
+    let env = TestEnv::start("no-server").await;
+    let out = tokio::process::Command::new(punctual_tests::punctual_bin())
+        .args(["worker", "--connect-timeout", "1s"])
+        .envs(env.punctual_env())
+        .env("TEMPORAL_ADDRESS", "127.0.0.1:9")
+        .output()
+        .await
+        .expect("run punctual");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("127.0.0.1:9") && stderr.contains("make run"), "{stderr}");
+}
+
+#[tokio::test]
+async fn worker_with_an_unusable_database_url_stops_before_polling() {
+    let env = TestEnv::start("bad-db").await;
+    let out = tokio::process::Command::new(punctual_tests::punctual_bin())
+        .arg("worker")
+        .envs(env.punctual_env())
+        .env("PUNCTUAL_DATABASE_URL", "postgres://punctual:s3cret@127.0.0.1:9/ledger")
+        .output()
+        .await
+        .expect("run punctual");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PUNCTUAL_DATABASE_URL") && stderr.contains("127.0.0.1:9"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "the password leaked: {stderr}");
+}

@@ -34,6 +34,8 @@ pub enum Command {
     Seed(SeedArgs),
     /// Print the custom search attributes punctual needs, one `Name=Type` per line.
     SearchAttributes,
+    /// Start (or join) the billing run of a business date; never starts a completed one again.
+    BillingRun(crate::start::BillingRunArgs),
 }
 
 /// Settings of `punctual seed`.

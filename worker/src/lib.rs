@@ -14,4 +14,5 @@ pub mod registration;
 pub mod run;
 pub mod sandbox;
 pub mod shutdown;
+pub mod start;
 pub mod telemetry;

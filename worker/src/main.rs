@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
         Command::SandboxProvider(args) => sandbox_provider(args).await,
         Command::NotifySink(args) => notify_sink(args).await,
         Command::Seed(args) => seed(args).await,
+        Command::BillingRun(args) => billing_run(args).await,
         Command::SearchAttributes => {
             for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
                 println!("{name}={kind}");
@@ -75,5 +76,21 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         .await
         .context("seeding demo customers")?;
     println!("seeded {inserted} demo customers ({} already there)", u64::from(args.customers) - inserted);
+    Ok(())
+}
+
+async fn billing_run(args: punctual_worker::start::BillingRunArgs) -> anyhow::Result<()> {
+    use punctual_worker::start::{Started, start_billing_run};
+    let target = TemporalTarget::from_env()?;
+    let (started, summary) = start_billing_run(&target, &args).await?;
+    match started {
+        Started::Running { workflow_id, run_id } => println!("running {workflow_id} (run {run_id})"),
+        Started::AlreadyCompleted { workflow_id } => {
+            println!("{workflow_id} already completed: not started again (see `temporal workflow show --workflow-id {workflow_id}`)")
+        }
+    }
+    if let Some(summary) = summary {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
     Ok(())
 }
