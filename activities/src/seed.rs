@@ -32,10 +32,10 @@ pub struct DemoCustomer {
 pub fn demo_customer(i: u32) -> DemoCustomer {
     DemoCustomer {
         id: format!("C{i:05}"),
-        timezone: if i % 5 == 0 { "America/New_York" } else { "Asia/Shanghai" },
+        timezone: if i.is_multiple_of(5) { "America/New_York" } else { "Asia/Shanghai" },
         plan_cents: 1_000 + i64::from(i * 7_919 % 9_000),
-        payment_method: if i % 17 == 0 { CARD_DECLINED } else { CARD_OK },
-        status: if i % 23 == 0 && i % 17 != 0 { "closed" } else { "active" },
+        payment_method: if i.is_multiple_of(17) { CARD_DECLINED } else { CARD_OK },
+        status: if i.is_multiple_of(23) && !i.is_multiple_of(17) { "closed" } else { "active" },
     }
 }
 
