@@ -14,6 +14,7 @@ pub mod input;
 pub mod join;
 pub mod keys;
 pub mod names;
+pub mod schedule;
 pub mod search;
 
 pub use bench::{BenchActivityContract, BenchWorkflow};
