@@ -77,6 +77,13 @@ fn run_input(date: &str) -> JsonInput {
     JsonInput::from(json!({"business_date": date, "timezone": TZ}))
 }
 
+/// Starts the billing run of `date` under its business key and waits for its summary.
+async fn run_to_completion(env: &TestEnv, date: &str) -> BillingRunSummary {
+    let options = WorkflowStartOptions::new(&env.task_queue, keys::billing_run(TZ, date)).build();
+    let run = env.client.start_workflow(BillingRunWorkflow::run, run_input(date), options).await.expect("start");
+    run.get_result(WorkflowGetResultOptions::default()).await.expect("billing run result")
+}
+
 #[tokio::test]
 async fn a_billing_run_started_three_times_has_each_effect_once() {
     let env = TestEnv::start("billing-twice").await;
@@ -150,19 +157,7 @@ async fn a_charge_committed_with_its_response_lost_is_charged_once() {
     let date = "2026-11-25";
     // The provider commits the next 5 requests but the worker never hears back.
     env.world.provider_faults(json!({"drop_next": 5})).await;
-    env.with_worker(async {
-        let run = env
-            .client
-            .start_workflow(
-                BillingRunWorkflow::run,
-                run_input(date),
-                WorkflowStartOptions::new(&env.task_queue, keys::billing_run(TZ, date)).build(),
-            )
-            .await
-            .expect("start");
-        run.get_result(WorkflowGetResultOptions::default()).await.expect("result");
-    })
-    .await;
+    env.with_worker(run_to_completion(&env, date)).await;
     let e = expected(30, date);
     assert_exactly_once(&env, &e).await;
     let requests = env.world.provider_requests().await;
@@ -178,21 +173,9 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
     let date = "2026-11-26";
     let e = expected(30, date);
     assert!(!e.declined.is_empty() && !e.closed.is_empty(), "demo data has both failure kinds");
-    env.with_worker(async {
-        let run = env
-            .client
-            .start_workflow(
-                BillingRunWorkflow::run,
-                run_input(date),
-                WorkflowStartOptions::new(&env.task_queue, keys::billing_run(TZ, date)).build(),
-            )
-            .await
-            .expect("start");
-        let summary: BillingRunSummary = run.get_result(WorkflowGetResultOptions::default()).await.expect("result");
-        assert_eq!(summary.totals.compensated as usize, e.declined.len() + e.closed.len());
-        assert_eq!(summary.totals.failed, 0);
-    })
-    .await;
+    let summary = env.with_worker(run_to_completion(&env, date)).await;
+    assert_eq!(summary.totals.compensated as usize, e.declined.len() + e.closed.len());
+    assert_eq!(summary.totals.failed, 0);
     assert_exactly_once(&env, &e).await;
 
     // The order and count of activities each saga scheduled, from its history.
