@@ -1,7 +1,8 @@
 //! Per-test environment: a unique task queue, a client, the production worker, the real CLI.
 
 use crate::server::{DevServer, dev_server};
-use crate::world::{World, temp_sqlite_url};
+use crate::postgres::fresh_sqlite_url;
+use crate::world::World;
 use std::future::Future;
 use tokio::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,7 +39,7 @@ impl TestEnv {
     /// Connects to the shared dev server (starting it on first use) with a fresh task queue,
     /// a fresh SQLite database seeded with 30 demo customers, a provider and a sink.
     pub async fn start(name: &str) -> Self {
-        Self::start_with(name, temp_sqlite_url(name), 30).await
+        Self::start_with(name, fresh_sqlite_url(name), 30).await
     }
 
     /// Like [`TestEnv::start`] with a given database and number of demo customers.

@@ -14,4 +14,4 @@ pub mod world;
 pub use env::{CliOutput, TestEnv, eventually};
 pub use postgres::{PgCluster, fresh_database, fresh_sqlite_url, postgres};
 pub use server::{DevServer, dev_server, punctual_bin, workspace_root};
-pub use world::{World, temp_sqlite_url};
+pub use world::World;

@@ -109,11 +109,3 @@ impl World {
             .expect("count payments")
     }
 }
-
-/// A fresh SQLite database file for a test.
-pub fn temp_sqlite_url(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("punctual-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("sqlite://{}", dir.join(format!("{name}-{n}.db")).display())
-}

@@ -2,7 +2,7 @@
 //! provider, the sink and the business tables — where the outside world sees them.
 
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
-use punctual_tests::{TestEnv, eventually, temp_sqlite_url};
+use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
 use punctual_workflows::billing::types::BillingRunSummary;
 use punctual_workflows::{BillingRunWorkflow, JsonInput, keys};
 use serde_json::{Value, json};
@@ -241,7 +241,7 @@ async fn bad_billing_input_fails_at_once_with_no_effect() {
 
 #[tokio::test]
 async fn a_worker_killed_mid_run_loses_and_doubles_nothing() {
-    let env = TestEnv::start_with("sigkill", temp_sqlite_url("sigkill"), 150).await;
+    let env = TestEnv::start_with("sigkill", fresh_sqlite_url("sigkill"), 150).await;
     let date = "2026-11-27";
     // A slow provider keeps charges in flight when the kill lands.
     env.world.provider_faults(json!({"latency_ms": 100})).await;
@@ -299,5 +299,20 @@ async fn our_starter_never_starts_a_completed_business_key_again() {
     })
     .await;
     assert_eq!(runs, 1, "exactly one run of the business key");
+    assert_exactly_once(&env, &expected(30, date)).await;
+}
+
+#[tokio::test]
+async fn on_postgresql_a_duplicated_billing_run_has_each_effect_once() {
+    let url = punctual_tests::fresh_database("billing_pg").await;
+    let env = TestEnv::start_with("billing-pg", url, 30).await;
+    let date = "2026-11-29";
+    env.with_worker(async {
+        let by_hand = WorkflowStartOptions::new(&env.task_queue, format!("{}/by-hand", keys::billing_run(TZ, date))).build();
+        let duplicate = env.client.start_workflow(BillingRunWorkflow::run, run_input(date), by_hand).await.expect("start");
+        run_to_completion(&env, date).await;
+        duplicate.get_result(WorkflowGetResultOptions::default()).await.expect("duplicate result");
+    })
+    .await;
     assert_exactly_once(&env, &expected(30, date)).await;
 }
