@@ -1,7 +1,7 @@
 //! `BillingBatchWorkflow`: bills one page of customers and collects each invoice through a saga.
 
 use super::contracts::BillingContract;
-use super::options::{activity, child};
+use super::options::{activity, already_started, child};
 use super::payment_saga::PaymentSagaWorkflow;
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
@@ -11,7 +11,7 @@ use crate::{keys, names};
 use crate::join::join_in_order;
 use serde::{Deserialize, Serialize};
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ChildWorkflowStartError, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 /// Most customers one batch takes: bounds the batch's history (a generate-bill activity and a
 /// saga child per customer) far below Temporal's limits.
@@ -90,23 +90,16 @@ impl BillingBatchWorkflow {
                     continue;
                 }
             };
-            let input = PaymentInput {
-                invoice_id: bill.invoice_id.clone(),
-                customer_id: bill.customer_id,
-                business_date: bill.business_date,
-                amount_cents: bill.amount_cents,
-                payment_method: bill.payment_method,
-            };
             let started = ctx
                 .start_child_workflow(
                     PaymentSagaWorkflow::run,
-                    crate::input::to_input(&input),
+                    crate::input::to_input(&bill),
                     child(keys::payment_saga(&bill.invoice_id)),
                 )
                 .await;
             match started {
                 Ok(started) => sagas.push(started),
-                Err(ChildWorkflowStartError::StartFailed { .. }) => totals.already_done += 1,
+                Err(err) if already_started(&err) => totals.already_done += 1,
                 Err(err) => return Err(err.into()),
             }
         }

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
-use temporalio_sdk::{ActivityOptions, ChildWorkflowOptions, WorkflowIdReusePolicy};
+use temporalio_sdk::{
+    ActivityOptions, ChildWorkflowOptions, ChildWorkflowStartError, StartChildWorkflowExecutionFailedCause,
+    WorkflowIdReusePolicy,
+};
 
 use crate::failures::{ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, PAYMENT_DECLINED};
 use crate::input::INVALID_INPUT;
@@ -37,4 +40,16 @@ pub fn child(workflow_id: String) -> ChildWorkflowOptions {
         .workflow_id(workflow_id)
         .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicateFailedOnly)
         .build()
+}
+
+/// Whether a child start failed only because its business key already ran (or is running) —
+/// the one refusal that means "nothing to do"; any other start failure is a real error.
+pub fn already_started(err: &ChildWorkflowStartError) -> bool {
+    matches!(
+        err,
+        ChildWorkflowStartError::StartFailed {
+            cause: StartChildWorkflowExecutionFailedCause::WorkflowAlreadyExists,
+            ..
+        }
+    )
 }

@@ -2,7 +2,7 @@
 
 use super::batch::{BatchInput, BillingBatchWorkflow};
 use super::contracts::BillingContract;
-use super::options::{activity, child};
+use super::options::{activity, already_started, child};
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
 use crate::input::{InputError, JsonInput, to_input};
@@ -11,7 +11,7 @@ use crate::{keys, names};
 use serde::{Deserialize, Serialize};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ChildWorkflowStartError, ContinueAsNewOptions, WorkflowContext, WorkflowResult,
+    ContinueAsNewOptions, WorkflowContext, WorkflowResult,
 };
 
 /// Customers per batch child.
@@ -115,7 +115,7 @@ impl BillingRunWorkflow {
                 .await;
             match started {
                 Ok(started) => state.totals.add(&started.result().await?),
-                Err(ChildWorkflowStartError::StartFailed { .. }) => {
+                Err(err) if already_started(&err) => {
                     // An earlier run of this business key already completed (or is running)
                     // this batch: its effects are done or in flight there.
                     state.totals.customers += count as u64;

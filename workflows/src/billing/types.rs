@@ -44,20 +44,9 @@ pub struct Bill {
     pub payment_method: String,
 }
 
-/// Input of `PaymentSagaWorkflow` (and the parts each saga step needs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaymentInput {
-    /// Invoice to collect.
-    pub invoice_id: String,
-    /// Customer paying.
-    pub customer_id: String,
-    /// Business date of the invoice.
-    pub business_date: String,
-    /// Amount to charge in cents (> 0).
-    pub amount_cents: i64,
-    /// Provider payment method.
-    pub payment_method: String,
-}
+/// Input of `PaymentSagaWorkflow` and `ChargeInvoice`: the bill to collect, as `GenerateBill`
+/// returned it.
+pub type PaymentInput = Bill;
 
 /// Result of `ChargeInvoice`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
