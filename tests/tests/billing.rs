@@ -316,3 +316,33 @@ async fn on_postgresql_a_duplicated_billing_run_has_each_effect_once() {
     .await;
     assert_exactly_once(&env, &expected(30, date)).await;
 }
+
+/// An activity re-run after its effect was recorded (the worker died before reporting it)
+/// replays from the ledger: the provider and sink see one request, the database one row.
+#[tokio::test]
+async fn a_repeated_effect_activity_replays_from_the_ledger() {
+    use punctual_activities::BillingActivities;
+    use punctual_workflows::billing::types::{GenerateBillInput, ReceiptInput};
+    use temporalio_sdk::testing::ActivityEnvironment;
+
+    let env = TestEnv::start("activity-replay").await;
+    let activities = ActivityEnvironment::builder().register_activities(env.world.billing_activities()).build();
+    let input = GenerateBillInput { customer_id: "C00001".into(), business_date: "2026-11-30".into() };
+    let bill = activities.run(BillingActivities::generate_bill, input.clone()).await.expect("bill");
+    let again = activities.run(BillingActivities::generate_bill, input).await.expect("bill again");
+    assert_eq!(again, bill);
+    assert_eq!(env.world.invoices().await.len(), 1);
+
+    let first = activities.run(BillingActivities::charge_invoice, bill.clone()).await.expect("charge");
+    let second = activities.run(BillingActivities::charge_invoice, bill.clone()).await.expect("charge again");
+    assert_eq!(first, second);
+    let receipt = ReceiptInput { invoice_id: bill.invoice_id.clone(), customer_id: bill.customer_id.clone(), amount_cents: bill.amount_cents };
+    let sent = activities.run(BillingActivities::send_receipt, receipt.clone()).await.expect("receipt");
+    let resent = activities.run(BillingActivities::send_receipt, receipt).await.expect("receipt again");
+    assert!(!sent.replayed && resent.replayed);
+
+    let requests = env.world.provider_requests().await;
+    assert_eq!(requests.len(), 1, "the replayed charge never reached the provider: {requests:#?}");
+    let deliveries = reqwest::get(format!("{}/deliveries", env.world.notify_url)).await.expect("GET").json::<Vec<Value>>().await.expect("JSON");
+    assert_eq!(deliveries.len(), 1, "the replayed receipt never reached the sink: {deliveries:#?}");
+}
