@@ -11,6 +11,7 @@ pub mod billing;
 pub mod business_date;
 pub mod failures;
 pub mod input;
+pub mod jobs;
 pub mod join;
 pub mod keys;
 pub mod names;
