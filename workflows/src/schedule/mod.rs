@@ -7,11 +7,13 @@
 //! `include_str!`), ordered collections only — so workflow code may call any of it.
 //!
 //! - [`calendar`]: versioned holiday calendars (`calendars/*.toml`) and [`BusinessCalendar::is_business_day`];
+//! - [`cron`]: five-field cron expressions, read exactly as Temporal Schedules read them;
 //! - [`roll`]: holiday rolls and month rules (last / nth business day, nth weekday);
 //! - [`dst`]: per-job policy for missing and repeated local times;
 //! - [`occurrence`]: business date of an instant, and the expected runs of a daily job.
 
 pub mod calendar;
+pub mod cron;
 pub mod dst;
 pub mod occurrence;
 pub mod roll;
@@ -19,6 +21,7 @@ pub mod roll;
 mod testgen;
 
 pub use calendar::{BusinessCalendar, CalendarError, builtin};
+pub use cron::{CronError, CronExpr};
 pub use dst::{DstMissing, DstRepeated, resolve_local};
 pub use occurrence::{DailySpec, Occurrence, business_date_of, occurrence_key, occurrences};
 pub use roll::{
