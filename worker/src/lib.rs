@@ -10,6 +10,7 @@
 pub mod backends;
 pub mod cli;
 pub mod connect;
+pub mod jobs;
 pub mod registration;
 pub mod run;
 pub mod sandbox;

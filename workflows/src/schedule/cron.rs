@@ -54,7 +54,7 @@ pub enum CronError {
     /// Not five fields.
     #[error(
         "{found} fields: punctual takes exactly five (minute hour day-of-month month day-of-week){}",
-        match found { 6 => "; Temporal would read a sixth field as the year, which is not supported", 7 => "; Temporal would read seven fields as seconds first and the year last, which are not supported", _ => "" }
+        count_hint(*.found)
     )]
     FieldCount {
         /// How many whitespace-separated fields there were.
@@ -124,41 +124,11 @@ struct Field {
 }
 
 const FIELDS: [Field; 5] = [
-    Field {
-        index: 1,
-        name: "minute",
-        min: 0,
-        max: 59,
-        names: Names::None,
-    },
-    Field {
-        index: 2,
-        name: "hour",
-        min: 0,
-        max: 23,
-        names: Names::None,
-    },
-    Field {
-        index: 3,
-        name: "day-of-month",
-        min: 1,
-        max: 31,
-        names: Names::None,
-    },
-    Field {
-        index: 4,
-        name: "month",
-        min: 1,
-        max: 12,
-        names: Names::Months,
-    },
-    Field {
-        index: 5,
-        name: "day-of-week",
-        min: 0,
-        max: 7,
-        names: Names::Weekdays,
-    },
+    Field::new(1, "minute", 0, 59, Names::None),
+    Field::new(2, "hour", 0, 23, Names::None),
+    Field::new(3, "day-of-month", 1, 31, Names::None),
+    Field::new(4, "month", 1, 12, Names::Months),
+    Field::new(5, "day-of-week", 0, 7, Names::Weekdays),
 ];
 
 const MONTHS: [&str; 12] = [
@@ -247,7 +217,7 @@ impl CronExpr {
             && has(self.weekdays, date.weekday().num_days_from_sunday())
     }
 
-    /// Whether the expression fires at the local date-time `local`: its date matches, its hour and minute
+    /// Whether the expression fires at the local date-time `local`: its date, hour and minute
     /// match, and it is the start of the minute (second 0, as on the server).
     pub fn matches(&self, local: NaiveDateTime) -> bool {
         self.matches_date(local.date())
@@ -288,6 +258,17 @@ impl FromStr for CronExpr {
 impl fmt::Display for CronExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+/// What the server would make of a string with `found` fields, where that is a trap.
+fn count_hint(found: usize) -> &'static str {
+    match found {
+        6 => "; Temporal would read a sixth field as the year, which is not supported",
+        7 => {
+            "; Temporal would read seven fields as seconds first and the year last, which are not supported"
+        }
+        _ => "",
     }
 }
 
@@ -333,6 +314,16 @@ fn check_no_comment(body: &str) -> Result<(), CronError> {
 }
 
 impl Field {
+    const fn new(index: usize, name: &'static str, min: u32, max: u32, names: Names) -> Self {
+        Self {
+            index,
+            name,
+            min,
+            max,
+            names,
+        }
+    }
+
     fn error(&self, message: String) -> CronError {
         CronError::Field {
             index: self.index,
@@ -445,8 +436,8 @@ impl Field {
 
     fn names_hint(&self) -> &'static str {
         match self.names {
-            Names::Months => " or a month name JAN-DEC",
-            Names::Weekdays => " (0 and 7 are Sunday) or a weekday name SUN-SAT",
+            Names::Months => " (or a month name JAN-DEC)",
+            Names::Weekdays => " (0 and 7 are Sunday; or a weekday name SUN-SAT)",
             Names::None => "",
         }
     }

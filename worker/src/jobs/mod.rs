@@ -1,0 +1,3 @@
+//! Scheduled jobs as the operator writes them: [`config`] reads and validates `punctual.toml`.
+
+pub mod config;
