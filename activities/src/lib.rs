@@ -10,7 +10,9 @@ pub mod billing;
 pub mod failure;
 pub mod ledger;
 pub mod outside;
+pub mod reports;
 pub mod seed;
 
 pub use bench::BenchActivities;
 pub use billing::BillingActivities;
+pub use reports::ReportActivities;

@@ -33,6 +33,24 @@ pub enum ChargeReply {
     Declined { message: String },
 }
 
+/// One charge as the provider lists it (`GET /charges`), refund state included.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ProviderCharge {
+    /// Provider charge id (`ch_...`).
+    pub id: String,
+    /// Invoice the charge was made for.
+    pub invoice_id: String,
+    /// Customer charged.
+    pub customer_id: String,
+    /// Amount charged, in cents.
+    pub amount_cents: i64,
+    /// Whether the charge was refunded (in full).
+    pub refunded: bool,
+    /// The refund, if any.
+    #[serde(default)]
+    pub refund_id: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 struct IdReply {
     id: String,
@@ -75,6 +93,27 @@ impl Service {
         Ok((status, json))
     }
 
+    /// GETs `path` and parses its JSON body as `T`. Reads are safe to repeat: no key needed.
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
+        let transient = |detail: String| CallError::Transient { service: self.name, detail };
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| transient(format!("GET {path}: {e}")))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| transient(format!("GET {path} body: {e}")))?;
+        if status.is_server_error() {
+            return Err(transient(format!("GET {path} answered {status}: {text}")));
+        }
+        if !status.is_success() {
+            let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            return Err(self.rejected(status, &body));
+        }
+        serde_json::from_str(&text).map_err(|e| transient(format!("GET {path} answered unreadable JSON ({e}): {text}")))
+    }
+
     fn rejected(&self, status: StatusCode, body: &Value) -> CallError {
         CallError::Rejected { service: self.name, status: status.as_u16(), detail: body.to_string() }
     }
@@ -106,6 +145,11 @@ impl ProviderClient {
             }),
             _ => Err(self.0.rejected(status, &reply)),
         }
+    }
+
+    /// Every charge the provider holds, with its refund state (`GET /charges`).
+    pub async fn charges(&self) -> Result<Vec<ProviderCharge>, CallError> {
+        self.0.get("/charges").await
     }
 
     /// Refunds a charge under idempotency key `key`; returns the refund id.

@@ -3,6 +3,7 @@
 //! Tests build their workers with this same function, so what is tested is what runs.
 
 use punctual_activities::{BenchActivities, BillingActivities};
+use punctual_workflows::reports::{ReconciliationWorkflow, SlaCheckWorkflow};
 use punctual_workflows::{BenchWorkflow, BillingBatchWorkflow, BillingRunWorkflow, PaymentSagaWorkflow};
 use std::time::Duration;
 use temporalio_sdk::{WorkerOptions, WorkflowRegistrationError};
@@ -21,7 +22,10 @@ pub fn worker_options(
         .register_workflow::<BillingRunWorkflow>()?
         .register_workflow::<BillingBatchWorkflow>()?
         .register_workflow::<PaymentSagaWorkflow>()?
+        .register_workflow::<ReconciliationWorkflow>()?
+        .register_workflow::<SlaCheckWorkflow>()?
         .register_activities(BenchActivities)
+        .register_activities(billing.reports())
         .register_activities(billing)
         .graceful_shutdown_period(shutdown_grace)
         .build())

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod join;
 pub mod keys;
 pub mod names;
+pub mod reports;
 pub mod schedule;
 pub mod search;
 

@@ -35,6 +35,15 @@ pub const REFUND_CHARGE_ACTIVITY: &str = "RefundCharge";
 /// Compensation: void an invoice, once.
 pub const VOID_INVOICE_ACTIVITY: &str = "VoidInvoice";
 
+/// Workflow type of the payment reconciliation of one business date and time zone.
+pub const RECONCILIATION_WORKFLOW: &str = "ReconciliationWorkflow";
+/// Workflow type of the SLA check of scheduled job occurrences.
+pub const SLA_CHECK_WORKFLOW: &str = "SlaCheckWorkflow";
+/// Activity: reconcile provider charges against invoices, payments and ledger; report once.
+pub const RECONCILE_PAYMENTS_ACTIVITY: &str = "ReconcilePayments";
+/// Activity: alert once about each job occurrence past its deadline.
+pub const CHECK_SLA_ACTIVITY: &str = "CheckSla";
+
 /// Search attribute: the business key of the run (`billing-run/...`, `payment/...`).
 pub const SA_BUSINESS_KEY: &str = "BusinessKey";
 /// Search attribute: the business date `YYYY-MM-DD` the run works on.
@@ -78,6 +87,10 @@ mod tests {
             ["ListCustomersPage", "GenerateBill", "ChargeInvoice", "RecordPayment", "SendReceipt",
              "RefundCharge", "VoidInvoice"]
         );
+        assert_eq!(RECONCILIATION_WORKFLOW, "ReconciliationWorkflow");
+        assert_eq!(SLA_CHECK_WORKFLOW, "SlaCheckWorkflow");
+        assert_eq!(RECONCILE_PAYMENTS_ACTIVITY, "ReconcilePayments");
+        assert_eq!(CHECK_SLA_ACTIVITY, "CheckSla");
         let names: Vec<_> = SEARCH_ATTRIBUTES.iter().map(|(name, _)| *name).collect();
         assert_eq!(names, ["BusinessKey", "BusinessDate", "JobName", "CustomerId", "RunOutcome"]);
     }

@@ -23,6 +23,10 @@ pub mod job {
     pub const BILLING_BATCH: &str = "billing-batch";
     /// One invoice's payment saga.
     pub const PAYMENT: &str = "payment";
+    /// The payment reconciliation of a business date and zone.
+    pub const RECONCILIATION: &str = "reconciliation";
+    /// The SLA check of scheduled job occurrences.
+    pub const SLA_CHECK: &str = "sla-check";
 }
 
 /// The `RunOutcome` update for `outcome`.

@@ -12,6 +12,7 @@ mod receipts;
 
 use crate::ledger::{Caller, Ledger};
 use crate::outside::{ProviderClient, SinkClient};
+use crate::reports::ReportActivities;
 use punctual_workflows::billing::types::*;
 use punctual_workflows::names;
 use std::sync::Arc;
@@ -31,10 +32,16 @@ impl BillingActivities {
     pub fn new(ledger: Ledger, provider: ProviderClient, sink: SinkClient) -> Self {
         Self { ledger, provider, sink }
     }
+
+    /// The reporting activities over the same ledger, provider and sink, so a worker that
+    /// serves billing serves its reports with no wiring of its own.
+    pub fn reports(&self) -> ReportActivities {
+        ReportActivities::new(self.ledger.clone(), self.provider.clone(), self.sink.clone())
+    }
 }
 
 /// Who is performing an effect, recorded on its ledger row for the audit.
-fn caller(ctx: &ActivityContext) -> Caller {
+pub(crate) fn caller(ctx: &ActivityContext) -> Caller {
     let info = ctx.info();
     Caller {
         workflow_id: info.workflow_id.clone().unwrap_or_default(),

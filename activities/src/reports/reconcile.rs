@@ -1,0 +1,228 @@
+//! `ReconcilePayments`: reads the provider's charges, our invoices and payments and the ledger's
+//! open charge claims for one business date and zone; records the report once and alerts once.
+
+use super::matching::{Books, Comparison, InvoiceRecord, PaymentRecord, compare};
+use super::{OPS_CHANNEL, OPS_RECIPIENT};
+use crate::failure;
+use crate::ledger::{Caller, Claim, EffectError, Ledger};
+use crate::outside::{ProviderClient, SinkClient};
+use punctual_workflows::keys as billing_keys;
+use punctual_workflows::reports::keys;
+use punctual_workflows::reports::types::*;
+use serde_json::{Value, json};
+use sqlx::Row;
+use std::collections::BTreeSet;
+use temporalio_sdk::activities::ActivityError;
+
+/// Mismatches spelled out in the alert's message; the report holds them all.
+const ALERT_LINES: usize = 20;
+
+/// `ReconcilePayments`: the report once per `reconcile/{timezone}/{date}`, the alert once per
+/// `alert/reconcile/{timezone}/{date}`.
+///
+/// A report already recorded is replayed as it was (no reading at all): the first report of a
+/// business key is the record, whatever changed since. Reading happens outside the ledger's
+/// transaction (the provider cannot join it); if two attempts race, both read, one records, and
+/// the other gets the recorded report back from `once`.
+#[tracing::instrument(skip_all, fields(business_key = %keys::reconcile(&input.timezone, &input.business_date)))]
+pub(super) async fn run(
+    ledger: &Ledger,
+    provider: &ProviderClient,
+    sink: &SinkClient,
+    caller: &Caller,
+    input: &ReconciliationInput,
+) -> Result<ReconciliationReport, ActivityError> {
+    let key = keys::reconcile(&input.timezone, &input.business_date);
+    let request = json!({ "business_date": input.business_date, "timezone": input.timezone });
+    let recorded = ledger.entry(&key).await.map_err(failure::from_ledger)?.is_some();
+    let fresh = if recorded {
+        None
+    } else {
+        let books = read_books(ledger, provider, input).await?;
+        Some(report(&key, input, compare(&books)))
+    };
+    let once = ledger
+        .once(&key, &request, caller, move |conn| {
+            Box::pin(async move {
+                // Only reached when no report was recorded when we looked; `once` replays otherwise.
+                let report = fresh.ok_or_else(|| EffectError::retryable("report key vanished after it was seen"))?;
+                insert_report(conn, &report).await?;
+                Ok(report)
+            })
+        })
+        .await
+        .map_err(failure::from_ledger)?;
+    // A replay of this run's own earlier attempt (its response was lost) is still this run's
+    // report; only a report recorded by another run counts as replayed.
+    let replayed = once.was_replayed() && !recorded_by(ledger, &key, caller).await?;
+    let mut report = once.into_inner();
+    report.replayed = replayed;
+    if !report.mismatches.is_empty() {
+        report.alert_id = Some(alert(ledger, sink, caller, &report).await?);
+    }
+    tracing::info!(invoices = report.invoices, mismatches = report.mismatches.len(), replayed, "reconciled");
+    Ok(report)
+}
+
+/// Whether `caller`'s workflow run recorded `key`.
+async fn recorded_by(ledger: &Ledger, key: &str, caller: &Caller) -> Result<bool, ActivityError> {
+    let entry = ledger.entry(key).await.map_err(failure::from_ledger)?;
+    Ok(entry.is_some_and(|e| e.workflow_id == caller.workflow_id && e.run_id == caller.run_id))
+}
+
+fn report(key: &str, input: &ReconciliationInput, comparison: Comparison) -> ReconciliationReport {
+    let Comparison { invoices, charges, matched, mismatches } = comparison;
+    ReconciliationReport {
+        business_key: key.to_owned(),
+        business_date: input.business_date.clone(),
+        timezone: input.timezone.clone(),
+        invoices,
+        charges,
+        matched,
+        mismatches,
+        alert_id: None,
+        replayed: false,
+    }
+}
+
+fn reading(what: &'static str) -> impl FnOnce(sqlx::Error) -> ActivityError {
+    move |e| failure::retryable(format!("reading {what}: {e}"))
+}
+
+/// Our invoices and payments, the provider's charges and the ledger's open charge claims, for
+/// the zone's customers on the date.
+async fn read_books(ledger: &Ledger, provider: &ProviderClient, input: &ReconciliationInput) -> Result<Books, ActivityError> {
+    let pool = ledger.pool();
+    let customers: Vec<String> = sqlx::query_scalar("SELECT id FROM customers WHERE timezone = $1")
+        .bind(&input.timezone)
+        .fetch_all(pool)
+        .await
+        .map_err(reading("customers"))?;
+    let rows = sqlx::query(
+        "SELECT i.id, i.amount_cents, i.status, p.charge_id, p.amount_cents AS paid_cents \
+         FROM invoices i JOIN customers c ON c.id = i.customer_id \
+         LEFT JOIN payments p ON p.invoice_id = i.id \
+         WHERE c.timezone = $1 AND i.business_date = $2 ORDER BY i.id",
+    )
+    .bind(&input.timezone)
+    .bind(&input.business_date)
+    .fetch_all(pool)
+    .await
+    .map_err(reading("invoices"))?;
+    let invoices = rows
+        .iter()
+        .map(|row| {
+            let charge_id: Option<String> = row.try_get("charge_id")?;
+            let paid_cents: Option<i64> = row.try_get("paid_cents")?;
+            Ok(InvoiceRecord {
+                id: row.try_get("id")?,
+                amount_cents: row.try_get("amount_cents")?,
+                status: row.try_get("status")?,
+                payment: charge_id.zip(paid_cents).map(|(charge_id, amount_cents)| PaymentRecord { charge_id, amount_cents }),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(reading("invoice rows"))?;
+
+    // The date's invoice ids: the rows we have, and every id the date would give the zone's
+    // customers, so a charge or claim for an invoice we have no row for is still ours.
+    let mut ours: BTreeSet<String> = customers.iter().map(|c| billing_keys::invoice_id(c, &input.business_date)).collect();
+    ours.extend(invoices.iter().map(|i| i.id.clone()));
+
+    let charges = provider
+        .charges()
+        .await
+        .map_err(failure::from_call)?
+        .into_iter()
+        .filter(|c| ours.contains(&c.invoice_id))
+        .collect();
+    // Open claims are few (crashes between a call and its record), and the partial index
+    // `ledger_entries_open_claims` keeps finding them cheap.
+    let claimed: Vec<String> = sqlx::query_scalar(
+        "SELECT key FROM ledger_entries WHERE status = 'claimed' AND kind = 'external'",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(reading("open ledger claims"))?;
+    let open_claims = claimed
+        .iter()
+        .filter_map(|key| key.strip_prefix("charge/"))
+        .filter(|invoice| ours.contains(*invoice))
+        .map(str::to_owned)
+        .collect();
+    Ok(Books { invoices, charges, open_claims })
+}
+
+/// The report's rows, on the ledger's connection (inside its transaction).
+async fn insert_report(conn: &mut sqlx::AnyConnection, report: &ReconciliationReport) -> Result<(), EffectError> {
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    sqlx::query(
+        "INSERT INTO reconciliation_reports \
+           (business_key, business_date, timezone, invoices, charges, matched, mismatches, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&report.business_key)
+    .bind(&report.business_date)
+    .bind(&report.timezone)
+    .bind(count(report.invoices))
+    .bind(count(report.charges))
+    .bind(count(report.matched))
+    .bind(count(report.mismatches.len() as u64))
+    .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    .execute(&mut *conn)
+    .await?;
+    for (seq, m) in report.mismatches.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO reconciliation_mismatches (business_key, seq, invoice_id, kind, detail) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&report.business_key)
+        .bind(seq as i64 + 1)
+        .bind(&m.invoice_id)
+        .bind(m.kind.as_str())
+        .bind(&m.detail)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The one alert about `report`'s mismatches; returns the sink's delivery id.
+///
+/// The body is built from the recorded report only, so every attempt and re-run sends the same
+/// request under the same key: the ledger replays it, or the sink collapses it.
+async fn alert(ledger: &Ledger, sink: &SinkClient, caller: &Caller, report: &ReconciliationReport) -> Result<String, ActivityError> {
+    let key = keys::reconcile_alert(&report.timezone, &report.business_date);
+    let body = alert_body(report);
+    match ledger.claim_external::<String>(&key, &body, caller).await.map_err(failure::from_ledger)? {
+        Claim::Done(id) => Ok(id),
+        Claim::Proceed { attempts, .. } => {
+            tracing::warn!(business_key = %key, attempts, mismatches = report.mismatches.len(), "alerting about mismatches");
+            let id = sink.deliver(&key, &body).await.map_err(failure::from_call)?;
+            ledger.complete_external(&key, &id).await.map_err(failure::from_ledger)?;
+            Ok(id)
+        }
+    }
+}
+
+fn alert_body(report: &ReconciliationReport) -> Value {
+    let mut lines: Vec<String> = report
+        .mismatches
+        .iter()
+        .take(ALERT_LINES)
+        .map(|m| format!("{} {}: {}", m.invoice_id, m.kind.as_str(), m.detail))
+        .collect();
+    if report.mismatches.len() > ALERT_LINES {
+        lines.push(format!("... and {} more in the report", report.mismatches.len() - ALERT_LINES));
+    }
+    json!({
+        "invoice_id": report.business_key,
+        "customer_id": OPS_RECIPIENT,
+        "channel": OPS_CHANNEL,
+        "kind": "reconciliation_alert",
+        "message": format!(
+            "Reconciliation {}: {} mismatches over {} invoices and {} charges\n{}",
+            report.business_key, report.mismatches.len(), report.invoices, report.charges, lines.join("\n")
+        ),
+    })
+}

@@ -1,0 +1,116 @@
+//! `CheckSla`: one alert per job occurrence past its deadline, and `alerted_at` set on its row.
+
+use super::{OPS_CHANNEL, OPS_RECIPIENT};
+use crate::failure;
+use crate::ledger::{Caller, Claim, Ledger};
+use crate::outside::SinkClient;
+use chrono::{SecondsFormat, Utc};
+use punctual_workflows::reports::keys;
+use punctual_workflows::reports::types::{SlaCheckInput, SlaReport};
+use serde_json::{Value, json};
+use sqlx::Row;
+use temporalio_sdk::activities::ActivityError;
+
+/// Most keys listed in `late`: keeps the result far below Temporal's payload limit.
+pub(super) const MAX_LATE_LISTED: i64 = 10_000;
+
+/// Not committed and past the deadline, by the clock of this attempt. Timestamps are the table's
+/// fixed-width RFC 3339 UTC text, so text order is time order on both engines.
+const LATE: &str = "status IN ('waiting', 'running') AND deadline_at IS NOT NULL AND deadline_at < $1";
+
+/// One late occurrence not yet alerted about.
+struct Due {
+    key: String,
+    job: String,
+    business_date: String,
+}
+
+fn reading(what: &'static str) -> impl FnOnce(sqlx::Error) -> ActivityError {
+    move |e| failure::retryable(format!("reading {what}: {e}"))
+}
+
+/// `CheckSla`: alerts about up to `input.limit` late occurrences not alerted yet (oldest
+/// deadline first), then lists every late occurrence.
+///
+/// Each alert is claimed in the ledger under `alert/sla/{occurrence}` before the sink call
+/// (same key as the sink's idempotency key) and completed after it, then `alerted_at` is set.
+/// A retry after a crash anywhere in between finds the alert recorded (or the sink collapses
+/// it) and only sets `alerted_at`: one alert per occurrence key, ever.
+#[tracing::instrument(skip_all, fields(business_key = %keys::sla_check(&input.business_date)))]
+pub(super) async fn run(
+    ledger: &Ledger,
+    sink: &SinkClient,
+    caller: &Caller,
+    input: &SlaCheckInput,
+) -> Result<SlaReport, ActivityError> {
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let rows = sqlx::query(&format!(
+        "SELECT key, job, business_date FROM job_occurrences WHERE {LATE} AND alerted_at IS NULL \
+         ORDER BY deadline_at, key LIMIT $2"
+    ))
+    .bind(&now)
+    .bind(i64::from(input.limit))
+    .fetch_all(ledger.pool())
+    .await
+    .map_err(reading("late job occurrences"))?;
+    let due = rows
+        .iter()
+        .map(|row| Ok(Due { key: row.try_get("key")?, job: row.try_get("job")?, business_date: row.try_get("business_date")? }))
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(reading("job occurrence rows"))?;
+
+    let mut alerted = 0;
+    for occurrence in &due {
+        alert(ledger, sink, caller, occurrence).await?;
+        let marked = sqlx::query("UPDATE job_occurrences SET alerted_at = $2 WHERE key = $1 AND alerted_at IS NULL")
+            .bind(&occurrence.key)
+            .bind(&now)
+            .execute(ledger.pool())
+            .await
+            .map_err(|e| failure::retryable(format!("marking {} alerted: {e}", occurrence.key)))?
+            .rows_affected();
+        // Zero: a concurrent check marked it first (after the same, single, alert).
+        alerted += marked;
+    }
+
+    let late = sqlx::query_scalar(&format!(
+        "SELECT key FROM job_occurrences WHERE {LATE} ORDER BY deadline_at, key LIMIT $2"
+    ))
+    .bind(&now)
+    .bind(MAX_LATE_LISTED)
+    .fetch_all(ledger.pool())
+    .await
+    .map_err(reading("late job occurrences"))?;
+    tracing::info!(late = late.len(), alerted, "SLA checked");
+    Ok(SlaReport { late, alerted })
+}
+
+/// The one alert about `occurrence`; returns the sink's delivery id.
+async fn alert(ledger: &Ledger, sink: &SinkClient, caller: &Caller, occurrence: &Due) -> Result<String, ActivityError> {
+    let key = keys::sla_alert(&occurrence.key);
+    let body = alert_body(occurrence);
+    match ledger.claim_external::<String>(&key, &body, caller).await.map_err(failure::from_ledger)? {
+        Claim::Done(id) => Ok(id),
+        Claim::Proceed { attempts, .. } => {
+            tracing::warn!(business_key = %key, attempts, "job occurrence past its deadline: alerting");
+            let id = sink.deliver(&key, &body).await.map_err(failure::from_call)?;
+            ledger.complete_external(&key, &id).await.map_err(failure::from_ledger)?;
+            Ok(id)
+        }
+    }
+}
+
+/// Only what identifies the occurrence goes in the body (not its status or deadline, which may
+/// change between a crash and the retry): every attempt sends the same request under the key.
+fn alert_body(occurrence: &Due) -> Value {
+    json!({
+        "invoice_id": occurrence.key,
+        "customer_id": OPS_RECIPIENT,
+        "channel": OPS_CHANNEL,
+        "kind": "sla_alert",
+        "message": format!(
+            "Job {} for business date {} ({}) is not committed and its deadline has passed",
+            occurrence.job, occurrence.business_date, occurrence.key
+        ),
+    })
+}

@@ -1,0 +1,277 @@
+//! The reporting jobs end to end on a real dev server: the reconciliation finds what a billing
+//! run left behind consistent, flags each kind of broken data, and reports and alerts once per
+//! business date; the SLA check alerts once per late occurrence. Effects are counted at the sink
+//! and in the business tables.
+
+use punctual_tests::{TestEnv, eventually};
+use punctual_workflows::billing::types::BillingRunSummary;
+use punctual_workflows::reports::keys as report_keys;
+use punctual_workflows::reports::types::{ReconciliationReport, SlaReport};
+use punctual_workflows::reports::{ReconciliationWorkflow, SlaCheckWorkflow};
+use punctual_workflows::{BillingRunWorkflow, JsonInput, keys};
+use serde_json::{Value, json};
+use std::time::Duration;
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+
+const TZ: &str = "Asia/Shanghai";
+
+async fn bill(env: &TestEnv, date: &str) -> BillingRunSummary {
+    let input = JsonInput::from(json!({"business_date": date, "timezone": TZ}));
+    let options = WorkflowStartOptions::new(&env.task_queue, keys::billing_run(TZ, date)).build();
+    let run = env.client.start_workflow(BillingRunWorkflow::run, input, options).await.expect("start billing");
+    run.get_result(WorkflowGetResultOptions::default()).await.expect("billing run result")
+}
+
+/// Runs the reconciliation of `date` under workflow ID `id` (a schedule gives each fire its own).
+async fn reconcile(env: &TestEnv, date: &str, id: &str) -> ReconciliationReport {
+    let input = JsonInput::from(json!({"business_date": date, "timezone": TZ}));
+    let options = WorkflowStartOptions::new(&env.task_queue, id).build();
+    let run = env.client.start_workflow(ReconciliationWorkflow::run, input, options).await.expect("start reconciliation");
+    run.get_result(WorkflowGetResultOptions::default()).await.expect("reconciliation result")
+}
+
+async fn check_sla(env: &TestEnv, id: &str) -> SlaReport {
+    let input = JsonInput::from(json!({"business_date": "2026-12-10"}));
+    let options = WorkflowStartOptions::new(&env.task_queue, id).build();
+    let run = env.client.start_workflow(SlaCheckWorkflow::run, input, options).await.expect("start SLA check");
+    run.get_result(WorkflowGetResultOptions::default()).await.expect("SLA check result")
+}
+
+/// Deliveries of `kind` the sink actually made, as `(idempotency key, subject)`.
+async fn delivered(env: &TestEnv, kind: &str) -> Vec<(String, String)> {
+    env.world
+        .delivered()
+        .await
+        .into_iter()
+        .filter(|d| d["kind"] == kind)
+        .map(|d| (d["idempotency_key"].as_str().unwrap_or_default().to_owned(), d["invoice_id"].as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+/// The next response of the sink is lost after it committed the delivery: the activity retries
+/// the same key, exactly the window between an external call and its record.
+async fn drop_next_sink_response(env: &TestEnv) {
+    let url = format!("{}/faults", env.world.notify_url);
+    let reply = reqwest::Client::new().put(&url).json(&json!({"drop_next": 1})).send().await.expect("PUT /faults");
+    assert!(reply.status().is_success(), "PUT {url}: {}", reply.status());
+}
+
+/// The sink received the alert twice under one key: the committed request whose response was
+/// lost, then the retry, answered by replay. One delivery was made.
+async fn assert_lost_then_replayed(env: &TestEnv, kind: &str) {
+    let url = format!("{}/deliveries", env.world.notify_url);
+    let log: Vec<Value> = reqwest::get(&url).await.expect("GET /deliveries").json().await.expect("JSON");
+    let posts: Vec<(&Value, &Value)> = log.iter().filter(|r| r["kind"] == kind).map(|r| (&r["outcome"], &r["replay"])).collect();
+    assert_eq!(posts, [(&json!("committed_response_dropped"), &json!(false)), (&json!("delivered"), &json!(true))], "{log:#?}");
+}
+
+async fn sql(env: &TestEnv, statement: &str, binds: &[&str]) -> u64 {
+    let mut query = sqlx::query(statement);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    query.execute(env.world.ledger.pool()).await.unwrap_or_else(|e| panic!("{statement}: {e}")).rows_affected()
+}
+
+/// A charge made at the provider outside punctual (through its ordinary idempotent POST).
+async fn charge_by_hand(env: &TestEnv, key: &str, invoice: &str, customer: &str, amount_cents: i64) {
+    let body = json!({"invoice_id": invoice, "customer_id": customer, "amount_cents": amount_cents, "payment_method": "pm_card_visa"});
+    let reply = reqwest::Client::new()
+        .post(format!("{}/charges", env.world.provider_url))
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /charges");
+    assert!(reply.status().is_success(), "manual charge: {}", reply.status());
+}
+
+async fn amount_of(env: &TestEnv, invoice: &str) -> i64 {
+    sqlx::query_scalar("SELECT amount_cents FROM invoices WHERE id = $1")
+        .bind(invoice)
+        .fetch_one(env.world.ledger.pool())
+        .await
+        .expect("invoice amount")
+}
+
+async fn count(env: &TestEnv, query: &str, bind: &str) -> i64 {
+    sqlx::query_scalar(query).bind(bind).fetch_one(env.world.ledger.pool()).await.expect(query)
+}
+
+/// Workflow IDs of this test's runs matching `query`, once visibility shows `want` of them.
+async fn runs_where(env: &TestEnv, query: &str, want: usize) -> Vec<String> {
+    let query = format!("{query} AND TaskQueue='{}'", env.task_queue);
+    eventually(&format!("{want} runs where {query}"), Duration::from_secs(30), async || {
+        let runs = env.cli_json(&["workflow", "list", "--query", &query]).await;
+        let mut ids: Vec<String> = runs.as_array()?.iter()
+            .filter_map(|w| w["execution"]["workflowId"].as_str().map(str::to_owned))
+            .collect();
+        ids.sort();
+        (ids.len() == want).then_some(ids)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_once() {
+    let env = TestEnv::start("reconcile").await;
+    let (clean, broken) = ("2026-12-01", "2026-12-02");
+    let inv = |customer: &str| keys::invoice_id(customer, broken);
+    env.with_worker(async {
+        // What a billing run leaves behind (payments, a decline, a refunded closed account) agrees.
+        let billed = bill(&env, clean).await;
+        let report = reconcile(&env, clean, &report_keys::reconcile(TZ, clean)).await;
+        assert_eq!(report.mismatches, [], "{report:#?}");
+        assert_eq!(report.invoices, billed.totals.customers);
+        assert_eq!((report.matched, report.charges), (report.invoices, env.world.charges().await.len() as u64));
+        assert_eq!(report.alert_id, None);
+
+        // Break the books of another date, one kind of mismatch per invoice.
+        bill(&env, broken).await;
+        let deleted = sql(&env, "DELETE FROM payments WHERE invoice_id = $1", &[&inv("C00001")]).await;
+        let twice = amount_of(&env, &inv("C00002")).await;
+        charge_by_hand(&env, "by-hand/twice", &inv("C00002"), "C00002", twice).await;
+        sql(&env, "UPDATE invoices SET amount_cents = amount_cents + 1 WHERE id = $1", &[&inv("C00003")]).await;
+        // A crash between the provider call and its record leaves the claim open.
+        sql(&env, "UPDATE ledger_entries SET status = 'claimed', result = NULL, completed_at = NULL WHERE key = $1",
+            &[&keys::charge(&inv("C00004"))]).await;
+        let void = amount_of(&env, &inv("C00017")).await; // declined card: void, never charged
+        charge_by_hand(&env, "by-hand/void", &inv("C00017"), "C00017", void).await;
+        sql(&env, "INSERT INTO customers (id, name, timezone, plan_cents, payment_method, status) \
+                   VALUES ('C90001', 'Added by hand', $1, 1000, 'pm_card_visa', 'active')", &[TZ]).await;
+        sql(&env, "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
+                   VALUES ($1, 'C90001', $2, 1000, 'paid', '2026-12-02T00:00:00.000Z')", &[&inv("C90001"), broken]).await;
+        assert_eq!(deleted, 1);
+
+        drop_next_sink_response(&env).await;
+        let key = report_keys::reconcile(TZ, broken);
+        let first = reconcile(&env, broken, &key).await;
+        let found: Vec<(String, &str)> = first.mismatches.iter().map(|m| (m.invoice_id.clone(), m.kind.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (inv("C00001"), "charge_without_payment"),
+                (inv("C00002"), "duplicate_charge"),
+                (inv("C00003"), "amount_mismatch"),
+                (inv("C00004"), "open_charge_claim"),
+                (inv("C00017"), "charge_on_void_invoice"),
+                (inv("C90001"), "paid_without_charge"),
+            ],
+            "{first:#?}"
+        );
+        assert_eq!(first.invoices, billed.totals.customers + 1);
+        assert_eq!(first.matched, first.invoices - 6);
+        assert!(!first.replayed && first.alert_id.is_some());
+        let alert_key = report_keys::reconcile_alert(TZ, broken);
+        assert_eq!(delivered(&env, "reconciliation_alert").await, [(alert_key.clone(), key.clone())]);
+
+        // The data changes again and the date is reconciled again (a second fire): the first
+        // report is the record, replayed as it was; no second report, no second alert.
+        sql(&env, "DELETE FROM payments WHERE invoice_id = $1", &[&inv("C00006")]).await;
+        let again = reconcile(&env, broken, &format!("{key}/again")).await;
+        assert_eq!(ReconciliationReport { replayed: false, ..again.clone() }, first);
+        assert!(again.replayed);
+        assert_eq!(delivered(&env, "reconciliation_alert").await, [(alert_key, key.clone())]);
+    })
+    .await;
+
+    let reports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reconciliation_reports")
+        .fetch_one(env.world.ledger.pool())
+        .await
+        .expect("count reports");
+    assert_eq!(reports, 2, "one report per business date");
+    let key = report_keys::reconcile(TZ, broken);
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM reconciliation_mismatches WHERE business_key = $1", &key).await, 6);
+    let stored = count(&env, "SELECT mismatches FROM reconciliation_reports WHERE business_key = $1", &key).await;
+    assert_eq!(stored, 6);
+    // The lost response was retried under the same key and replayed by the sink, not re-sent.
+    assert_lost_then_replayed(&env, "reconciliation_alert").await;
+
+    let completed = runs_where(&env, "JobName='reconciliation' AND RunOutcome='completed'", 1).await;
+    assert_eq!(completed, [report_keys::reconcile(TZ, clean)]);
+    let flagged = runs_where(&env, &format!("BusinessKey='{key}' AND RunOutcome='mismatches'"), 2).await;
+    assert_eq!(flagged, [key.clone(), format!("{key}/again")]);
+}
+
+#[tokio::test]
+async fn sla_check_alerts_once_per_late_occurrence() {
+    let env = TestEnv::start("sla-check").await;
+    let insert = async |key: &str, status: &str, deadline: &str, alerted: Option<&str>| {
+        let (job, date) = key.split_once('/').expect("job/date");
+        sqlx::query(
+            "INSERT INTO job_occurrences (key, job, business_date, effective_date, nominal_time, status, reason, \
+               deadline_at, workflow_id, run_id, runs, alerted_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $3, NULL, $4, NULL, $5, $1, 'run-1', 1, $6, '2020-01-01T00:00:00.000Z', \
+               '2020-01-01T00:00:00.000Z')",
+        )
+        .bind(key).bind(job).bind(date).bind(status).bind(deadline).bind(alerted)
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("insert occurrence");
+    };
+    // Deadlines far in the past or future: no race with the clock.
+    insert("billing-run/2026-11-20", "running", "2020-01-01T00:00:00.000Z", None).await;
+    insert("billing-run/2026-11-19", "committed", "2020-01-01T00:00:00.000Z", None).await;
+    insert("billing-run/2999-01-01", "running", "2999-01-01T00:00:00.000Z", None).await;
+    insert("reconciliation/2026-11-18", "waiting", "2020-01-02T00:00:00.000Z", Some("2020-01-03T00:00:00.000Z")).await;
+
+    let late = ["billing-run/2026-11-20".to_owned(), "reconciliation/2026-11-18".to_owned()];
+    let (first, second) = env
+        .with_worker(async {
+            drop_next_sink_response(&env).await;
+            let first = check_sla(&env, "sla-check/2026-12-10").await;
+            let second = check_sla(&env, "sla-check/2026-12-10/again").await;
+            (first, second)
+        })
+        .await;
+    assert_eq!(first, SlaReport { late: late.to_vec(), alerted: 1 });
+    assert_eq!(second, SlaReport { late: late.to_vec(), alerted: 0 });
+    let alerts = delivered(&env, "sla_alert").await;
+    assert_eq!(alerts, [(report_keys::sla_alert("billing-run/2026-11-20"), "billing-run/2026-11-20".to_owned())]);
+
+    assert_lost_then_replayed(&env, "sla_alert").await;
+
+    let alerted_at = async |key: &str| -> Option<String> {
+        sqlx::query_scalar("SELECT alerted_at FROM job_occurrences WHERE key = $1")
+            .bind(key)
+            .fetch_one(env.world.ledger.pool())
+            .await
+            .expect("alerted_at")
+    };
+    assert!(alerted_at("billing-run/2026-11-20").await.is_some());
+    assert_eq!(alerted_at("reconciliation/2026-11-18").await.as_deref(), Some("2020-01-03T00:00:00.000Z"));
+    assert_eq!(alerted_at("billing-run/2026-11-19").await, None);
+    assert_eq!(alerted_at("billing-run/2999-01-01").await, None);
+
+    let runs = runs_where(&env, "JobName='sla-check' AND RunOutcome='alerted' AND BusinessDate='2026-12-10'", 2).await;
+    assert_eq!(runs, ["sla-check/2026-12-10", "sla-check/2026-12-10/again"]);
+}
+
+#[tokio::test]
+async fn report_inputs_are_strict_and_fail_at_once() {
+    let env = TestEnv::start("reports-bad-input").await;
+    let cases = [
+        ("ReconciliationWorkflow", r#"{"business_date":"2026-12-01"}"#, "missing field `timezone`"),
+        ("ReconciliationWorkflow", r#"{"business_date":"2026-12-01","timezone":"Asia/Shanghai","limit":1}"#, "unknown field `limit`"),
+        ("SlaCheckWorkflow", r#"{"business_date":"2026-12-01","limit":0}"#, "field `limit`"),
+        ("SlaCheckWorkflow", r#"{"business_date":"2026-12-01","timezone":"UTC"}"#, "unknown field `timezone`"),
+    ];
+    env.with_worker(async {
+        for (i, (workflow, input, expected)) in cases.iter().enumerate() {
+            let id = format!("{}-{i}", env.task_queue);
+            let started = env
+                .cli(&["workflow", "start", "--type", workflow, "--task-queue", &env.task_queue,
+                       "--workflow-id", &id, "--input", input])
+                .await;
+            assert!(started.success, "{}", started.stderr);
+            let out = env.cli(&["workflow", "result", "--workflow-id", &id, "-o", "json"]).await;
+            let result: Value = serde_json::from_str(&out.stdout).expect("JSON");
+            assert_eq!(result["status"], "FAILED", "{workflow} {input}");
+            let failure = &result["closeEvent"]["workflowExecutionFailedEventAttributes"]["failure"];
+            assert!(failure["message"].as_str().unwrap_or_default().contains(expected), "{failure:#}");
+            assert_eq!(failure["applicationFailureInfo"]["nonRetryable"], true);
+        }
+    })
+    .await;
+    assert!(env.world.delivered().await.is_empty());
+}
