@@ -35,6 +35,19 @@ pub const REFUND_CHARGE_ACTIVITY: &str = "RefundCharge";
 /// Compensation: void an invoice, once.
 pub const VOID_INVOICE_ACTIVITY: &str = "VoidInvoice";
 
+/// Workflow type a job's schedule starts on every fire: maps the fire to business keys.
+pub const SCHEDULED_JOB_WORKFLOW: &str = "ScheduledJobWorkflow";
+/// Workflow type of one occurrence of a job; its workflow ID is the business key `{job}/{date}`.
+pub const JOB_OCCURRENCE_WORKFLOW: &str = "JobOccurrenceWorkflow";
+/// Activity: upsert an occurrence's row in the occurrence ledger.
+pub const RECORD_OCCURRENCE_ACTIVITY: &str = "RecordOccurrence";
+/// Activity: read an occurrence's status from the occurrence ledger.
+pub const OCCURRENCE_STATUS_ACTIVITY: &str = "OccurrenceStatus";
+/// Activity: start or join an occurrence workflow under its business key.
+pub const START_OCCURRENCE_ACTIVITY: &str = "StartOccurrence";
+/// Activity: pause a job's schedule (after repeated failures).
+pub const PAUSE_SCHEDULE_ACTIVITY: &str = "PauseJobSchedule";
+
 /// Workflow type of the payment reconciliation of one business date and time zone.
 pub const RECONCILIATION_WORKFLOW: &str = "ReconciliationWorkflow";
 /// Workflow type of the SLA check of scheduled job occurrences.

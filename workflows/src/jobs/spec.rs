@@ -25,6 +25,14 @@ pub enum Timing {
         /// The expression as written in the file.
         expr: String,
     },
+    /// Every `secs` seconds of absolute time (multiples of `secs` since the Unix epoch, as
+    /// Temporal's interval specs count). For checks and tests that fire every few seconds; the
+    /// business date is the local date of each fire, DST policies do not apply (absolute time has
+    /// no repeated or missing instants) and non-business days are skipped.
+    Every {
+        /// The interval in whole seconds (at least 1).
+        secs: u64,
+    },
 }
 
 /// Which nominal dates a job serves (before the holiday roll).
@@ -68,12 +76,14 @@ pub enum DependencyPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Overlap {
-    /// Do not start a fire while the previous one still runs (Temporal's default).
-    #[default]
+    /// Do not start a fire while the previous one still runs (Temporal's default; the skipped
+    /// fire's occurrence is then missing until a backfill or `audit --repair`).
     Skip,
     /// Keep one fire waiting behind the running one.
     BufferOne,
-    /// Keep every fire waiting.
+    /// Keep every fire waiting (punctual's default: a fire behind a slow or waiting occurrence
+    /// runs after it, none is lost).
+    #[default]
     BufferAll,
     /// Cancel the running fire, then start.
     CancelOther,

@@ -36,6 +36,7 @@ use toml::value::Datetime;
 /// The calendars shipped in `calendars/`, by name, in the order error messages list them.
 const BUILTIN: &[(&str, &str)] = &[
     ("cn", include_str!("../../../calendars/cn.toml")),
+    ("everyday", include_str!("../../../calendars/everyday.toml")),
     ("none", include_str!("../../../calendars/none.toml")),
     ("us", include_str!("../../../calendars/us.toml")),
 ];
@@ -373,7 +374,7 @@ mod tests {
     fn unknown_calendar_names_it_and_lists_known() {
         assert_eq!(
             builtin("jp").unwrap_err().to_string(),
-            "unknown calendar `jp`; known calendars: cn, none, us"
+            "unknown calendar `jp`; known calendars: cn, everyday, none, us"
         );
     }
 

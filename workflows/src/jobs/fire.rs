@@ -1,0 +1,192 @@
+//! `ScheduledJobWorkflow`: what a job's schedule starts on every fire.
+//!
+//! It learns the fire's *nominal* time — never the worker's clock, so a fire started late
+//! (workers down, catch-up after an outage, a backfill) still works on the right business date:
+//! - from a schedule: the `TemporalScheduledStartTime` search attribute, cross-checked against
+//!   the `-{RFC 3339}` suffix the server appends to the workflow ID;
+//! - from a legacy cron workflow (`temporal workflow start --cron ...`): the run's start time
+//!   plus its first-task backoff (when the cron meant it to run);
+//! - from a manual start with `business_date`: that date's first expected fire;
+//! - otherwise (a plain `temporal workflow start`): the workflow's start time.
+//!
+//! Then [`classify`] maps it to business keys and each occurrence is started or joined through
+//! `StartOccurrence`; the fire waits for them (so the schedule's overlap policy governs
+//! occurrences of the job) and records skips visibly (`RunOutcome=skipped_holiday` ...).
+
+use super::contracts::JobContract;
+use super::job::Job;
+use super::occurrence::{parse, rfc3339};
+use super::plan::{FirePlan, classify, expected_fires};
+use super::types::*;
+use crate::billing::options::activity;
+use crate::input::{InputError, JsonInput};
+use crate::{names, search};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::time::Duration;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowResult};
+
+/// Search attribute the server sets on scheduled runs: the nominal time, before jitter.
+const SCHEDULED_START_TIME: &str = "TemporalScheduledStartTime";
+
+/// Pause between checks on a started occurrence; doubles up to a minute.
+const FIRST_POLL: Duration = Duration::from_secs(1);
+const MAX_POLL: Duration = Duration::from_secs(60);
+
+/// `ScheduledJobWorkflow` — workflow ID `{job}/fire-{nominal time}` when a schedule starts it;
+/// input [`FireInput`]; result [`FireResult`].
+#[workflow]
+#[derive(Default)]
+pub struct ScheduledJobWorkflow;
+
+#[workflow_methods]
+impl ScheduledJobWorkflow {
+    /// Entry point; see the module documentation.
+    #[run(name = names::SCHEDULED_JOB_WORKFLOW)]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: JsonInput) -> WorkflowResult<FireResult> {
+        let input: FireInput = parse(&input)?;
+        let job = Job::resolve(input.job.clone()).map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
+        let (nominal, trigger) = nominal_time(ctx, &job, input.business_date.as_deref())?;
+        ctx.upsert_search_attributes([search::JOB_NAME.value_set(job.name().to_owned())]);
+        let plan = classify(&job, nominal);
+        if !ctx.is_replaying() {
+            tracing::info!(job = job.name(), nominal = %rfc3339(nominal), trigger, ?plan, "fire classified");
+        }
+        let mut result = FireResult {
+            job: job.name().to_owned(),
+            nominal_time: rfc3339(nominal),
+            trigger: trigger.to_owned(),
+            outcome: "ran".to_owned(),
+            reason: None,
+            occurrences: vec![],
+        };
+        match plan {
+            FirePlan::NotDue { reason } => {
+                result.outcome = "not_due".to_owned();
+                result.reason = Some(reason);
+            }
+            FirePlan::Skip { key, business_date, outcome, reason } => {
+                let date = business_date.format("%Y-%m-%d").to_string();
+                ctx.upsert_search_attributes([
+                    search::BUSINESS_KEY.value_set(key.clone()),
+                    search::BUSINESS_DATE.value_set(date.clone()),
+                ]);
+                if outcome != "rolled" {
+                    // A rolled date is recorded by its occurrence, on the day it runs.
+                    let record = OccurrenceRecord {
+                        key: key.clone(),
+                        job: job.name().to_owned(),
+                        business_date: date,
+                        effective_date: None,
+                        nominal_time: Some(rfc3339(nominal)),
+                        status: "skipped".to_owned(),
+                        reason: Some(reason.clone()),
+                        deadline_at: None,
+                        workflow_id: ctx.workflow_id().to_owned(),
+                        run_id: ctx.run_id().to_owned(),
+                    };
+                    ctx.execute_activity(JobContract::record_occurrence, record, activity(format!("record/{key}/skipped")))
+                        .await?;
+                }
+                result.outcome = outcome;
+                result.reason = Some(reason);
+            }
+            FirePlan::Run { occurrences, .. } => {
+                if let Some(first) = occurrences.first() {
+                    ctx.upsert_search_attributes([
+                        search::BUSINESS_KEY.value_set(first.key.clone()),
+                        search::BUSINESS_DATE.value_set(first.business_date.format("%Y-%m-%d").to_string()),
+                    ]);
+                }
+                for occurrence in occurrences {
+                    let key = occurrence.key.clone();
+                    let start = OccurrenceInput { job: job.spec.clone(), occurrence, trigger: trigger.to_owned(), force: false };
+                    let started = ctx
+                        .execute_activity(JobContract::start_occurrence, start, activity(format!("start/{key}")))
+                        .await?;
+                    let outcome = if started.outcome == "already_done" {
+                        OccurrenceResult { key: key.clone(), outcome: "already_done".to_owned(), reason: None, result: None }
+                    } else {
+                        wait_until_settled(ctx, &key, &started.run_id).await?
+                    };
+                    result.occurrences.push(outcome);
+                }
+            }
+        }
+        ctx.upsert_search_attributes([search::RUN_OUTCOME.value_set(result.outcome.clone())]);
+        Ok(result)
+    }
+}
+
+/// The fire's nominal time and where it came from.
+fn nominal_time(
+    ctx: &WorkflowContext<ScheduledJobWorkflow>,
+    job: &Job,
+    business_date: Option<&str>,
+) -> Result<(DateTime<Utc>, &'static str), InputError> {
+    if let Some(text) = business_date {
+        let date: NaiveDate = text.parse().ok().filter(|d: &NaiveDate| d.format("%Y-%m-%d").to_string() == text).ok_or_else(|| {
+            InputError::Invalid { field: "business_date", expected: "a date YYYY-MM-DD".to_owned(), got: format!("\"{text}\"") }
+        })?;
+        let first = (0..=40u64)
+            .filter_map(|n| date.checked_add_days(chrono::Days::new(n)))
+            .flat_map(|d| expected_fires(job, d))
+            .find(|f| f.occurrence.business_date == date)
+            .map(|f| f.at);
+        // A date the job does not serve keeps its own midnight, so the plan explains why.
+        let at = first.unwrap_or_else(|| {
+            date.and_hms_opt(12, 0, 0).and_then(|t| t.and_local_timezone(job.tz).earliest()).map_or(DateTime::UNIX_EPOCH, |t| t.to_utc())
+        });
+        return Ok((at, "manual"));
+    }
+    let info = ctx.info();
+    let from_attribute = info.search_attributes().and_then(|sa| {
+        let payload = sa.raw_payload(SCHEDULED_START_TIME)?;
+        let text: String = serde_json::from_slice(&payload.data).ok()?;
+        DateTime::parse_from_rfc3339(&text).ok().map(|t| t.to_utc())
+    });
+    if let Some(nominal) = from_attribute {
+        let id = ctx.workflow_id();
+        let suffix = id.strip_prefix(&format!("{}-", fire_workflow_id(job.name()))).unwrap_or(id);
+        let id_time = DateTime::parse_from_rfc3339(suffix).ok().map(|t| t.to_utc());
+        return match id_time {
+            Some(t) if t.timestamp() == nominal.timestamp() => Ok((nominal, "schedule")),
+            _ => Err(InputError::Invalid {
+                field: SCHEDULED_START_TIME,
+                expected: format!("the nominal time the workflow ID `{id}` ends with"),
+                got: rfc3339(nominal),
+            }),
+        };
+    }
+    let start = info.start_time().map_or(DateTime::UNIX_EPOCH, DateTime::<Utc>::from);
+    if info.cron_schedule().is_some() {
+        let backoff = info.raw().cron_schedule_to_schedule_interval.and_then(|d| Duration::try_from(d).ok()).unwrap_or_default();
+        let at = start + chrono::Duration::from_std(backoff).unwrap_or_default();
+        // Cron runs are created at whole seconds; drop the sub-second creation latency.
+        return Ok((DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at), "cron"));
+    }
+    Ok((start, "manual"))
+}
+
+/// Waits, with backoff, until the occurrence's row is committed, failed or skipped.
+/// Only the row written by `run_id` counts: a failed earlier run's row is not this run's result.
+async fn wait_until_settled(
+    ctx: &WorkflowContext<ScheduledJobWorkflow>,
+    key: &str,
+    run_id: &str,
+) -> WorkflowResult<OccurrenceResult> {
+    let mut pause = FIRST_POLL;
+    for check in 1u32.. {
+        let query = StatusQuery { key: key.to_owned() };
+        let state = ctx
+            .execute_activity(JobContract::occurrence_status, query, activity(format!("status/{key}/{check}")))
+            .await?;
+        let this_run = run_id.is_empty() || state.run_id.as_deref() == Some(run_id);
+        if let (true, Some(status @ ("committed" | "failed" | "skipped"))) = (this_run, state.status.as_deref()) {
+            return Ok(OccurrenceResult { key: key.to_owned(), outcome: status.to_owned(), reason: state.reason, result: None });
+        }
+        ctx.timer(pause).await;
+        pause = (pause * 2).min(MAX_POLL);
+    }
+    unreachable!("the loop only ends by returning")
+}

@@ -1,0 +1,396 @@
+//! From a fire's nominal time to the occurrences it serves — the heart of "one occurrence per
+//! business key".
+//!
+//! Temporal fires a schedule at wall-clock matches in the job's zone (plus the extra DST-shift
+//! entries `punctual schedule apply` adds). Every fire, whether from the schedule, a manual
+//! trigger, a backfill or a legacy cron run, is mapped here to business keys:
+//!
+//! - [`expected_fires`] lists, for one local date, the instants the job should fire and the
+//!   occurrence each one serves (after holiday rolls and the DST policy);
+//! - [`classify`] matches a nominal instant against them. An exact match serves its occurrences
+//!   (several when a roll collapses holidays onto one business day). Anything else — a manual
+//!   trigger at an arbitrary time, the second 01:30 of a fall-back day under `first` — maps to
+//!   the latest expected occurrence of that business date, so it *joins* that occurrence instead
+//!   of creating a new one. A date with nothing to run yields a visible reason (holiday skip,
+//!   rolled elsewhere, not a day the job runs).
+//!
+//! Pure: the same nominal instant gives the same answer on every worker and every replay.
+
+use super::job::Job;
+use crate::schedule::{DstRepeated, resolve_local, roll};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How far a holiday roll may move a date when looking for the nominal dates served on a day.
+const ROLL_SEARCH_DAYS: u64 = 40;
+
+/// One occurrence a fire serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedOccurrence {
+    /// Business key, the occurrence workflow's ID.
+    pub key: String,
+    /// The date the occurrence is for.
+    pub business_date: NaiveDate,
+    /// The date it runs on (differs after a holiday roll).
+    pub effective_date: NaiveDate,
+    /// The local time slot it belongs to.
+    pub slot: NaiveTime,
+    /// The instant it is due.
+    pub due: DateTime<Utc>,
+}
+
+/// What one fire does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum FirePlan {
+    /// Start (or join) these occurrences; `exact` is false when the fire matched no expected
+    /// instant and joined the business date's latest occurrence instead.
+    Run {
+        /// The occurrences, in due order.
+        occurrences: Vec<PlannedOccurrence>,
+        /// Whether the nominal time was one of the expected instants.
+        exact: bool,
+    },
+    /// Nothing runs for this business date, deliberately; recorded with the reason.
+    Skip {
+        /// Key recorded as skipped.
+        key: String,
+        /// The business date.
+        business_date: NaiveDate,
+        /// `skipped_holiday`, `skipped_dst` or `rolled`.
+        outcome: String,
+        /// Why, for people.
+        reason: String,
+    },
+    /// The date is not one the job serves (e.g. not the last business day): nothing to record.
+    NotDue {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One expected fire: its instant and the occurrence it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedFire {
+    /// When Temporal should fire (nominal, before jitter).
+    pub at: DateTime<Utc>,
+    /// The occurrence it serves.
+    pub occurrence: PlannedOccurrence,
+}
+
+/// Nominal dates whose occurrence runs on `day` (the date itself and holidays rolled onto it).
+pub fn nominal_dates_on(job: &Job, day: NaiveDate) -> Vec<NaiveDate> {
+    if !job.rolls() {
+        let ok = job.serves(day) && job.calendar.is_business_day(day);
+        return if ok { vec![day] } else { vec![] };
+    }
+    let from = day.checked_sub_days(Days::new(ROLL_SEARCH_DAYS)).unwrap_or(day);
+    from.iter_days()
+        .take(2 * ROLL_SEARCH_DAYS as usize + 1)
+        .filter(|d| job.serves(*d) && roll(&job.calendar, *d, job.spec.roll) == Some(day))
+        .collect()
+}
+
+/// The fires due on local date `day`, in time order.
+pub fn expected_fires(job: &Job, day: NaiveDate) -> Vec<ExpectedFire> {
+    if let Some(secs) = job.every() {
+        return every_fires(job, day, secs);
+    }
+    let mut fires = Vec::new();
+    for date in nominal_dates_on(job, day) {
+        for slot in job.slots(date) {
+            let instants = resolve_local(job.tz, day, slot, job.spec.dst_repeated, job.spec.dst_missing);
+            let both = job.spec.dst_repeated == DstRepeated::Both;
+            for (i, at) in instants.iter().enumerate() {
+                let occurrence = PlannedOccurrence {
+                    key: job.key(date, slot, both && i == 1),
+                    business_date: date,
+                    effective_date: day,
+                    slot,
+                    due: *at,
+                };
+                fires.push(ExpectedFire { at: *at, occurrence });
+            }
+        }
+    }
+    fires.sort_by(|a, b| (a.at, &a.occurrence.key).cmp(&(b.at, &b.occurrence.key)));
+    fires
+}
+
+/// Local midnight of `day` in the job's zone, as an instant (the first instant of the day when a
+/// DST gap swallows midnight).
+fn day_start(job: &Job, day: NaiveDate) -> DateTime<Utc> {
+    let local = day.and_time(NaiveTime::MIN);
+    job.tz
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|| resolve_local(job.tz, day, NaiveTime::MIN, DstRepeated::First, crate::schedule::DstMissing::Shift)[0])
+}
+
+/// The occurrence an `every` job's fire at instant `at` serves.
+fn every_occurrence(job: &Job, at: DateTime<Utc>) -> PlannedOccurrence {
+    let local = at.with_timezone(&job.tz).naive_local();
+    PlannedOccurrence {
+        key: job.key(local.date(), local.time(), false),
+        business_date: local.date(),
+        effective_date: local.date(),
+        slot: local.time(),
+        due: at,
+    }
+}
+
+/// Multiples of `secs` since the epoch that fall on local date `day` (none on a non-business day).
+fn every_fires(job: &Job, day: NaiveDate, secs: u64) -> Vec<ExpectedFire> {
+    if !job.calendar.is_business_day(day) {
+        return vec![];
+    }
+    let (start, end) = (day_start(job, day), day.succ_opt().map_or(DateTime::<Utc>::MAX_UTC, |d| day_start(job, d)));
+    let step = secs as i64;
+    let first = start.timestamp().div_euclid(step) * step + if start.timestamp().rem_euclid(step) == 0 { 0 } else { step };
+    (first..end.timestamp())
+        .step_by(secs as usize)
+        .filter_map(|t| DateTime::from_timestamp(t, 0))
+        .map(|at| ExpectedFire { at, occurrence: every_occurrence(job, at) })
+        .collect()
+}
+
+/// Expected fires of every local date from `from` to `to`, both included.
+pub fn expected_between(job: &Job, from: NaiveDate, to: NaiveDate) -> Vec<ExpectedFire> {
+    from.iter_days().take_while(|d| *d <= to).flat_map(|d| expected_fires(job, d)).collect()
+}
+
+/// What a fire at `nominal` does (see the module documentation).
+pub fn classify(job: &Job, nominal: DateTime<Utc>) -> FirePlan {
+    let local_day = nominal.with_timezone(&job.tz).date_naive();
+    if let Some(secs) = job.every() {
+        let step = secs as i64;
+        let slot = nominal.timestamp().div_euclid(step) * step;
+        let exact = slot == nominal.timestamp() && nominal.timestamp_subsec_nanos() == 0;
+        let at = DateTime::from_timestamp(slot, 0).unwrap_or(nominal);
+        let day = at.with_timezone(&job.tz).date_naive();
+        if !job.calendar.is_business_day(day) {
+            return nothing_today(job, day);
+        }
+        return FirePlan::Run { occurrences: vec![every_occurrence(job, at)], exact };
+    }
+    // A DST shift can move a slot just past midnight, so the day before is checked too.
+    let around: Vec<ExpectedFire> = [local_day.pred_opt(), Some(local_day), local_day.succ_opt()]
+        .into_iter()
+        .flatten()
+        .flat_map(|d| expected_fires(job, d))
+        .collect();
+    let exact: Vec<PlannedOccurrence> =
+        around.iter().filter(|f| f.at == nominal).map(|f| f.occurrence.clone()).collect();
+    if !exact.is_empty() {
+        return FirePlan::Run { occurrences: exact, exact: true };
+    }
+    let today: Vec<&ExpectedFire> = around.iter().filter(|f| f.occurrence.effective_date == local_day).collect();
+    // Temporal fires a repeated wall time twice; the policy already chose which instant counts.
+    let wall = nominal.with_timezone(&job.tz).time();
+    if let Some(slot) = today.iter().find(|f| f.occurrence.slot == wall) {
+        return FirePlan::NotDue {
+            reason: format!(
+                "{} on {local_day} happens twice in {} (DST) and dst_repeated = {:?} runs it at {}",
+                wall.format("%H:%M:%S"),
+                job.tz,
+                job.spec.dst_repeated,
+                slot.at.to_rfc3339()
+            ),
+        };
+    }
+    let joined = today
+        .iter()
+        .rev()
+        .find(|f| f.at <= nominal)
+        .or_else(|| today.first())
+        .map(|f| f.occurrence.clone());
+    if let Some(occurrence) = joined {
+        // Every occurrence due at the same instant (a roll's collapsed dates) goes together.
+        let occurrences = today.iter().filter(|f| f.at == occurrence.due).map(|f| f.occurrence.clone()).collect();
+        return FirePlan::Run { occurrences, exact: false };
+    }
+    nothing_today(job, local_day)
+}
+
+/// Why a business date has no fire: not served, skipped as a holiday, rolled, or a DST gap.
+fn nothing_today(job: &Job, day: NaiveDate) -> FirePlan {
+    if !job.serves(day) {
+        return FirePlan::NotDue { reason: format!("{day} is not a date job {} runs on", job.name()) };
+    }
+    let slot = job.slots(day).first().copied().unwrap_or(NaiveTime::MIN);
+    let key = job.key(day, slot, false);
+    let cal = &job.calendar;
+    if let Some(why) = cal.non_business_reason(day) {
+        let rolled = if job.rolls() { roll(cal, day, job.spec.roll) } else { None };
+        return match rolled {
+            Some(to) => FirePlan::Skip {
+                key,
+                business_date: day,
+                outcome: "rolled".to_owned(),
+                reason: format!("{day} is not a business day in calendar {} {} ({why}): runs on {to}", cal.name, cal.version),
+            },
+            None => FirePlan::Skip {
+                key,
+                business_date: day,
+                outcome: "skipped_holiday".to_owned(),
+                reason: format!(
+                    "{day} is not a business day in calendar {} {} ({why}), roll {:?}",
+                    cal.name, cal.version, job.spec.roll
+                ),
+            },
+        };
+    }
+    FirePlan::Skip {
+        key,
+        business_date: day,
+        outcome: "skipped_dst".to_owned(),
+        reason: format!(
+            "{} does not exist on {day} in {} (DST gap) and the job skips missing times",
+            slot.format("%H:%M"),
+            job.tz
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::spec::{DayRule, JobSpec, Timing};
+    use crate::schedule::{DstMissing, Roll};
+
+    fn spec(name: &str, tz: &str, timing: Timing, calendar: &str, roll: Roll) -> JobSpec {
+        JobSpec {
+            name: name.to_owned(),
+            workflow: "BillingRunWorkflow".to_owned(),
+            input: Default::default(),
+            timezone: tz.to_owned(),
+            timing,
+            day_rule: DayRule::EveryDay,
+            calendar: calendar.to_owned(),
+            roll,
+            dst_repeated: DstRepeated::First,
+            dst_missing: DstMissing::Shift,
+            overlap: Default::default(),
+            catchup_window_secs: 3600,
+            missed: Default::default(),
+            jitter_secs: 0,
+            pause_after_failures: 0,
+            depends_on: vec![],
+            dependency_deadline_secs: 0,
+            on_dependency: Default::default(),
+            sla_secs: 0,
+        }
+    }
+    fn daily(at: &str) -> Timing {
+        Timing::Daily { times: vec![NaiveTime::parse_from_str(at, "%H:%M").unwrap()] }
+    }
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+    fn keys(plan: &FirePlan) -> Vec<String> {
+        match plan {
+            FirePlan::Run { occurrences, .. } => occurrences.iter().map(|o| o.key.clone()).collect(),
+            other => panic!("expected a run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shanghai_half_past_midnight_is_the_shanghai_date() {
+        let job = Job::resolve(spec("bill", "Asia/Shanghai", daily("00:30"), "none", Roll::Skip)).unwrap();
+        let plan = classify(&job, utc("2026-11-23T16:30:00Z"));
+        assert_eq!(keys(&plan), ["bill/2026-11-24"]);
+        assert!(matches!(plan, FirePlan::Run { exact: true, .. }));
+    }
+
+    #[test]
+    fn a_manual_trigger_joins_the_days_occurrence() {
+        let job = Job::resolve(spec("bill", "Asia/Shanghai", daily("00:30"), "none", Roll::Skip)).unwrap();
+        let plan = classify(&job, utc("2026-11-24T03:17:42Z"));
+        assert_eq!(keys(&plan), ["bill/2026-11-24"]);
+        assert!(matches!(plan, FirePlan::Run { exact: false, .. }));
+    }
+
+    #[test]
+    fn the_repeated_fall_back_fire_runs_once_per_policy() {
+        let job = Job::resolve(spec("meter", "America/New_York", daily("01:30"), "everyday", Roll::Skip)).unwrap();
+        // 2026-11-01 01:30 happens at 05:30Z (EDT) and 06:30Z (EST); Temporal fires at both.
+        let first = classify(&job, utc("2026-11-01T05:30:00Z"));
+        let second = classify(&job, utc("2026-11-01T06:30:00Z"));
+        assert_eq!(keys(&first), ["meter/2026-11-01"]);
+        assert!(matches!(second, FirePlan::NotDue { .. }), "{second:?}");
+        let mut last = job.spec.clone();
+        last.dst_repeated = DstRepeated::Last;
+        let last = Job::resolve(last).unwrap();
+        assert!(matches!(classify(&last, utc("2026-11-01T05:30:00Z")), FirePlan::NotDue { .. }));
+        assert_eq!(keys(&classify(&last, utc("2026-11-01T06:30:00Z"))), ["meter/2026-11-01"]);
+    }
+
+    #[test]
+    fn both_gives_the_repeated_hour_its_own_key() {
+        let mut s = spec("meter", "America/New_York", daily("01:30"), "everyday", Roll::Skip);
+        s.dst_repeated = DstRepeated::Both;
+        let job = Job::resolve(s).unwrap();
+        assert_eq!(keys(&classify(&job, utc("2026-11-01T05:30:00Z"))), ["meter/2026-11-01"]);
+        assert_eq!(keys(&classify(&job, utc("2026-11-01T06:30:00Z"))), ["meter/2026-11-01/repeat"]);
+    }
+
+    #[test]
+    fn the_spring_forward_shift_fire_serves_the_missing_slot() {
+        let job = Job::resolve(spec("bill", "America/New_York", daily("02:30"), "everyday", Roll::Skip)).unwrap();
+        // 02:30 does not exist on 2026-03-08; shift reads it with EST: 07:30Z (03:30 EDT).
+        let fires = expected_fires(&job, d("2026-03-08"));
+        assert_eq!(fires.len(), 1);
+        assert_eq!(fires[0].at, utc("2026-03-08T07:30:00Z"));
+        assert_eq!(keys(&classify(&job, utc("2026-03-08T07:30:00Z"))), ["bill/2026-03-08"]);
+    }
+
+    #[test]
+    fn golden_week_rolls_onto_the_next_business_day() {
+        let job = Job::resolve(spec("bill", "Asia/Shanghai", daily("09:00"), "cn", Roll::Following)).unwrap();
+        let holiday = classify(&job, utc("2026-10-01T01:00:00Z"));
+        let FirePlan::Skip { outcome, reason, .. } = &holiday else { panic!("{holiday:?}") };
+        assert_eq!(outcome, "rolled");
+        assert!(reason.contains("runs on 2026-10-08"), "{reason}");
+        let after = classify(&job, utc("2026-10-08T01:00:00Z"));
+        let ks = keys(&after);
+        assert_eq!(ks.first().map(String::as_str), Some("bill/2026-10-01"));
+        assert_eq!(ks.last().map(String::as_str), Some("bill/2026-10-08"));
+        assert_eq!(ks.len(), 8, "{ks:?}");
+    }
+
+    #[test]
+    fn a_skipped_holiday_is_visible() {
+        let job = Job::resolve(spec("bill", "Asia/Shanghai", daily("09:00"), "cn", Roll::Skip)).unwrap();
+        let plan = classify(&job, utc("2026-10-01T01:00:00Z"));
+        let FirePlan::Skip { key, outcome, reason, .. } = plan else { panic!() };
+        assert_eq!(key, "bill/2026-10-01");
+        assert_eq!(outcome, "skipped_holiday");
+        assert!(reason.contains("National Day"), "{reason}");
+    }
+
+    #[test]
+    fn every_jobs_key_each_fire_by_its_local_time() {
+        let job = Job::resolve(spec("tick", "Asia/Shanghai", Timing::Every { secs: 5 }, "everyday", Roll::Skip)).unwrap();
+        assert_eq!(keys(&classify(&job, utc("2026-11-23T16:30:05Z"))), ["tick/2026-11-24T00:30:05"]);
+        // A manual trigger between fires joins the fire before it.
+        let plan = classify(&job, utc("2026-11-23T16:30:07Z"));
+        assert_eq!(keys(&plan), ["tick/2026-11-24T00:30:05"]);
+        assert!(matches!(plan, FirePlan::Run { exact: false, .. }));
+        let day = expected_fires(&job, d("2026-11-24"));
+        assert_eq!(day.len(), 86_400 / 5);
+        assert_eq!(day[0].at, utc("2026-11-23T16:00:00Z"));
+    }
+
+    #[test]
+    fn last_business_day_is_not_due_on_other_days() {
+        let mut s = spec("close", "Asia/Shanghai", daily("18:00"), "cn", Roll::Skip);
+        s.day_rule = DayRule::LastBusinessDay;
+        let job = Job::resolve(s).unwrap();
+        assert!(matches!(classify(&job, utc("2026-11-24T10:00:00Z")), FirePlan::NotDue { .. }));
+        assert_eq!(keys(&classify(&job, utc("2026-11-30T10:00:00Z"))), ["close/2026-11-30"]);
+    }
+}
