@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod billing;
 pub mod failure;
+pub mod jobs;
 pub mod ledger;
 pub mod outside;
 pub mod reports;
@@ -15,4 +16,5 @@ pub mod seed;
 
 pub use bench::BenchActivities;
 pub use billing::BillingActivities;
+pub use jobs::JobActivities;
 pub use reports::ReportActivities;

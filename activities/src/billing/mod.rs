@@ -33,6 +33,11 @@ impl BillingActivities {
         Self { ledger, provider, sink }
     }
 
+    /// The ledger database these activities write (the job activities share it).
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
     /// The reporting activities over the same ledger, provider and sink, so a worker that
     /// serves billing serves its reports with no wiring of its own.
     pub fn reports(&self) -> ReportActivities {

@@ -1,0 +1,80 @@
+//! Implementations of the job activity contracts (`punctual_workflows::jobs::JobContract`):
+//! the occurrence ledger, and the two things a workflow asks of Temporal's client.
+
+mod occurrences;
+mod temporal;
+
+pub use occurrences::{OccurrenceRow, rows_between};
+pub use temporal::start_occurrence;
+
+use crate::ledger::Ledger;
+use punctual_workflows::jobs::types::*;
+use punctual_workflows::names;
+use std::sync::Arc;
+use temporalio_client::Client;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+/// The job activities with what they reach: the ledger database and the Temporal server.
+#[derive(Clone)]
+pub struct JobActivities {
+    ledger: Ledger,
+    client: Client,
+    task_queue: String,
+}
+
+impl std::fmt::Debug for JobActivities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobActivities").field("task_queue", &self.task_queue).finish_non_exhaustive()
+    }
+}
+
+impl JobActivities {
+    /// Activities over `ledger`, starting occurrences through `client` on `task_queue`.
+    pub fn new(ledger: Ledger, client: Client, task_queue: impl Into<String>) -> Self {
+        Self { ledger, client, task_queue: task_queue.into() }
+    }
+}
+
+#[activities]
+impl JobActivities {
+    /// `RecordOccurrence`.
+    #[activity(name = names::RECORD_OCCURRENCE_ACTIVITY)]
+    pub async fn record_occurrence(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: OccurrenceRecord,
+    ) -> Result<RecordedOccurrence, ActivityError> {
+        occurrences::record(&self.ledger, &input).await
+    }
+
+    /// `OccurrenceStatus`.
+    #[activity(name = names::OCCURRENCE_STATUS_ACTIVITY)]
+    pub async fn occurrence_status(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: StatusQuery,
+    ) -> Result<OccurrenceState, ActivityError> {
+        occurrences::status(&self.ledger, &input.key).await
+    }
+
+    /// `StartOccurrence`.
+    #[activity(name = names::START_OCCURRENCE_ACTIVITY)]
+    pub async fn start_occurrence(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: OccurrenceInput,
+    ) -> Result<StartedOccurrence, ActivityError> {
+        temporal::start_occurrence(&self.client, &self.task_queue, &input).await
+    }
+
+    /// `PauseJobSchedule`.
+    #[activity(name = names::PAUSE_SCHEDULE_ACTIVITY)]
+    pub async fn pause_schedule(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: PauseRequest,
+    ) -> Result<(), ActivityError> {
+        temporal::pause_schedule(&self.client, &input).await
+    }
+}

@@ -1,0 +1,135 @@
+//! The occurrence ledger: one `job_occurrences` row per business key.
+//!
+//! Every write is an idempotent upsert of "the row as it is now", so an activity retried after a
+//! lost completion writes the same row again. A committed occurrence is never turned back into a
+//! skipped one; `runs` counts the distinct occurrence-workflow runs that wrote the key.
+
+use crate::failure::retryable;
+use crate::ledger::Ledger;
+use chrono::{SecondsFormat, Utc};
+use punctual_workflows::jobs::types::{OccurrenceRecord, OccurrenceState, RecordedOccurrence};
+use sqlx::Row;
+use temporalio_sdk::activities::ActivityError;
+
+/// How many recent outcomes of a job are read to count its consecutive failures.
+const FAILURE_WINDOW: i64 = 1000;
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn db_error(doing: &str, key: &str) -> impl FnOnce(sqlx::Error) -> ActivityError {
+    let what = format!("{doing} occurrence `{key}`");
+    move |e| retryable(format!("{what}: {e}"))
+}
+
+/// Upserts `r` and returns the job's consecutive failures.
+pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<RecordedOccurrence, ActivityError> {
+    let at = now();
+    let mut tx = ledger.begin_write(&r.key, "recording").await.map_err(crate::failure::from_ledger)?;
+    let inserted = sqlx::query(
+        "INSERT INTO job_occurrences (key, job, business_date, effective_date, nominal_time, status, reason, \
+         deadline_at, workflow_id, run_id, runs, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(&r.key)
+    .bind(&r.job)
+    .bind(&r.business_date)
+    .bind(r.effective_date.clone())
+    .bind(r.nominal_time.clone())
+    .bind(&r.status)
+    .bind(r.reason.clone())
+    .bind(r.deadline_at.clone())
+    .bind(&r.workflow_id)
+    .bind(&r.run_id)
+    .bind(&at)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error("inserting", &r.key))?
+    .rows_affected();
+    if inserted == 0 {
+        sqlx::query(
+            "UPDATE job_occurrences SET \
+               runs = runs + CASE WHEN run_id = $9 THEN 0 ELSE 1 END, \
+               status = $2, reason = $3, \
+               effective_date = COALESCE($4, effective_date), nominal_time = COALESCE($5, nominal_time), \
+               deadline_at = COALESCE($6, deadline_at), workflow_id = $7, run_id = $9, updated_at = $8 \
+             WHERE key = $1 AND NOT (status = 'committed' AND $2 = 'skipped')",
+        )
+        .bind(&r.key)
+        .bind(&r.status)
+        .bind(r.reason.clone())
+        .bind(r.effective_date.clone())
+        .bind(r.nominal_time.clone())
+        .bind(r.deadline_at.clone())
+        .bind(&r.workflow_id)
+        .bind(&at)
+        .bind(&r.run_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error("updating", &r.key))?;
+    }
+    let recent = sqlx::query(
+        "SELECT status FROM job_occurrences WHERE job = $1 AND status IN ('committed', 'failed') \
+         ORDER BY updated_at DESC, key DESC LIMIT $2",
+    )
+    .bind(&r.job)
+    .bind(FAILURE_WINDOW)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error("counting failures of", &r.key))?;
+    tx.commit().await.map_err(db_error("committing", &r.key))?;
+    let consecutive_failures =
+        recent.iter().take_while(|row| row.get::<String, _>(0) == "failed").count() as u32;
+    tracing::info!(key = %r.key, status = %r.status, reason = r.reason.as_deref().unwrap_or(""), "occurrence recorded");
+    Ok(RecordedOccurrence { consecutive_failures })
+}
+
+/// The row of `key`, if any.
+pub(crate) async fn status(ledger: &Ledger, key: &str) -> Result<OccurrenceState, ActivityError> {
+    let row = sqlx::query("SELECT status, reason, run_id FROM job_occurrences WHERE key = $1")
+        .bind(key)
+        .fetch_optional(ledger.pool())
+        .await
+        .map_err(db_error("reading", key))?;
+    Ok(match row {
+        None => OccurrenceState { status: None, reason: None, run_id: None },
+        Some(row) => OccurrenceState {
+            status: Some(row.get(0)),
+            reason: row.get::<Option<String>, _>(1),
+            run_id: Some(row.get(2)),
+        },
+    })
+}
+
+/// One `job_occurrences` row, as the audit and backfill read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OccurrenceRow {
+    /// Business key.
+    pub key: String,
+    /// `waiting`, `running`, `committed`, `failed`, `skipped`.
+    pub status: String,
+    /// Why, when there is a reason.
+    pub reason: Option<String>,
+    /// Occurrence-workflow runs under the key.
+    pub runs: i64,
+    /// Last change (RFC 3339 UTC).
+    pub updated_at: String,
+}
+
+/// Every row of `job` whose business date is in `from..=to` (dates as text), by key.
+pub async fn rows_between(ledger: &Ledger, job: &str, from: &str, to: &str) -> Result<Vec<OccurrenceRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT key, status, reason, runs, updated_at FROM job_occurrences WHERE job = $1 AND business_date >= $2 \
+         AND business_date <= $3 ORDER BY key",
+    )
+    .bind(job)
+    .bind(from)
+    .bind(to)
+    .fetch_all(ledger.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OccurrenceRow { key: r.get(0), status: r.get(1), reason: r.get(2), runs: r.get(3), updated_at: r.get(4) })
+        .collect())
+}
