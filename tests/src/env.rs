@@ -65,6 +65,7 @@ impl TestEnv {
             &self.task_queue,
             Duration::from_secs(10),
             self.world.billing_activities(),
+            self.client.clone(),
         )
         .expect("worker options");
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

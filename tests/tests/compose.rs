@@ -68,6 +68,7 @@ const TEMPORAL_ENVCONFIG: &[&str] = &[
 const LEFT_AT_DEFAULT: &[(&str, &str)] = &[
     ("PUNCTUAL_PROVIDER_LISTEN", "the provider gets `--listen 0.0.0.0:8081` on its command line"),
     ("PUNCTUAL_SINK_LISTEN", "the sink gets `--listen 0.0.0.0:8082` on its command line"),
+    ("PUNCTUAL_CONFIG", "only `punctual schedule ...` reads the jobs file; workers get each job from its schedule"),
 ];
 
 /// Port the PostgreSQL image listens on unless PGPORT says otherwise.

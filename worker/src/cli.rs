@@ -36,6 +36,9 @@ pub enum Command {
     SearchAttributes,
     /// Start (or join) the billing run of a business date; never starts a completed one again.
     BillingRun(crate::start::BillingRunArgs),
+    /// The jobs file (punctual.toml) as Temporal schedules: apply, list, describe, pause, resume,
+    /// trigger, backfill, delete, audit.
+    Schedule(crate::schedule::ScheduleArgs),
 }
 
 /// Settings of `punctual seed`.

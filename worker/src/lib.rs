@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod registration;
 pub mod run;
 pub mod sandbox;
+pub mod schedule;
 pub mod shutdown;
 pub mod start;
 pub mod telemetry;

@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
         Command::NotifySink(args) => notify_sink(args).await,
         Command::Seed(args) => seed(args).await,
         Command::BillingRun(args) => billing_run(args).await,
+        Command::Schedule(args) => punctual_worker::schedule::commands::run(args).await,
         Command::SearchAttributes => {
             for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
                 println!("{name}={kind}");
@@ -44,7 +45,7 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     // Open the database before polling: a worker that cannot record effects must not take work.
     let billing = args.backends.billing_activities().await?;
     let client = target.connect(args.connect_timeout).await?;
-    let options = registration::worker_options(&args.task_queue, args.shutdown_grace, billing)
+    let options = registration::worker_options(&args.task_queue, args.shutdown_grace, billing, client.clone())
         .context("registering workflows")?;
     run::run_worker(client, options, shutdown::signal()).await
 }

@@ -2,10 +2,12 @@
 //!
 //! Tests build their workers with this same function, so what is tested is what runs.
 
-use punctual_activities::{BenchActivities, BillingActivities};
+use punctual_activities::{BenchActivities, BillingActivities, JobActivities};
+use punctual_workflows::jobs::{JobOccurrenceWorkflow, ScheduledJobWorkflow};
 use punctual_workflows::reports::{ReconciliationWorkflow, SlaCheckWorkflow};
 use punctual_workflows::{BenchWorkflow, BillingBatchWorkflow, BillingRunWorkflow, PaymentSagaWorkflow};
 use std::time::Duration;
+use temporalio_client::Client;
 use temporalio_sdk::{WorkerOptions, WorkflowRegistrationError};
 
 /// Worker options for `task_queue` with every punctual workflow and activity registered.
@@ -16,7 +18,10 @@ pub fn worker_options(
     task_queue: &str,
     shutdown_grace: Duration,
     billing: BillingActivities,
+    client: Client,
 ) -> Result<WorkerOptions, WorkflowRegistrationError> {
+    // The job activities start occurrences on this worker's own queue, through this client.
+    let jobs = JobActivities::new(billing.ledger().clone(), client, task_queue);
     Ok(WorkerOptions::new(task_queue)
         .register_workflow::<BenchWorkflow>()?
         .register_workflow::<BillingRunWorkflow>()?
@@ -24,8 +29,11 @@ pub fn worker_options(
         .register_workflow::<PaymentSagaWorkflow>()?
         .register_workflow::<ReconciliationWorkflow>()?
         .register_workflow::<SlaCheckWorkflow>()?
+        .register_workflow::<ScheduledJobWorkflow>()?
+        .register_workflow::<JobOccurrenceWorkflow>()?
         .register_activities(BenchActivities)
         .register_activities(billing.reports())
+        .register_activities(jobs)
         .register_activities(billing)
         .graceful_shutdown_period(shutdown_grace)
         .build())

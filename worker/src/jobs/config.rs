@@ -14,14 +14,14 @@
 //! timezone = "Asia/Shanghai"      # required (here or in [defaults]): IANA zone
 //! at = "00:30"                    # local time(s): "HH:MM" or ["00:30", "12:00"] ...
 //! # cron = "*/5 * * * *"          # ... or a five-field cron expression: exactly one of the two
-//! calendar = "cn"                 # calendars/NAME.toml; default "none" (every day is a business day)
+//! calendar = "cn"                 # calendars/NAME.toml; default "everyday" (no days off; "none" = Mon-Fri)
 //! roll = "following"              # skip (default) | following | preceding | modified_following
 //! days = "every_day"              # every_day (default) | last_business_day
 //!                                 # | { nth_business_day = 3 } | { nth_weekday = 3, weekday = "Mon" }
 //!                                 # (negative n counts from the month's end; `cron` jobs: every_day only)
 //! dst_repeated = "first"          # first (default) | last | both
 //! dst_missing = "shift"           # shift (default) | skip
-//! overlap = "skip"                # skip (default) | buffer_one | buffer_all | cancel_other
+//! overlap = "buffer_all"          # buffer_all (default) | skip | buffer_one | cancel_other
 //!                                 # | terminate_other | allow_all
 //! catchup_window = "1h"           # default "1h", at least "10s" (Temporal's minimum)
 //! missed = "run"                  # run (default) | record
@@ -62,6 +62,7 @@ const JOB_KEYS: &[&str] = &[
     "timezone",
     "at",
     "cron",
+    "every",
     "calendar",
     "roll",
     "days",
@@ -226,10 +227,11 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<JobSpec>, ConfigError> {
         };
         if table
             .keys()
-            .any(|k| matches!(k.get_ref().as_str(), "at" | "cron"))
+            .any(|k| matches!(k.get_ref().as_str(), "at" | "cron" | "every"))
         {
             job.keys.remove("at");
             job.keys.remove("cron");
+            job.keys.remove("every");
         }
         for (key, value) in table {
             check_key(Some(job.name), key)?;
@@ -300,13 +302,13 @@ impl Job<'_> {
         }
         let timing = self.timing()?;
         let day_rule = self.day_rule()?;
-        if matches!(timing, Timing::Cron { .. }) && day_rule != DayRule::EveryDay {
+        if !matches!(timing, Timing::Daily { .. }) && day_rule != DayRule::EveryDay {
             return Err(self.err(
                 "days",
-                "only \"every_day\" goes with `cron` (its fields choose the days); use `at` for this rule",
+                "only \"every_day\" goes with `cron` or `every`; use `at` for this rule",
             ));
         }
-        let calendar = self.str("calendar")?.unwrap_or("none");
+        let calendar = self.str("calendar")?.unwrap_or("everyday");
         if let Err(e) = builtin(calendar) {
             let message = match e {
                 CalendarError::Unknown { .. } => format!(
@@ -451,6 +453,15 @@ impl Job<'_> {
 
     fn timing(&self) -> Result<Timing, ConfigError> {
         let (at, cron) = (self.keys.get("at"), self.keys.get("cron"));
+        if self.keys.contains_key("every") {
+            if at.is_some() || cron.is_some() {
+                return Err(self.err("every", "set only one of `at`, `cron` and `every`"));
+            }
+            return match self.duration("every")? {
+                Some(secs) if secs >= 1 => Ok(Timing::Every { secs }),
+                _ => Err(self.err("every", "the interval must be at least \"1s\"")),
+            };
+        }
         match (at, cron) {
             (Some(_), Some(_)) => Err(self.err("cron", "set either `at` or `cron`, not both")),
             (None, None) => Err(self.err(
@@ -917,7 +928,7 @@ days = "every_day"
                 roll: Roll::Skip,
                 dst_repeated: DstRepeated::First,
                 dst_missing: DstMissing::Shift,
-                overlap: Overlap::Skip,
+                overlap: Overlap::BufferAll,
                 catchup_window_secs: 3600,
                 missed: Missed::Run,
                 jitter_secs: 0,
@@ -988,7 +999,7 @@ days = "every_day"
         );
         assert_eq!(
             (sla.timezone.as_str(), sla.calendar.as_str()),
-            ("Asia/Shanghai", "none")
+            ("Asia/Shanghai", "everyday")
         );
         assert!(sla.input.is_empty());
     }
@@ -1115,7 +1126,7 @@ days = "every_day"
             &with_job("at = \"00:30\"\ncalendar = \"mars\""),
             Some("x"),
             "calendar",
-            "unknown calendar \"mars\"; known calendars: cn, none, us",
+            "unknown calendar \"mars\"; known calendars: cn, everyday, none, us",
         );
     }
 

@@ -1,0 +1,119 @@
+//! `punctual schedule audit`: no lost runs, accounted.
+//!
+//! For each job it computes the occurrences a date range should have — from the job's spec,
+//! calendar, roll and DST policy, the same pure code the fire workflow runs — and compares them
+//! with the occurrence ledger (`job_occurrences`, which outlives Temporal's retention):
+//!
+//! - `done`: committed; `late` when it committed after its SLA (`sla`) ran out;
+//! - `skipped`: deliberately not run, with the recorded reason (holiday, DST gap, dependency);
+//! - `running`: waiting or running now (`late` past its SLA);
+//! - `failed`: gave up (re-run with `backfill --mode failed_only`);
+//! - `missing`: due and no record at all — a lost run. `--repair` starts them;
+//! - `upcoming`: not due yet;
+//! - `unexpected`: recorded under a key the spec does not produce (a config change, a key typed by
+//!   hand);
+//! - `reruns`: keys whose occurrence workflow ran more than once (forced backfills). Effects
+//!   are still once: the ledger replays them.
+//!
+//! Exits non-zero while anything is missing or failed, so it can gate a deploy or page someone.
+
+use super::commands::{expected_in, load_jobs, start};
+use anyhow::bail;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use punctual_activities::jobs::rows_between;
+use punctual_activities::ledger::Ledger;
+use std::collections::BTreeMap;
+use std::path::Path;
+use temporalio_client::Client;
+
+/// Counts per category for one job.
+#[derive(Debug, Default)]
+struct Tally {
+    expected: usize,
+    done: usize,
+    late: usize,
+    skipped: usize,
+    running: usize,
+    failed: usize,
+    missing: usize,
+    upcoming: usize,
+    unexpected: usize,
+    reruns: usize,
+}
+
+/// Audits every job of `config` (or just `only`) over `range`; see the module documentation.
+pub async fn audit(
+    client: &Client,
+    ledger: &Ledger,
+    config: &Path,
+    task_queue: &str,
+    only: Option<&str>,
+    range: (NaiveDate, NaiveDate),
+    repair: bool,
+) -> anyhow::Result<()> {
+    let jobs = load_jobs(config)?;
+    if let Some(name) = only
+        && !jobs.iter().any(|j| j.name() == name)
+    {
+        bail!("no job \"{name}\" in {}", config.display());
+    }
+    let now = Utc::now();
+    let (mut lost, mut failed) = (0, 0);
+    for job in jobs.iter().filter(|j| only.is_none_or(|n| n == j.name())) {
+        let expected = expected_in(job, range);
+        let rows: BTreeMap<_, _> = rows_between(ledger, job.name(), &range.0.to_string(), &range.1.to_string())
+            .await?
+            .into_iter()
+            .map(|r| (r.key.clone(), r))
+            .collect();
+        let mut t = Tally { expected: expected.len(), ..Tally::default() };
+        println!("{} ({}..{}):", job.name(), range.0, range.1);
+        for (key, fire) in &expected {
+            let sla_end = (job.spec.sla_secs > 0).then(|| fire.at + Duration::seconds(job.spec.sla_secs as i64));
+            let past_sla = |at: DateTime<Utc>| sla_end.is_some_and(|end| at > end);
+            let line = match rows.get(key) {
+                Some(row) => {
+                    t.reruns += usize::from(row.runs > 1);
+                    let updated = DateTime::parse_from_rfc3339(&row.updated_at).map(|t| t.to_utc()).unwrap_or(now);
+                    match row.status.as_str() {
+                        "committed" if past_sla(updated) => { t.done += 1; t.late += 1; format!("done, LATE (committed {})", row.updated_at) }
+                        "committed" => { t.done += 1; "done".to_owned() }
+                        "skipped" => { t.skipped += 1; format!("skipped: {}", row.reason.clone().unwrap_or_default()) }
+                        "failed" => { t.failed += 1; format!("FAILED: {}", row.reason.clone().unwrap_or_default()) }
+                        other if past_sla(now) => { t.running += 1; t.late += 1; format!("{other}, LATE") }
+                        other => { t.running += 1; other.to_owned() }
+                    }
+                }
+                None if fire.at > now => { t.upcoming += 1; "upcoming".to_owned() }
+                None if repair => {
+                    t.missing += 1;
+                    let outcome = start(client, task_queue, job, fire, "repair", false).await?;
+                    format!("MISSING -> repair: {outcome}")
+                }
+                None => { t.missing += 1; "MISSING".to_owned() }
+            };
+            println!("  {key}  due {}  {line}", fire.at.with_timezone(&job.tz).format("%Y-%m-%d %H:%M %Z"));
+        }
+        for (key, row) in rows.iter().filter(|(k, _)| !expected.contains_key(*k)) {
+            if row.status == "skipped" {
+                t.skipped += 1;
+                println!("  {key}  skipped: {}", row.reason.clone().unwrap_or_default());
+            } else {
+                t.unexpected += 1;
+                println!("  {key}  unexpected key ({})", row.status);
+            }
+        }
+        println!(
+            "  => expected={} done={} late={} skipped={} running={} failed={} missing={} upcoming={} unexpected={} reruns={}",
+            t.expected, t.done, t.late, t.skipped, t.running, t.failed, t.missing, t.upcoming, t.unexpected, t.reruns
+        );
+        if !repair {
+            lost += t.missing;
+        }
+        failed += t.failed;
+    }
+    if lost + failed > 0 {
+        bail!("{lost} missing and {failed} failed occurrence(s): `--repair` starts the missing ones, `backfill --mode failed_only` re-runs failed ones");
+    }
+    Ok(())
+}

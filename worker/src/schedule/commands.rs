@@ -1,0 +1,313 @@
+//! What each `punctual schedule` subcommand does. Output is for people; errors name the job.
+
+use super::cli::{BackfillMode, ScheduleArgs, ScheduleCommand};
+use super::server::{self, Existing};
+use crate::connect::TemporalTarget;
+use anyhow::{Context, bail};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use punctual_activities::jobs::{rows_between, start_occurrence};
+use punctual_activities::ledger::Ledger;
+use punctual_workflows::jobs::plan::{ExpectedFire, FirePlan, classify, expected_between};
+use punctual_workflows::jobs::types::{FireInput, OccurrenceInput, fire_workflow_id, schedule_id};
+use punctual_workflows::jobs::{Job, JobSpec, ScheduledJobWorkflow};
+use punctual_workflows::input::to_input;
+use std::collections::{BTreeMap, BTreeSet};
+use temporalio_client::schedules::{PauseScheduleOptions, ScheduleOverlapPolicy, TriggerScheduleOptions, UnpauseScheduleOptions};
+use temporalio_client::{Client, WorkflowIdConflictPolicy, WorkflowStartOptions};
+
+/// Runs one `punctual schedule` subcommand.
+pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
+    if let ScheduleCommand::Input { job } = &args.command {
+        let job = configured(&args, job)?;
+        println!("{}", serde_json::to_string(&FireInput { job: job.spec, business_date: None })?);
+        return Ok(());
+    }
+    // A broken jobs file is reported before anything is dialled.
+    let jobs = match &args.command {
+        ScheduleCommand::Apply { .. } => load_jobs(&args.config)?,
+        _ => vec![],
+    };
+    let target = TemporalTarget::from_env()?;
+    let client = target.connect(args.connect_timeout).await?;
+    match args.command {
+        ScheduleCommand::Apply { dry_run } => apply(&args.config, jobs, &args.task_queue, &client, dry_run).await,
+        ScheduleCommand::List => list(&client).await,
+        ScheduleCommand::Describe { job, count } => describe(&client, &job, count).await,
+        ScheduleCommand::Pause { job, reason } => {
+            let handle = client.get_schedule_handle(schedule_id(&job));
+            handle.pause(Some(reason.clone()), PauseScheduleOptions::default()).await.with_context(|| format!("pausing job \"{job}\""))?;
+            println!("paused {} ({reason})", schedule_id(&job));
+            Ok(())
+        }
+        ScheduleCommand::Resume { job } => {
+            let handle = client.get_schedule_handle(schedule_id(&job));
+            handle.unpause(Some("resumed with punctual schedule resume"), UnpauseScheduleOptions::default()).await.with_context(|| format!("resuming job \"{job}\""))?;
+            println!("resumed {}", schedule_id(&job));
+            Ok(())
+        }
+        ScheduleCommand::Trigger { job, business_date } => trigger(&client, &args.task_queue, &job, business_date).await,
+        ScheduleCommand::Backfill { job, from, to, mode, database_url } => {
+            let ledger = Ledger::connect(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
+            backfill(&client, &ledger, &args.task_queue, &job, (date(&from, "--from")?, date(&to, "--to")?), mode).await
+        }
+        ScheduleCommand::Delete { job } => {
+            server::delete(&client, &schedule_id(&job)).await?;
+            println!("deleted {}", schedule_id(&job));
+            Ok(())
+        }
+        ScheduleCommand::Audit { from, to, job, repair, database_url } => {
+            let ledger = Ledger::connect(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
+            let range = (date(&from, "--from")?, date(&to, "--to")?);
+            super::audit::audit(&client, &ledger, &args.config, &args.task_queue, job.as_deref(), range, repair).await
+        }
+        ScheduleCommand::Input { .. } => unreachable!("handled above"),
+    }
+}
+
+fn date(text: &str, flag: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| format!("{flag} must be a date YYYY-MM-DD, got \"{text}\""))
+}
+
+/// Every job of the file, resolved.
+pub fn load_jobs(config: &std::path::Path) -> anyhow::Result<Vec<Job>> {
+    let specs = crate::jobs::config::load(config)?;
+    specs.into_iter().map(|s| Job::resolve(s).map_err(anyhow::Error::from)).collect()
+}
+
+fn configured(args: &ScheduleArgs, name: &str) -> anyhow::Result<Job> {
+    let jobs = load_jobs(&args.config)?;
+    let known: Vec<_> = jobs.iter().map(|j| j.name().to_owned()).collect();
+    jobs.into_iter()
+        .find(|j| j.name() == name)
+        .with_context(|| format!("no job \"{name}\" in {} (jobs: {})", args.config.display(), known.join(", ")))
+}
+
+/// The job as its schedule on the server carries it (the source of truth once applied).
+async fn scheduled(client: &Client, name: &str) -> anyhow::Result<(Job, Existing)> {
+    let existing = server::describe(client, name)
+        .await?
+        .with_context(|| format!("job \"{name}\" has no schedule ({}): run `punctual schedule apply`", schedule_id(name)))?;
+    let spec = existing.spec.clone().with_context(|| format!("schedule {} is not one punctual manages", schedule_id(name)))?;
+    Ok((Job::resolve(spec)?, existing))
+}
+
+/// One line of the apply plan.
+#[derive(Debug, PartialEq, Eq)]
+enum Change {
+    Create(String),
+    Update(String, Vec<String>),
+    Unchanged(String),
+    Delete(String),
+}
+
+/// Reconciles the server with `jobs`. It owns the `punctual-*` schedules whose fires go to
+/// `task_queue` and only those: another team's queue, or a schedule someone made by hand, is
+/// never updated or deleted.
+async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, client: &Client, dry_run: bool) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let mut changes = Vec::new();
+    for job in &jobs {
+        let change = match server::describe(client, job.name()).await? {
+            None => Change::Create(job.name().to_owned()),
+            Some(existing) if existing.spec.is_none() => {
+                bail!("schedule {} exists but is not managed by punctual: rename the job or delete that schedule", schedule_id(job.name()))
+            }
+            Some(existing) if existing.task_queue != task_queue => {
+                bail!(
+                    "job \"{}\": schedule {} belongs to task queue `{}`, not `{task_queue}`: rename the job or delete that schedule",
+                    job.name(),
+                    schedule_id(job.name()),
+                    existing.task_queue
+                )
+            }
+            Some(existing) => {
+                let changed = changed_fields(existing.spec.as_ref().expect("checked above"), &job.spec);
+                if changed.is_empty() { Change::Unchanged(job.name().to_owned()) } else { Change::Update(job.name().to_owned(), changed) }
+            }
+        };
+        if !dry_run {
+            match &change {
+                Change::Create(_) => server::create(client, job, task_queue, now).await?,
+                Change::Update(..) => {
+                    let existing = server::describe(client, job.name()).await?.expect("exists");
+                    server::update(client, job, task_queue, now, &existing).await?;
+                }
+                _ => {}
+            }
+        }
+        changes.push(change);
+    }
+    let wanted: BTreeSet<String> = jobs.iter().map(|j| schedule_id(j.name())).collect();
+    for id in server::list_ids(client).await? {
+        if wanted.contains(&id) {
+            continue;
+        }
+        let name = id.trim_start_matches(punctual_workflows::jobs::types::SCHEDULE_PREFIX).to_owned();
+        let managed = server::describe(client, &name).await?.is_some_and(|e| e.spec.is_some() && e.task_queue == task_queue);
+        if managed {
+            if !dry_run {
+                server::delete(client, &id).await?;
+            }
+            changes.push(Change::Delete(name));
+        }
+    }
+    let verb = if dry_run { "would " } else { "" };
+    for change in &changes {
+        match change {
+            Change::Create(n) => println!("+ {verb}create {} ({})", schedule_id(n), summary(jobs.iter().find(|j| j.name() == n).expect("from jobs"))),
+            Change::Update(n, fields) => println!("~ {verb}update {}: {}", schedule_id(n), fields.join(", ")),
+            Change::Unchanged(n) => println!("= unchanged {}", schedule_id(n)),
+            Change::Delete(n) => println!("- {verb}delete {} (not in {})", schedule_id(n), config.display()),
+        }
+    }
+    Ok(())
+}
+
+/// Top-level job fields whose values differ.
+fn changed_fields(old: &JobSpec, new: &JobSpec) -> Vec<String> {
+    let (old, new) = (serde_json::to_value(old).unwrap_or_default(), serde_json::to_value(new).unwrap_or_default());
+    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else { return vec!["job".to_owned()] };
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter().filter(|k| old.get(*k) != new.get(*k)).map(|k| k.to_string()).collect()
+}
+
+fn summary(job: &Job) -> String {
+    let when = match &job.spec.timing {
+        punctual_workflows::jobs::Timing::Daily { times } => {
+            format!("daily at {}", times.iter().map(|t| t.format("%H:%M").to_string()).collect::<Vec<_>>().join(", "))
+        }
+        punctual_workflows::jobs::Timing::Cron { expr } => format!("cron \"{expr}\""),
+        punctual_workflows::jobs::Timing::Every { secs } => format!("every {secs}s"),
+    };
+    format!("{} {when} {}", job.spec.workflow, job.spec.timezone)
+}
+
+async fn list(client: &Client) -> anyhow::Result<()> {
+    let ids = server::list_ids(client).await?;
+    if ids.is_empty() {
+        println!("no punctual schedules (run `punctual schedule apply`)");
+    }
+    for id in ids {
+        let name = id.trim_start_matches(punctual_workflows::jobs::types::SCHEDULE_PREFIX);
+        let Some(existing) = server::describe(client, name).await? else { continue };
+        let Some(spec) = existing.spec.clone() else { continue };
+        let job = Job::resolve(spec)?;
+        let info = existing.raw.info.clone().unwrap_or_default();
+        let next = info.future_action_times.first().and_then(to_utc).map(|t| local(&job, t)).unwrap_or_else(|| "-".to_owned());
+        let state = if existing.paused { format!("PAUSED ({})", existing.notes) } else { "active".to_owned() };
+        println!(
+            "{id}  {state}  {}  next {next}  fires {}  missed(catch-up window) {}  overlap-skipped {}",
+            summary(&job),
+            info.action_count,
+            info.missed_catchup_window,
+            info.overlap_skipped
+        );
+    }
+    Ok(())
+}
+
+fn to_utc(ts: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(ts.seconds, ts.nanos as u32)
+}
+
+fn local(job: &Job, t: DateTime<Utc>) -> String {
+    t.with_timezone(&job.tz).format("%Y-%m-%d %H:%M:%S %Z").to_string()
+}
+
+fn plan_text(plan: &FirePlan) -> String {
+    match plan {
+        FirePlan::Run { occurrences, .. } => {
+            occurrences.iter().map(|o| o.key.clone()).collect::<Vec<_>>().join(", ")
+        }
+        FirePlan::Skip { outcome, reason, .. } => format!("{outcome}: {reason}"),
+        FirePlan::NotDue { reason } => format!("not due: {reason}"),
+    }
+}
+
+async fn describe(client: &Client, name: &str, count: usize) -> anyhow::Result<()> {
+    let (job, existing) = scheduled(client, name).await?;
+    let info = existing.raw.info.clone().unwrap_or_default();
+    println!("{} — {}{}", schedule_id(name), summary(&job), if existing.paused { format!(" — PAUSED: {}", existing.notes) } else { String::new() });
+    println!("server's next fires (in {}) and the business keys punctual maps them to:", job.tz);
+    let server_times: Vec<DateTime<Utc>> = info.future_action_times.iter().filter_map(to_utc).take(count).collect();
+    for t in &server_times {
+        println!("  {}  -> {}", local(&job, *t), plan_text(&classify(&job, *t)));
+    }
+    let now = Utc::now();
+    let ours: Vec<ExpectedFire> = expected_between(&job, now.date_naive(), now.date_naive() + Days::new(400))
+        .into_iter()
+        .filter(|f| f.at > now)
+        .take(count)
+        .collect();
+    println!("punctual's preview (calendar {} {}, roll {:?}, DST repeated {:?} / missing {:?}):", job.calendar.name, job.calendar.version, job.spec.roll, job.spec.dst_repeated, job.spec.dst_missing);
+    for f in &ours {
+        let note = if server_times.contains(&f.at) || server_times.last().is_some_and(|l| f.at > *l) { "" } else { "  (the server does not fire here?)" };
+        println!("  {}  {} (runs {}){note}", local(&job, f.at), f.occurrence.key, f.occurrence.effective_date);
+    }
+    Ok(())
+}
+
+async fn trigger(client: &Client, task_queue: &str, name: &str, business_date: Option<String>) -> anyhow::Result<()> {
+    let (job, _) = scheduled(client, name).await?;
+    let Some(text) = business_date else {
+        let handle = client.get_schedule_handle(schedule_id(name));
+        handle.trigger(ScheduleOverlapPolicy::Unspecified, TriggerScheduleOptions::default()).await.with_context(|| format!("triggering job \"{name}\""))?;
+        println!("triggered {} now (the fire joins today's occurrence if it exists)", schedule_id(name));
+        return Ok(());
+    };
+    date(&text, "--business-date")?;
+    let workflow_id = format!("{}-manual-{text}", fire_workflow_id(name));
+    let options = WorkflowStartOptions::new(task_queue, &workflow_id).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
+    let input = FireInput { job: job.spec.clone(), business_date: Some(text.clone()) };
+    let handle = client
+        .start_workflow(ScheduledJobWorkflow::run, to_input(&input), options)
+        .await
+        .with_context(|| format!("starting {workflow_id}"))?;
+    println!("started {workflow_id} (run {}): runs or joins the occurrence of {text}", handle.info().run_id.clone().unwrap_or_default());
+    Ok(())
+}
+
+/// The expected occurrences of `job` whose business date is in `range`, one per key.
+pub fn expected_in(job: &Job, (from, to): (NaiveDate, NaiveDate)) -> BTreeMap<String, ExpectedFire> {
+    let pad = Days::new(45);
+    expected_between(job, from.checked_sub_days(pad).unwrap_or(from), to.checked_add_days(pad).unwrap_or(to))
+        .into_iter()
+        .filter(|f| (from..=to).contains(&f.occurrence.business_date))
+        .map(|f| (f.occurrence.key.clone(), f))
+        .collect()
+}
+
+/// Starts the occurrence of `fire` through the same code the fire workflow uses.
+pub async fn start(client: &Client, task_queue: &str, job: &Job, fire: &ExpectedFire, trigger: &str, force: bool) -> anyhow::Result<String> {
+    let input = OccurrenceInput { job: job.spec.clone(), occurrence: fire.occurrence.clone(), trigger: trigger.to_owned(), force };
+    let started = start_occurrence(client, task_queue, &input).await.map_err(|e| anyhow::anyhow!("starting {}: {e:?}", fire.occurrence.key))?;
+    Ok(started.outcome)
+}
+
+async fn backfill(client: &Client, ledger: &Ledger, task_queue: &str, name: &str, range: (NaiveDate, NaiveDate), mode: BackfillMode) -> anyhow::Result<()> {
+    if range.0 > range.1 {
+        bail!("--from {} is after --to {}", range.0, range.1);
+    }
+    let (job, _) = scheduled(client, name).await?;
+    let expected = expected_in(&job, range);
+    let rows = rows_between(ledger, name, &range.0.to_string(), &range.1.to_string()).await.context("reading job_occurrences")?;
+    let status: BTreeMap<String, String> = rows.into_iter().map(|r| (r.key, r.status)).collect();
+    let (mut started, mut left) = (0, 0);
+    for (key, fire) in &expected {
+        let current = status.get(key).map(String::as_str);
+        let pick = match mode {
+            BackfillMode::MissingOnly => current.is_none(),
+            BackfillMode::FailedOnly => current == Some("failed"),
+            BackfillMode::Force => true,
+        };
+        if !pick || fire.at > Utc::now() {
+            left += 1;
+            continue;
+        }
+        let outcome = start(client, task_queue, &job, fire, "backfill", mode == BackfillMode::Force).await?;
+        println!("{key}: {outcome} (was {})", current.unwrap_or("missing"));
+        started += 1;
+    }
+    println!("backfill {name} {}..{} ({mode:?}): {started} started or joined, {left} left alone", range.0, range.1);
+    Ok(())
+}

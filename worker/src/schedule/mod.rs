@@ -1,0 +1,14 @@
+//! `punctual schedule ...`: the jobs file as Temporal schedules, and the accounting around them.
+//!
+//! - [`proto`]: a job as a raw `Schedule` protobuf (search attributes, DST-shift entries, policies);
+//! - [`server`]: create / describe / update / delete / list on the server;
+//! - [`commands`]: apply (the diff), list, describe, pause, resume, trigger, backfill, delete, input;
+//! - [`audit`]: expected occurrences against the occurrence ledger.
+
+pub mod audit;
+pub mod cli;
+pub mod commands;
+pub mod proto;
+pub mod server;
+
+pub use cli::ScheduleArgs;

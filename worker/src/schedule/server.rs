@@ -1,0 +1,150 @@
+//! The Temporal side of `punctual schedule`: reading, creating, updating and deleting the
+//! schedules punctual owns, through raw requests where the SDK's wrapper falls short.
+
+use super::proto::{fire_input, schedule_for};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use punctual_workflows::jobs::types::{FireInput, SCHEDULE_PREFIX, schedule_id};
+use punctual_workflows::jobs::{Job, JobSpec};
+use punctual_workflows::names;
+use temporalio_client::grpc::WorkflowService;
+use temporalio_client::schedules::ListSchedulesOptions;
+use temporalio_client::tonic::{Code, IntoRequest};
+use temporalio_client::{Client, NamespacedClient};
+use temporalio_common::protos::temporal::api::{
+    common::v1::Memo,
+    schedule::v1::schedule_action,
+    workflowservice::v1::{
+        CreateScheduleRequest, DeleteScheduleRequest, DescribeScheduleRequest, DescribeScheduleResponse,
+        UpdateScheduleRequest,
+    },
+};
+
+/// What the server holds for one punctual schedule.
+#[derive(Debug, Clone)]
+pub struct Existing {
+    /// The job as the schedule's action carries it.
+    pub spec: Option<JobSpec>,
+    /// Task queue of the action.
+    pub task_queue: String,
+    /// Paused, and the note.
+    pub paused: bool,
+    /// The schedule's note.
+    pub notes: String,
+    /// The raw description.
+    pub raw: DescribeScheduleResponse,
+}
+
+/// Errors talking to the server, naming the schedule.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing} schedule {schedule_id}: {status}")]
+pub struct ServerError {
+    doing: &'static str,
+    schedule_id: String,
+    #[source]
+    status: temporalio_client::tonic::Status,
+}
+
+fn err(doing: &'static str, schedule_id: &str) -> impl FnOnce(temporalio_client::tonic::Status) -> ServerError {
+    let schedule_id = schedule_id.to_owned();
+    move |status| ServerError { doing, schedule_id, status }
+}
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Describes the schedule of `job`; `None` when there is none.
+pub async fn describe(client: &Client, job: &str) -> Result<Option<Existing>, ServerError> {
+    let id = schedule_id(job);
+    let request = DescribeScheduleRequest { namespace: client.namespace(), schedule_id: id.clone() };
+    let raw = match WorkflowService::describe_schedule(&mut client.clone(), request.into_request()).await {
+        Ok(response) => response.into_inner(),
+        Err(status) if status.code() == Code::NotFound => return Ok(None),
+        Err(status) => return Err(err("describing", &id)(status)),
+    };
+    let schedule = raw.schedule.clone().unwrap_or_default();
+    let state = schedule.state.clone().unwrap_or_default();
+    let start = match schedule.action.and_then(|a| a.action) {
+        Some(schedule_action::Action::StartWorkflow(start)) => Some(start),
+        _ => None,
+    };
+    let owned = start.as_ref().and_then(|s| s.workflow_type.as_ref()).is_some_and(|t| t.name == names::SCHEDULED_JOB_WORKFLOW);
+    let spec = start
+        .as_ref()
+        .filter(|_| owned)
+        .and_then(|s| s.input.as_ref()?.payloads.first().cloned())
+        .and_then(|p| serde_json::from_slice::<FireInput>(&p.data).ok())
+        .map(|input| input.job);
+    Ok(Some(Existing {
+        spec,
+        task_queue: start.and_then(|s| s.task_queue).map(|q| q.name).unwrap_or_default(),
+        paused: state.paused,
+        notes: state.notes,
+        raw,
+    }))
+}
+
+/// Creates the schedule of `job`.
+pub async fn create(client: &Client, job: &Job, task_queue: &str, now: DateTime<Utc>) -> Result<(), ServerError> {
+    let id = schedule_id(job.name());
+    let request = CreateScheduleRequest {
+        namespace: client.namespace(),
+        schedule_id: id.clone(),
+        schedule: Some(schedule_for(job, task_queue, now, false, String::new())),
+        identity: client.identity(),
+        request_id: request_id(),
+        memo: Some(Memo {
+            fields: [("managed-by".to_owned(), super::proto::json_payload(&"punctual schedule apply".into()))].into(),
+        }),
+        ..Default::default()
+    };
+    WorkflowService::create_schedule(&mut client.clone(), request.into_request()).await.map_err(err("creating", &id))?;
+    Ok(())
+}
+
+/// Replaces the schedule of `job`, keeping whether it is paused and its note.
+pub async fn update(client: &Client, job: &Job, task_queue: &str, now: DateTime<Utc>, existing: &Existing) -> Result<(), ServerError> {
+    let id = schedule_id(job.name());
+    let request = UpdateScheduleRequest {
+        namespace: client.namespace(),
+        schedule_id: id.clone(),
+        schedule: Some(schedule_for(job, task_queue, now, existing.paused, existing.notes.clone())),
+        conflict_token: existing.raw.conflict_token.clone(),
+        identity: client.identity(),
+        request_id: request_id(),
+        ..Default::default()
+    };
+    WorkflowService::update_schedule(&mut client.clone(), request.into_request()).await.map_err(err("updating", &id))?;
+    Ok(())
+}
+
+/// Deletes the schedule with `id` (fires already started keep running).
+pub async fn delete(client: &Client, id: &str) -> Result<(), ServerError> {
+    let request = DeleteScheduleRequest { namespace: client.namespace(), schedule_id: id.to_owned(), identity: client.identity() };
+    WorkflowService::delete_schedule(&mut client.clone(), request.into_request()).await.map_err(err("deleting", id))?;
+    Ok(())
+}
+
+/// IDs of every schedule whose ID has punctual's prefix (visibility: eventually consistent).
+pub async fn list_ids(client: &Client) -> Result<Vec<String>, ServerError> {
+    let mut stream = client.list_schedules(ListSchedulesOptions::default());
+    let mut ids = Vec::new();
+    while let Some(entry) = stream.next().await {
+        let entry = entry.map_err(|e| ServerError {
+            doing: "listing",
+            schedule_id: format!("{SCHEDULE_PREFIX}*"),
+            status: temporalio_client::tonic::Status::unavailable(e.to_string()),
+        })?;
+        if entry.schedule_id().starts_with(SCHEDULE_PREFIX) {
+            ids.push(entry.schedule_id().to_owned());
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+/// The action input punctual would write for `job`, for comparing with what the server holds.
+pub fn desired_input(job: &Job) -> serde_json::Value {
+    fire_input(job)
+}
