@@ -1,0 +1,254 @@
+//! Schedules as code, end to end on the real dev server: `punctual schedule ...` (the real
+//! binary) against the real server, fires mapped to business keys, effects counted at the
+//! provider, occurrences read from the ledger database.
+//!
+//! Schedule IDs and business keys are namespace-wide, so every test names its jobs after its own
+//! task queue.
+
+use punctual_activities::jobs::{OccurrenceRow, rows_between};
+use punctual_activities::seed::{CARD_DECLINED, demo_customer};
+use punctual_tests::{CliOutput, TestEnv, eventually};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const TZ: &str = "Asia/Shanghai";
+const WAIT: Duration = Duration::from_secs(120);
+
+/// A job name unique to this test (job names are [a-z0-9_-]).
+fn job(env: &TestEnv, what: &str) -> String {
+    format!("{what}-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-")
+}
+
+/// Writes `text` as this test's jobs file.
+fn config(env: &TestEnv, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("punctual-config-{}", env.task_queue));
+    std::fs::create_dir_all(&dir).expect("config dir");
+    let path = dir.join("punctual.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+async fn schedule(env: &TestEnv, config: &Path, args: &[&str]) -> CliOutput {
+    let path = config.display().to_string();
+    let mut all = vec!["schedule", "--config", &path];
+    all.extend_from_slice(args);
+    env.punctual(&all).await
+}
+
+async fn ok(env: &TestEnv, config: &Path, args: &[&str]) -> String {
+    let out = schedule(env, config, args).await;
+    assert!(out.success, "punctual schedule {args:?} failed:\n{}\n{}", out.stdout, out.stderr);
+    out.stdout
+}
+
+async fn rows(env: &TestEnv, job: &str) -> Vec<OccurrenceRow> {
+    rows_between(&env.world.ledger, job, "0000", "9999").await.expect("read job_occurrences")
+}
+
+/// Waits until `key`'s occurrence is settled and returns its row.
+async fn settled(env: &TestEnv, job: &str, key: &str) -> OccurrenceRow {
+    eventually(&format!("{key} settled"), WAIT, async || {
+        rows(env, job).await.into_iter().find(|r| r.key == key && matches!(r.status.as_str(), "committed" | "failed" | "skipped"))
+    })
+    .await
+}
+
+/// Charges at the provider per invoice.
+async fn charges_per_invoice(env: &TestEnv) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for c in env.world.charges().await {
+        *counts.entry(c["invoice_id"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
+    }
+    counts
+}
+
+/// Invoices a billing run of `date` must charge: demo customers in `TZ` whose card is not declined.
+fn chargeable(n: u32, date: &str) -> Vec<String> {
+    (1..=n)
+        .map(demo_customer)
+        .filter(|c| c.timezone == TZ && c.payment_method != CARD_DECLINED)
+        .map(|c| punctual_workflows::keys::invoice_id(&c.id, date))
+        .collect()
+}
+
+/// Asserts every invoice of `dates` was charged exactly once and nothing else was charged.
+async fn charged_once(env: &TestEnv, dates: &[String]) {
+    let mut want = BTreeMap::new();
+    for d in dates {
+        for inv in chargeable(30, d) {
+            want.insert(inv, 1);
+        }
+    }
+    assert_eq!(charges_per_invoice(env).await, want, "charges per invoice for {dates:?}");
+}
+
+fn billing_job(name: &str, timing: &str) -> String {
+    format!(
+        "[jobs.{name}]\nworkflow = \"BillingRunWorkflow\"\ninput = {{ timezone = \"{TZ}\" }}\ntimezone = \"{TZ}\"\n{timing}\n"
+    )
+}
+
+#[tokio::test]
+async fn a_fast_schedule_fires_and_each_effect_happens_once() {
+    let env = TestEnv::start("sched-fast").await;
+    let name = job(&env, "bill");
+    let cfg = config(&env, &billing_job(&name, "every = \"3s\""));
+    env.with_worker(async {
+        let out = ok(&env, &cfg, &["apply"]).await;
+        assert!(out.contains(&format!("+ create punctual-{name}")), "{out}");
+        // Several fires, each its own key (`{job}/{date}T{time}`), all billing the same
+        // business date(s): the first bills, the others find every batch done.
+        let done = eventually("three committed fires", WAIT, async || {
+            let committed: Vec<_> = rows(&env, &name).await.into_iter().filter(|r| r.status == "committed").collect();
+            (committed.len() >= 3).then_some(committed)
+        })
+        .await;
+        ok(&env, &cfg, &["delete", &name]).await;
+        let dates: std::collections::BTreeSet<String> =
+            done.iter().map(|r| r.key.split('/').nth(1).expect("key has a date")[..10].to_owned()).collect();
+        eventually("no occurrence left running", WAIT, async || {
+            rows(&env, &name).await.iter().all(|r| r.status != "running" && r.status != "waiting").then_some(())
+        })
+        .await;
+        charged_once(&env, &dates.into_iter().collect::<Vec<_>>()).await;
+
+        // The fires are visible with their job and business key.
+        let listed = env.cli_json(&["workflow", "list", "--query", &format!("JobName='{name}' AND WorkflowType='ScheduledJobWorkflow'")]).await;
+        let fires = listed.as_array().map_or(0, Vec::len);
+        assert!(fires >= 3, "fire workflows listed by JobName: {listed}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date() {
+    let env = TestEnv::start("sched-backfill").await;
+    let name = job(&env, "bill");
+    let cfg = config(&env, &billing_job(&name, "at = \"00:30\""));
+    env.with_worker(async {
+        ok(&env, &cfg, &["apply"]).await;
+        // The same business date triggered twice: one occurrence.
+        for _ in 0..2 {
+            ok(&env, &cfg, &["trigger", &name, "--business-date", "2026-11-20"]).await;
+            settled(&env, &name, &format!("{name}/2026-11-20")).await;
+        }
+        // Backfill: only the missing dates start.
+        let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-18", "--to", "2026-11-20"]).await;
+        assert!(out.contains("2 started or joined, 1 left alone"), "{out}");
+        for d in ["2026-11-18", "2026-11-19"] {
+            assert_eq!(settled(&env, &name, &format!("{name}/{d}")).await.status, "committed");
+        }
+        // Force re-runs every occurrence's workflow; no effect happens twice.
+        let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-18", "--to", "2026-11-20", "--mode", "force"]).await;
+        assert!(out.contains("3 started or joined"), "{out}");
+        let reruns = eventually("forced reruns committed", WAIT, async || {
+            let all = rows(&env, &name).await;
+            (all.len() == 3 && all.iter().all(|r| r.status == "committed" && r.runs == 2)).then_some(all)
+        })
+        .await;
+        assert_eq!(reruns.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), [18, 19, 20].map(|d| format!("{name}/2026-11-{d}")));
+        let dates = ["2026-11-18", "2026-11-19", "2026-11-20"].map(String::from);
+        charged_once(&env, &dates).await;
+
+        // The audit accounts for every date: all done here ...
+        let out = ok(&env, &cfg, &["audit", "--from", "2026-11-18", "--to", "2026-11-20"]).await;
+        assert!(out.contains("expected=3 done=3 late=0 skipped=0 running=0 failed=0 missing=0"), "{out}");
+        // ... and three lost runs before, which it reports, fails on, and repairs.
+        let lost = schedule(&env, &cfg, &["audit", "--from", "2026-11-15", "--to", "2026-11-20"]).await;
+        assert!(!lost.success, "an audit with missing runs must fail: {}", lost.stdout);
+        assert!(lost.stdout.contains("missing=3"), "{}", lost.stdout);
+        assert!(lost.stdout.contains(&format!("{name}/2026-11-15")) && lost.stdout.contains("MISSING"), "{}", lost.stdout);
+        ok(&env, &cfg, &["audit", "--from", "2026-11-15", "--to", "2026-11-20", "--repair"]).await;
+        for d in 15..=17 {
+            assert_eq!(settled(&env, &name, &format!("{name}/2026-11-{d}")).await.status, "committed");
+        }
+        let dates: Vec<String> = (15..=20).map(|d| format!("2026-11-{d}")).collect();
+        charged_once(&env, &dates).await;
+        ok(&env, &cfg, &["delete", &name]).await;
+    })
+    .await;
+}
+
+/// `temporal schedule describe -o json` for a job's schedule.
+async fn described(env: &TestEnv, name: &str) -> Value {
+    env.cli_json(&["schedule", "describe", "--schedule-id", &format!("punctual-{name}")]).await
+}
+
+#[tokio::test]
+async fn apply_is_idempotent_keeps_pauses_and_owns_only_its_schedules() {
+    let env = TestEnv::start("sched-apply").await;
+    let (a, b) = (job(&env, "a"), job(&env, "b"));
+    let two = format!("{}{}", billing_job(&a, "at = \"00:30\""), billing_job(&b, "at = \"01:30\""));
+    let cfg = config(&env, &two);
+    let out = ok(&env, &cfg, &["apply", "--dry-run"]).await;
+    assert!(out.contains(&format!("+ would create punctual-{a}")), "{out}");
+    assert!(schedule(&env, &cfg, &["describe", &a]).await.stderr.contains("has no schedule"), "dry run created nothing");
+    let out = ok(&env, &cfg, &["apply"]).await;
+    assert!(out.contains(&format!("+ create punctual-{a}")) && out.contains(&format!("+ create punctual-{b}")), "{out}");
+    let out = ok(&env, &cfg, &["apply"]).await;
+    assert!(out.contains(&format!("= unchanged punctual-{a}")) && out.contains(&format!("= unchanged punctual-{b}")), "{out}");
+
+    ok(&env, &cfg, &["pause", &a, "--reason", "month-end freeze"]).await;
+    let d = described(&env, &a).await;
+    assert_eq!(d["schedule"]["state"]["paused"], true, "{d}");
+    assert_eq!(d["schedule"]["state"]["notes"], "month-end freeze", "{d}");
+
+    // A change: dry run shows it and changes nothing; apply changes it and keeps the pause.
+    let changed = two.replace("at = \"00:30\"", "at = \"00:45\"");
+    let cfg = config(&env, &changed);
+    let out = ok(&env, &cfg, &["apply", "--dry-run"]).await;
+    assert!(out.contains(&format!("~ would update punctual-{a}: timing")), "{out}");
+    assert_eq!(described(&env, &a).await["schedule"]["spec"]["structuredCalendar"][0]["minute"][0]["start"], 30, "a dry run changes nothing");
+    let out = ok(&env, &cfg, &["apply"]).await;
+    assert!(out.contains(&format!("~ update punctual-{a}: timing")), "{out}");
+    let d = described(&env, &a).await;
+    assert_eq!(d["schedule"]["spec"]["structuredCalendar"][0]["minute"][0]["start"], 45, "{d}");
+    assert_eq!(d["schedule"]["state"]["paused"], true, "apply keeps a pause: {d}");
+    ok(&env, &cfg, &["resume", &a]).await;
+    assert_ne!(described(&env, &a).await["schedule"]["state"]["paused"], true);
+
+    // Someone else's schedule under our prefix, on another queue: never touched.
+    let foreign = format!("punctual-{}", job(&env, "foreign"));
+    let made = env
+        .cli(&["schedule", "create", "--schedule-id", &foreign, "--interval", "1h", "--task-queue", "someone-else",
+               "--type", "ScheduledJobWorkflow", "--workflow-id", "foreign"])
+        .await;
+    assert!(made.success, "{}", made.stderr);
+    // Removing b from the file deletes b's schedule, and only it.
+    let cfg = config(&env, &billing_job(&a, "at = \"00:45\""));
+    let out = ok(&env, &cfg, &["apply"]).await;
+    eventually("b deleted", WAIT, async || schedule(&env, &cfg, &["describe", &b]).await.stderr.contains("has no schedule").then_some(())).await;
+    assert!(!out.contains(&foreign), "{out}");
+    assert!(env.cli(&["schedule", "describe", "--schedule-id", &foreign]).await.success, "the foreign schedule survives");
+    ok(&env, &cfg, &["delete", &a]).await;
+    env.cli(&["schedule", "delete", "--schedule-id", &foreign]).await;
+}
+
+#[tokio::test]
+async fn config_errors_name_the_job_and_the_field() {
+    let env = TestEnv::start("sched-config").await;
+    let base = |extra: &str| format!("[jobs.x]\nworkflow = \"BillingRunWorkflow\"\ntimezone = \"{TZ}\"\n{extra}\n");
+    let cases = [
+        (base("cron = \"0 24 * * *\""), ["job \"x\"", "\"cron\"", "24"]),
+        (base("at = \"00:30\"").replace(TZ, "Mars/Olympus"), ["job \"x\"", "\"timezone\"", "Mars/Olympus"]),
+        (base("at = \"00:30\"\ncalendar = \"atlantis\""), ["job \"x\"", "\"calendar\"", "atlantis"]),
+        (base("at = \"00:30\"\ndepends_on = [\"nope\"]"), ["job \"x\"", "\"depends_on\"", "nope"]),
+        (
+            format!("{}[jobs.y]\nworkflow = \"BillingRunWorkflow\"\ntimezone = \"{TZ}\"\nat = \"01:00\"\ndepends_on = [\"x\"]\n", base("at = \"00:30\"\ndepends_on = [\"y\"]")),
+            ["depends_on", "x -> y -> x", "cycle"],
+        ),
+        (base("every = \"0s\""), ["job \"x\"", "\"every\"", "at least"]),
+    ];
+    for (text, needles) in cases {
+        let cfg = config(&env, &text);
+        let out = schedule(&env, &cfg, &["apply"]).await;
+        assert!(!out.success, "accepted:\n{text}");
+        for needle in needles {
+            assert!(out.stderr.contains(needle), "error for\n{text}\nlacks {needle:?}: {}", out.stderr);
+        }
+    }
+    let missing = env.punctual(&["schedule", "--config", "/nonexistent/punctual.toml", "apply"]).await;
+    assert!(!missing.success && missing.stderr.contains("/nonexistent/punctual.toml"), "{}", missing.stderr);
+}
