@@ -7,6 +7,7 @@
 //! real `temporal` CLI against the same server ([`TestEnv::cli`]).
 
 pub mod env;
+pub mod jobs;
 pub mod postgres;
 pub mod server;
 pub mod world;

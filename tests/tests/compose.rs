@@ -69,6 +69,11 @@ const LEFT_AT_DEFAULT: &[(&str, &str)] = &[
     ("PUNCTUAL_PROVIDER_LISTEN", "the provider gets `--listen 0.0.0.0:8081` on its command line"),
     ("PUNCTUAL_SINK_LISTEN", "the sink gets `--listen 0.0.0.0:8082` on its command line"),
     ("PUNCTUAL_CONFIG", "only `punctual schedule ...` reads the jobs file; workers get each job from its schedule"),
+    ("PUNCTUAL_WORKFLOW_SLOTS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
+    ("PUNCTUAL_ACTIVITY_SLOTS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
+    ("PUNCTUAL_WORKFLOW_POLLERS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
+    ("PUNCTUAL_ACTIVITY_POLLERS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
+    ("PUNCTUAL_MAX_CACHED_WORKFLOWS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
 ];
 
 /// Port the PostgreSQL image listens on unless PGPORT says otherwise.

@@ -2,58 +2,14 @@
 //! binary) against the real server, fires mapped to business keys, effects counted at the
 //! provider, occurrences read from the ledger database.
 //!
-//! Schedule IDs and business keys are namespace-wide, so every test names its jobs after its own
-//! task queue.
 
-use punctual_activities::jobs::{OccurrenceRow, rows_between};
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
-use punctual_tests::{CliOutput, TestEnv, eventually};
+use punctual_tests::jobs::{WAIT, job_name as job, occurrences as rows, schedule, schedule_ok as ok, settled, write_config as config};
+use punctual_tests::{TestEnv, eventually};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const TZ: &str = "Asia/Shanghai";
-const WAIT: Duration = Duration::from_secs(120);
-
-/// A job name unique to this test (job names are [a-z0-9_-]).
-fn job(env: &TestEnv, what: &str) -> String {
-    format!("{what}-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-")
-}
-
-/// Writes `text` as this test's jobs file.
-fn config(env: &TestEnv, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("punctual-config-{}", env.task_queue));
-    std::fs::create_dir_all(&dir).expect("config dir");
-    let path = dir.join("punctual.toml");
-    std::fs::write(&path, text).expect("write config");
-    path
-}
-
-async fn schedule(env: &TestEnv, config: &Path, args: &[&str]) -> CliOutput {
-    let path = config.display().to_string();
-    let mut all = vec!["schedule", "--config", &path];
-    all.extend_from_slice(args);
-    env.punctual(&all).await
-}
-
-async fn ok(env: &TestEnv, config: &Path, args: &[&str]) -> String {
-    let out = schedule(env, config, args).await;
-    assert!(out.success, "punctual schedule {args:?} failed:\n{}\n{}", out.stdout, out.stderr);
-    out.stdout
-}
-
-async fn rows(env: &TestEnv, job: &str) -> Vec<OccurrenceRow> {
-    rows_between(&env.world.ledger, job, "0000", "9999").await.expect("read job_occurrences")
-}
-
-/// Waits until `key`'s occurrence is settled and returns its row.
-async fn settled(env: &TestEnv, job: &str, key: &str) -> OccurrenceRow {
-    eventually(&format!("{key} settled"), WAIT, async || {
-        rows(env, job).await.into_iter().find(|r| r.key == key && matches!(r.status.as_str(), "committed" | "failed" | "skipped"))
-    })
-    .await
-}
 
 /// Charges at the provider per invoice.
 async fn charges_per_invoice(env: &TestEnv) -> BTreeMap<String, usize> {

@@ -83,6 +83,10 @@ pub struct WorkerArgs {
 
     #[command(flatten)]
     pub backends: BackendArgs,
+
+    /// Task slots, pollers and sticky cache; unset means the SDK's default.
+    #[command(flatten)]
+    pub tuning: crate::tuning::TuningArgs,
 }
 
 /// Settings of `punctual sandbox-provider`.

@@ -18,3 +18,4 @@ pub mod schedule;
 pub mod shutdown;
 pub mod start;
 pub mod telemetry;
+pub mod tuning;

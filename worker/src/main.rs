@@ -40,13 +40,16 @@ async fn main() -> ExitCode {
 }
 
 async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
+    args.tuning.validate()?;
     let target = TemporalTarget::from_env()?;
     tracing::info!(address = %target.address(), namespace = %target.namespace(), "connecting to Temporal");
     // Open the database before polling: a worker that cannot record effects must not take work.
     let billing = args.backends.billing_activities().await?;
     let client = target.connect(args.connect_timeout).await?;
-    let options = registration::worker_options(&args.task_queue, args.shutdown_grace, billing, client.clone())
+    let mut options = registration::worker_options(&args.task_queue, args.shutdown_grace, billing, client.clone())
         .context("registering workflows")?;
+    args.tuning.apply(&mut options);
+    tracing::info!(tuning = %args.tuning.summary(), "worker tuning");
     run::run_worker(client, options, shutdown::signal()).await
 }
 

@@ -113,6 +113,8 @@ pub struct OccurrenceRow {
     pub reason: Option<String>,
     /// Occurrence-workflow runs under the key.
     pub runs: i64,
+    /// The date it ran on after a holiday roll.
+    pub effective_date: Option<String>,
     /// Last change (RFC 3339 UTC).
     pub updated_at: String,
 }
@@ -120,7 +122,7 @@ pub struct OccurrenceRow {
 /// Every row of `job` whose business date is in `from..=to` (dates as text), by key.
 pub async fn rows_between(ledger: &Ledger, job: &str, from: &str, to: &str) -> Result<Vec<OccurrenceRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT key, status, reason, runs, updated_at FROM job_occurrences WHERE job = $1 AND business_date >= $2 \
+        "SELECT key, status, reason, runs, updated_at, effective_date FROM job_occurrences WHERE job = $1 AND business_date >= $2 \
          AND business_date <= $3 ORDER BY key",
     )
     .bind(job)
@@ -130,6 +132,13 @@ pub async fn rows_between(ledger: &Ledger, job: &str, from: &str, to: &str) -> R
     .await?;
     Ok(rows
         .iter()
-        .map(|r| OccurrenceRow { key: r.get(0), status: r.get(1), reason: r.get(2), runs: r.get(3), updated_at: r.get(4) })
+        .map(|r| OccurrenceRow {
+            key: r.get(0),
+            status: r.get(1),
+            reason: r.get(2),
+            runs: r.get(3),
+            updated_at: r.get(4),
+            effective_date: r.get(5),
+        })
         .collect())
 }

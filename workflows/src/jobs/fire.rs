@@ -91,7 +91,7 @@ impl ScheduledJobWorkflow {
                 result.outcome = outcome;
                 result.reason = Some(reason);
             }
-            FirePlan::Run { occurrences, .. } => {
+            FirePlan::Run { occurrences, repeated_wall_time, .. } => {
                 if let Some(first) = occurrences.first() {
                     ctx.upsert_search_attributes([
                         search::BUSINESS_KEY.value_set(first.key.clone()),
@@ -99,6 +99,9 @@ impl ScheduledJobWorkflow {
                     ]);
                 }
                 for occurrence in occurrences {
+                    if repeated_wall_time {
+                        wait_until(ctx, occurrence.due).await;
+                    }
                     let key = occurrence.key.clone();
                     let start = OccurrenceInput { job: job.spec.clone(), occurrence, trigger: trigger.to_owned(), force: false };
                     let started = ctx
@@ -166,6 +169,16 @@ fn nominal_time(
         return Ok((DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at), "cron"));
     }
     Ok((start, "manual"))
+}
+
+/// Sleeps on a durable timer until `due` if it is still ahead (workflow time, not a clock).
+async fn wait_until(ctx: &WorkflowContext<ScheduledJobWorkflow>, due: DateTime<Utc>) {
+    let now = ctx.workflow_time().map_or(due, DateTime::<Utc>::from);
+    if let Ok(ahead) = (due - now).to_std()
+        && !ahead.is_zero()
+    {
+        ctx.timer(ahead).await;
+    }
 }
 
 /// Waits, with backoff, until the occurrence's row is committed, failed or skipped.

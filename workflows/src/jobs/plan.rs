@@ -50,6 +50,11 @@ pub enum FirePlan {
         occurrences: Vec<PlannedOccurrence>,
         /// Whether the nominal time was one of the expected instants.
         exact: bool,
+        /// The fire is the server's literal match of a wall time that happens twice (fall back),
+        /// at an instant other than the one the DST policy picked: start each occurrence at its
+        /// own due instant, waiting if it is still ahead.
+        #[serde(default)]
+        repeated_wall_time: bool,
     },
     /// Nothing runs for this business date, deliberately; recorded with the reason.
     Skip {
@@ -172,7 +177,7 @@ pub fn classify(job: &Job, nominal: DateTime<Utc>) -> FirePlan {
         if !job.calendar.is_business_day(day) {
             return nothing_today(job, day);
         }
-        return FirePlan::Run { occurrences: vec![every_occurrence(job, at)], exact };
+        return FirePlan::Run { occurrences: vec![every_occurrence(job, at)], exact, repeated_wall_time: false };
     }
     // A DST shift can move a slot just past midnight, so the day before is checked too.
     let around: Vec<ExpectedFire> = [local_day.pred_opt(), Some(local_day), local_day.succ_opt()]
@@ -183,21 +188,18 @@ pub fn classify(job: &Job, nominal: DateTime<Utc>) -> FirePlan {
     let exact: Vec<PlannedOccurrence> =
         around.iter().filter(|f| f.at == nominal).map(|f| f.occurrence.clone()).collect();
     if !exact.is_empty() {
-        return FirePlan::Run { occurrences: exact, exact: true };
+        return FirePlan::Run { occurrences: exact, exact: true, repeated_wall_time: false };
     }
     let today: Vec<&ExpectedFire> = around.iter().filter(|f| f.occurrence.effective_date == local_day).collect();
-    // Temporal fires a repeated wall time twice; the policy already chose which instant counts.
+    // A wall time that happens twice: Temporal matches it literally and may fire at either
+    // instant, or at both (it fires twice in New York but once, at the later instant, in London,
+    // server 1.32). Whichever instant it picks serves the slot's occurrences, each started at
+    // the instant the policy chose — never lost because the server picked the other one.
     let wall = nominal.with_timezone(&job.tz).time();
-    if let Some(slot) = today.iter().find(|f| f.occurrence.slot == wall) {
-        return FirePlan::NotDue {
-            reason: format!(
-                "{} on {local_day} happens twice in {} (DST) and dst_repeated = {:?} runs it at {}",
-                wall.format("%H:%M:%S"),
-                job.tz,
-                job.spec.dst_repeated,
-                slot.at.to_rfc3339()
-            ),
-        };
+    let same_slot: Vec<PlannedOccurrence> =
+        today.iter().filter(|f| f.occurrence.slot == wall).map(|f| f.occurrence.clone()).collect();
+    if !same_slot.is_empty() {
+        return FirePlan::Run { occurrences: same_slot, exact: false, repeated_wall_time: true };
     }
     let joined = today
         .iter()
@@ -208,7 +210,7 @@ pub fn classify(job: &Job, nominal: DateTime<Utc>) -> FirePlan {
     if let Some(occurrence) = joined {
         // Every occurrence due at the same instant (a roll's collapsed dates) goes together.
         let occurrences = today.iter().filter(|f| f.at == occurrence.due).map(|f| f.occurrence.clone()).collect();
-        return FirePlan::Run { occurrences, exact: false };
+        return FirePlan::Run { occurrences, exact: false, repeated_wall_time: false };
     }
     nothing_today(job, local_day)
 }
@@ -315,17 +317,22 @@ mod tests {
     }
 
     #[test]
-    fn the_repeated_fall_back_fire_runs_once_per_policy() {
+    fn a_repeated_fall_back_fire_serves_one_occurrence_at_the_policys_instant() {
         let job = Job::resolve(spec("meter", "America/New_York", daily("01:30"), "everyday", Roll::Skip)).unwrap();
         // 2026-11-01 01:30 happens at 05:30Z (EDT) and 06:30Z (EST); Temporal fires at both.
         let first = classify(&job, utc("2026-11-01T05:30:00Z"));
         let second = classify(&job, utc("2026-11-01T06:30:00Z"));
         assert_eq!(keys(&first), ["meter/2026-11-01"]);
-        assert!(matches!(second, FirePlan::NotDue { .. }), "{second:?}");
+        // The server's second match joins the same occurrence (already done by then).
+        assert_eq!(keys(&second), ["meter/2026-11-01"]);
+        assert!(matches!(second, FirePlan::Run { repeated_wall_time: true, .. }), "{second:?}");
         let mut last = job.spec.clone();
         last.dst_repeated = DstRepeated::Last;
         let last = Job::resolve(last).unwrap();
-        assert!(matches!(classify(&last, utc("2026-11-01T05:30:00Z")), FirePlan::NotDue { .. }));
+        // Under `last`, a match at the earlier instant starts the occurrence at the later one.
+        let early = classify(&last, utc("2026-11-01T05:30:00Z"));
+        let FirePlan::Run { occurrences, repeated_wall_time: true, .. } = &early else { panic!("{early:?}") };
+        assert_eq!(occurrences[0].due, utc("2026-11-01T06:30:00Z"));
         assert_eq!(keys(&classify(&last, utc("2026-11-01T06:30:00Z"))), ["meter/2026-11-01"]);
     }
 

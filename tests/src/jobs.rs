@@ -1,0 +1,58 @@
+//! Helpers for the schedule tests: a jobs file per test, `punctual schedule ...` against the
+//! shared server, and the occurrence ledger as the test's database holds it.
+//!
+//! Schedule IDs and business keys are namespace-wide, so every test names its jobs after its own
+//! task queue ([`job_name`]).
+
+use crate::{CliOutput, TestEnv, eventually};
+use punctual_activities::jobs::{OccurrenceRow, rows_between};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Generous bound on waiting for a fire or an occurrence (not a timing assertion).
+pub const WAIT: Duration = Duration::from_secs(120);
+
+/// A job name unique to this test (job names are [a-z0-9_-]).
+pub fn job_name(env: &TestEnv, what: &str) -> String {
+    format!("{what}-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-")
+}
+
+/// Writes `text` as this test's jobs file.
+pub fn write_config(env: &TestEnv, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("punctual-config-{}", env.task_queue));
+    std::fs::create_dir_all(&dir).expect("config dir");
+    let path = dir.join("punctual.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// `punctual schedule --config CONFIG ARGS...`.
+pub async fn schedule(env: &TestEnv, config: &Path, args: &[&str]) -> CliOutput {
+    let path = config.display().to_string();
+    let mut all = vec!["schedule", "--config", &path];
+    all.extend_from_slice(args);
+    env.punctual(&all).await
+}
+
+/// Like [`schedule`], asserting success; returns standard output.
+pub async fn schedule_ok(env: &TestEnv, config: &Path, args: &[&str]) -> String {
+    let out = schedule(env, config, args).await;
+    assert!(out.success, "punctual schedule {args:?} failed:\n{}\n{}", out.stdout, out.stderr);
+    out.stdout
+}
+
+/// Every `job_occurrences` row of `job`.
+pub async fn occurrences(env: &TestEnv, job: &str) -> Vec<OccurrenceRow> {
+    rows_between(&env.world.ledger, job, "0000", "9999").await.expect("read job_occurrences")
+}
+
+/// Waits until `key`'s occurrence is committed, failed or skipped, and returns its row.
+pub async fn settled(env: &TestEnv, job: &str, key: &str) -> OccurrenceRow {
+    eventually(&format!("{key} settled"), WAIT, async || {
+        occurrences(env, job)
+            .await
+            .into_iter()
+            .find(|r| r.key == key && matches!(r.status.as_str(), "committed" | "failed" | "skipped"))
+    })
+    .await
+}

@@ -1,0 +1,250 @@
+//! What a fire means, on the real server: the server as oracle for fire times (DST included),
+//! holidays and rolls made visible, dependency chains across a worker restart, fires waiting for
+//! workers, and legacy cron workflows.
+
+use chrono::{DateTime, Days, Utc};
+use punctual_tests::jobs::{WAIT, job_name, occurrences, schedule, schedule_ok, settled, write_config};
+use punctual_tests::{TestEnv, eventually};
+use punctual_workflows::jobs::Job;
+use punctual_workflows::jobs::plan::{FirePlan, classify, expected_between};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// The first value under `key` anywhere in `v` (the CLI's JSON nests and names fields its way).
+fn find<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    match v {
+        Value::Object(map) => map.get(key).or_else(|| map.values().find_map(|x| find(x, key))),
+        Value::Array(items) => items.iter().find_map(|x| find(x, key)),
+        _ => None,
+    }
+}
+
+/// The server's next fire times of a job's schedule, from `temporal schedule describe`.
+async fn server_fire_times(env: &TestEnv, name: &str) -> Vec<DateTime<Utc>> {
+    let d = env.cli_json(&["schedule", "describe", "--schedule-id", &format!("punctual-{name}")]).await;
+    let times = find(&d, "futureActionTimes").and_then(Value::as_array).unwrap_or_else(|| panic!("no futureActionTimes in {d}"));
+    times.iter().map(|t| t.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad time {t}"))).collect()
+}
+
+#[tokio::test]
+async fn the_servers_fire_times_agree_with_punctuals_preview_across_dst() {
+    let env = TestEnv::start("sched-oracle").await;
+    // (name, zone, timing, DST policy): cron jobs on the Sundays of a DST month, so the server's
+    // next ten fires reach the transition days whatever today is.
+    let cases = [
+        ("ny-spring", "America/New_York", "cron = \"30 2 * 3 0\"", "dst_missing = \"shift\""),
+        ("ny-spring-skip", "America/New_York", "cron = \"30 2 * 3 0\"", "dst_missing = \"skip\""),
+        ("ny-fall", "America/New_York", "cron = \"30 1 * 11 0\"", "dst_repeated = \"first\""),
+        ("london-fall", "Europe/London", "cron = \"30 1 * 10 0\"", "dst_repeated = \"last\""),
+        ("london-first", "Europe/London", "cron = \"30 1 * 10 0\"", "dst_repeated = \"first\""),
+        ("lord-howe", "Australia/Lord_Howe", "cron = \"15 2 * 10 0\"", "dst_missing = \"shift\""),
+        ("shanghai", "Asia/Shanghai", "at = \"00:30\"", "dst_missing = \"shift\""),
+    ];
+    let mut text = String::new();
+    for (what, tz, timing, policy) in cases {
+        let name = job_name(&env, what);
+        text += &format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{tz}\"\n{timing}\n{policy}\n\n");
+    }
+    let cfg = write_config(&env, &text);
+    schedule_ok(&env, &cfg, &["apply"]).await;
+    let jobs: Vec<Job> = punctual_worker::jobs::config::parse("oracle", &text)
+        .expect("valid")
+        .into_iter()
+        .map(|s| Job::resolve(s).expect("resolves"))
+        .collect();
+    let mut explained = std::collections::BTreeMap::new();
+    for job in &jobs {
+        let server = server_fire_times(&env, job.name()).await;
+        assert_eq!(server.len(), 10, "{}: {server:?}", job.name());
+        let now = Utc::now();
+        let last = *server.last().expect("ten");
+        let ours: BTreeSet<DateTime<Utc>> = expected_between(job, now.date_naive() - Days::new(1), last.date_naive() + Days::new(1))
+            .into_iter()
+            .map(|f| f.at)
+            .filter(|at| *at > now && *at <= last)
+            .collect();
+        let theirs: BTreeSet<DateTime<Utc>> = server.iter().copied().collect();
+        // Where they differ, it is a wall time that happens twice: the server matches it
+        // literally (at both instants in New York, at the later one only in London) and
+        // punctual serves the slot once, at the instant its policy picked. Nothing else differs.
+        for extra in theirs.difference(&ours) {
+            match classify(job, *extra) {
+                FirePlan::Run { repeated_wall_time: true, .. } => *explained.entry(job.name().to_owned()).or_insert(0) += 1,
+                other => panic!("{}: the server fires at {extra} and punctual cannot explain it: {other:?}", job.name()),
+            }
+        }
+        let fire_serves = |t: &DateTime<Utc>, key: &str| match classify(job, *t) {
+            FirePlan::Run { occurrences, repeated_wall_time: true, .. } => occurrences.iter().any(|o| o.key == key),
+            _ => false,
+        };
+        for missing in ours.difference(&theirs) {
+            let key = classify(job, *missing);
+            let FirePlan::Run { occurrences, .. } = &key else { panic!("{}: {key:?}", job.name()) };
+            assert!(
+                theirs.iter().any(|t| fire_serves(t, &occurrences[0].key)),
+                "{}: punctual expects a fire at {missing} that no server fire serves",
+                job.name()
+            );
+            *explained.entry(job.name().to_owned()).or_insert(0) += 1;
+        }
+    }
+    // New York's and London's windows each hold a repeated fall-back hour, and only those differ.
+    let differing: Vec<&String> = explained.keys().collect();
+    assert_eq!(differing, [&job_name(&env, "london-first"), &job_name(&env, "ny-fall")], "{explained:?}");
+    let by_name = |what: &str| jobs.iter().find(|j| j.name() == job_name(&env, what)).expect("job");
+    // The shifted spring-forward fires are the server's too (from punctual's dated entries).
+    let ny = by_name("ny-spring");
+    let shifted = server_fire_times(&env, ny.name()).await.into_iter().filter(|t| t.with_timezone(&ny.tz).format("%H:%M").to_string() == "03:30").count();
+    assert!(shifted >= 1, "a spring-forward Sunday in the window fires at 03:30 EDT");
+    let skip = by_name("ny-spring-skip");
+    assert!(server_fire_times(&env, skip.name()).await.iter().all(|t| t.with_timezone(&skip.tz).format("%H:%M").to_string() == "02:30"));
+    for job in &jobs {
+        schedule_ok(&env, &cfg, &["delete", job.name()]).await;
+    }
+}
+
+fn sla_job(name: &str, extra: &str) -> String {
+    format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nat = \"09:00\"\n{extra}\n\n")
+}
+
+#[tokio::test]
+async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
+    let env = TestEnv::start("sched-holiday").await;
+    let (skip, roll) = (job_name(&env, "skip"), job_name(&env, "roll"));
+    let text = sla_job(&skip, "calendar = \"cn\"\nroll = \"skip\"") + &sla_job(&roll, "calendar = \"cn\"\nroll = \"following\"");
+    let cfg = write_config(&env, &text);
+    env.with_worker(async {
+        schedule_ok(&env, &cfg, &["apply"]).await;
+        // National Day under `skip`: recorded, with the holiday's name, and findable.
+        schedule_ok(&env, &cfg, &["trigger", &skip, "--business-date", "2026-10-01"]).await;
+        let row = settled(&env, &skip, &format!("{skip}/2026-10-01")).await;
+        assert_eq!(row.status, "skipped");
+        assert!(row.reason.as_deref().unwrap_or_default().contains("National Day"), "{row:?}");
+        let found = eventually("skipped fire in visibility", WAIT, async || {
+            let q = format!("JobName='{skip}' AND RunOutcome='skipped_holiday' AND BusinessDate='2026-10-01'");
+            let listed = env.cli_json(&["workflow", "list", "--query", &q]).await;
+            (listed.as_array().map_or(0, Vec::len) == 1).then_some(listed)
+        })
+        .await;
+        assert_eq!(found[0]["type"]["name"], "ScheduledJobWorkflow", "{found}");
+
+        // Under `following`, the eight nominal dates of the Golden Week run on 10-08, each under
+        // its own key, each carrying its nominal and its effective date.
+        schedule_ok(&env, &cfg, &["trigger", &roll, "--business-date", "2026-10-08"]).await;
+        for day in 1..=8 {
+            let key = format!("{roll}/2026-10-0{day}");
+            let row = settled(&env, &roll, &key).await;
+            assert_eq!((row.status.as_str(), row.effective_date.as_deref()), ("committed", Some("2026-10-08")), "{key}");
+            let described = env.cli_json(&["workflow", "describe", "--workflow-id", &key]).await;
+            let text = described.to_string();
+            assert!(text.contains(&format!("2026-10-0{day}")), "{key} carries its nominal date: {text}");
+        }
+        schedule_ok(&env, &cfg, &["delete", &skip]).await;
+        schedule_ok(&env, &cfg, &["delete", &roll]).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_chain_of_three_jobs_commits_in_order_across_a_worker_restart() {
+    let env = TestEnv::start("sched-chain").await;
+    let (a, b, c) = (job_name(&env, "a"), job_name(&env, "b"), job_name(&env, "c"));
+    let (broken, after) = (job_name(&env, "broken"), job_name(&env, "after"));
+    let text = sla_job(&a, "")
+        + &sla_job(&b, &format!("depends_on = [\"{a}\"]"))
+        + &sla_job(&c, &format!("depends_on = [\"{b}\"]"))
+        + &format!("[jobs.{broken}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"Mars/Olympus\" }}\ntimezone = \"Asia/Shanghai\"\nat = \"08:00\"\n\n")
+        + &sla_job(&after, &format!("depends_on = [\"{broken}\"]\non_dependency = \"skip\""));
+    let cfg = write_config(&env, &text);
+    let date = "2026-11-20";
+    env.with_worker(async {
+        schedule_ok(&env, &cfg, &["apply"]).await;
+        // The dependents first: they wait.
+        schedule_ok(&env, &cfg, &["trigger", &c, "--business-date", date]).await;
+        schedule_ok(&env, &cfg, &["trigger", &b, "--business-date", date]).await;
+        for job in [&b, &c] {
+            eventually("waiting", WAIT, async || occurrences(&env, job).await.first().filter(|r| r.status == "waiting").cloned()).await;
+        }
+    })
+    .await;
+    // The worker stopped; a new one picks the waiting occurrences up.
+    env.with_worker(async {
+        schedule_ok(&env, &cfg, &["trigger", &a, "--business-date", date]).await;
+        let rows: Vec<_> = [&a, &b, &c].iter().map(|j| (*j).clone()).collect();
+        let mut committed = Vec::new();
+        for job in &rows {
+            committed.push(settled(&env, job, &format!("{job}/{date}")).await);
+        }
+        assert!(committed.iter().all(|r| r.status == "committed"), "{committed:?}");
+        assert!(committed[0].updated_at < committed[1].updated_at && committed[1].updated_at < committed[2].updated_at, "a, then b, then c: {committed:?}");
+
+        // A dependency that fails: the dependent follows its policy (skip) and says why.
+        schedule_ok(&env, &cfg, &["trigger", &after, "--business-date", date]).await;
+        schedule_ok(&env, &cfg, &["trigger", &broken, "--business-date", date]).await;
+        assert_eq!(settled(&env, &broken, &format!("{broken}/{date}")).await.status, "failed");
+        let skipped = settled(&env, &after, &format!("{after}/{date}")).await;
+        assert_eq!(skipped.status, "skipped");
+        assert!(skipped.reason.as_deref().unwrap_or_default().contains(&format!("dependency {broken}/{date} failed")), "{skipped:?}");
+        for job in [&a, &b, &c, &broken, &after] {
+            schedule_ok(&env, &cfg, &["delete", job]).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_fire_with_no_worker_waits_and_runs_when_one_returns() {
+    let env = TestEnv::start("sched-noworker").await;
+    let name = job_name(&env, "tick");
+    let cfg = write_config(&env, &format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nevery = \"2s\"\noverlap = \"skip\"\n"));
+    schedule_ok(&env, &cfg, &["apply"]).await;
+    let q = format!("JobName='{name}' AND ExecutionStatus='Running'");
+    let waiting = eventually("a fire waiting in the task queue", WAIT, async || {
+        let listed = env.cli_json(&["workflow", "list", "--query", &q]).await;
+        listed.as_array().and_then(|a| a.first().cloned())
+    })
+    .await;
+    assert!(occurrences(&env, &name).await.is_empty(), "nothing ran without a worker");
+    let fire_id = waiting["execution"]["workflowId"].as_str().unwrap_or_else(|| panic!("{waiting}")).to_owned();
+    env.with_worker(async {
+        let result = env.cli(&["workflow", "result", "--workflow-id", &fire_id]).await;
+        assert!(result.success, "{}", result.stderr);
+        eventually("the waiting fire's occurrence committed", WAIT, async || {
+            occurrences(&env, &name).await.into_iter().find(|r| r.status == "committed")
+        })
+        .await;
+        schedule_ok(&env, &cfg, &["delete", &name]).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_legacy_cron_workflow_joins_the_business_dates_occurrence() {
+    let env = TestEnv::start("sched-cron").await;
+    let name = job_name(&env, "legacy");
+    let cfg = write_config(&env, &sla_job(&name, ""));
+    let input = schedule_ok(&env, &cfg, &["input", &name]).await;
+    let id = format!("{name}-cron");
+    env.with_worker(async {
+        let started = env
+            .cli(&["workflow", "start", "--type", "ScheduledJobWorkflow", "--task-queue", &env.task_queue,
+                   "--workflow-id", &id, "--cron", "* * * * *", "--input", input.trim()])
+            .await;
+        assert!(started.success, "{}", started.stderr);
+        // Every minute's run maps to the day's one occurrence (the cron's times are not the
+        // job's 09:00, so each run joins the business date's occurrence instead of adding one).
+        let row = eventually("the cron run's occurrence", WAIT, async || {
+            occurrences(&env, &name).await.into_iter().find(|r| r.status == "committed")
+        })
+        .await;
+        let today = Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+        let yesterday = today.pred_opt().expect("a day before");
+        assert!(row.key == format!("{name}/{today}") || row.key == format!("{name}/{yesterday}"), "{row:?}");
+        let terminated = env.cli(&["workflow", "terminate", "--workflow-id", &id, "--reason", "test over"]).await;
+        assert!(terminated.success, "{}", terminated.stderr);
+        assert_eq!(occurrences(&env, &name).await.len(), 1);
+    })
+    .await;
+    let out = schedule(&env, &cfg, &["input", "nope"]).await;
+    assert!(!out.success && out.stderr.contains("no job \"nope\""), "{}", out.stderr);
+}
