@@ -6,7 +6,8 @@
 #      server already answers at TEMPORAL_ADDRESS, and registers punctual's search attributes;
 #   4. starts the sandbox payment provider and notification sink on loopback;
 #   5. seeds demo customers if the database is empty;
-#   6. runs `punctual worker` in the foreground. Ctrl-C stops the worker gracefully, then
+#   6. applies punctual.toml: one Temporal schedule per job (bill generation, reconciliation, SLA check);
+#   7. runs `punctual worker` in the foreground. Ctrl-C stops the worker gracefully, then
 #      whatever this script started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -67,6 +68,10 @@ start_service "payment provider" "$PUNCTUAL_PROVIDER_URL" sandbox-provider
 start_service "notification sink" "$PUNCTUAL_NOTIFY_URL" notify-sink
 
 "$punctual" seed --customers "${PUNCTUAL_SEED_CUSTOMERS:-200}" --if-empty
+
+# The jobs file as Temporal schedules (idempotent: creates, updates, deletes only punctual's own).
+echo "applying ${PUNCTUAL_CONFIG:-punctual.toml} (punctual schedule apply)"
+"$punctual" schedule apply
 
 cat <<MSG
 
