@@ -45,6 +45,11 @@ impl TestEnv {
     /// Like [`TestEnv::start`] with a given database and number of demo customers.
     pub async fn start_with(name: &str, database_url: String, customers: u32) -> Self {
         let server = tokio::task::spawn_blocking(dev_server).await.expect("dev server thread");
+        Self::start_on(name, server, database_url, customers).await
+    }
+
+    /// Like [`TestEnv::start_with`] on a server of the test's own (one it stops and restarts).
+    pub async fn start_on(name: &str, server: &'static DevServer, database_url: String, customers: u32) -> Self {
         let n = NEXT_QUEUE.fetch_add(1, Ordering::Relaxed);
         let task_queue = format!("{name}-{}-{n}", std::process::id());
         let url: temporalio_client::Url = format!("http://{}", server.address).parse().expect("server url");
@@ -130,11 +135,17 @@ impl TestEnv {
     /// Under a parent-death signal, like the dev server: a test that panics must not leave a
     /// worker behind holding CI's output pipe open.
     pub fn spawn_worker(&self) -> std::process::Child {
+        self.spawn_worker_with(&[])
+    }
+
+    /// [`TestEnv::spawn_worker`] with `extra` environment on top, e.g. `PUNCTUAL_METRICS_ADDR`.
+    pub fn spawn_worker_with(&self, extra: &[(&str, String)]) -> std::process::Child {
         std::process::Command::new("setpriv")
             .args(["--pdeathsig", "KILL"])
             .arg(crate::server::punctual_bin())
             .arg("worker")
             .envs(self.punctual_env())
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit())

@@ -8,6 +8,7 @@
 
 pub mod env;
 pub mod jobs;
+pub mod own_server;
 pub mod postgres;
 pub mod server;
 pub mod world;

@@ -37,7 +37,7 @@ pub fn punctual_bin() -> PathBuf {
 }
 
 /// Finds (or installs, through `scripts/ensure-temporal.sh`) the pinned `temporal` CLI.
-fn temporal_bin() -> PathBuf {
+pub fn temporal_bin() -> PathBuf {
     let script = workspace_root().join("scripts/ensure-temporal.sh");
     let out = std::process::Command::new("bash")
         .arg(&script)

@@ -1,0 +1,89 @@
+//! Missed runs: the Temporal server (and every worker) stopped across several fire times, on a
+//! file-backed server of this test's own. Within the catch-up window each missed fire runs once
+//! after the restart; with `missed = "record"` they do not run and the schedule counts them.
+
+use chrono::{DateTime, Utc};
+use punctual_tests::jobs::{WAIT, job_name, occurrences, schedule_ok, settled, write_config};
+use punctual_tests::own_server::OwnServer;
+use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
+use punctual_workflows::jobs::Job;
+use punctual_workflows::jobs::plan::{FirePlan, classify};
+use std::time::Duration;
+
+const EVERY: i64 = 15;
+
+/// The business key a fire of `job` at `at` serves.
+fn key(job: &Job, at: DateTime<Utc>) -> String {
+    match classify(job, at) {
+        FirePlan::Run { occurrences, .. } => occurrences[0].key.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_missed() {
+    let mut own = OwnServer::start("outage").await;
+    let env = TestEnv::start_on("outage", own.server, fresh_sqlite_url("outage"), 5).await;
+    let (catch, record) = (job_name(&env, "catch"), job_name(&env, "record"));
+    let text = format!(
+        "[jobs.{catch}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nevery = \"{EVERY}s\"\ncatchup_window = \"1h\"\n\n\
+         [jobs.{record}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nevery = \"{EVERY}s\"\nmissed = \"record\"\n"
+    );
+    let cfg = write_config(&env, &text);
+    let jobs: Vec<Job> = punctual_worker::jobs::config::parse("outage", &text)
+        .expect("valid")
+        .into_iter()
+        .map(|s| Job::resolve(s).expect("resolves"))
+        .collect();
+    let job = |name: &str| jobs.iter().find(|j| j.name() == name).expect("job").clone();
+    schedule_ok(&env, &cfg, &["apply"]).await;
+    let mut worker = env.spawn_worker();
+    for name in [&catch, &record] {
+        eventually("a first committed fire", WAIT, async || occurrences(&env, name).await.into_iter().find(|r| r.status == "committed")).await;
+    }
+
+    // Every worker and the server go away across at least three fire times.
+    worker.kill().expect("kill worker");
+    worker.wait().ok();
+    own.down();
+    let stopped = Utc::now();
+    tokio::time::sleep(Duration::from_secs(3 * EVERY as u64 + 5)).await;
+    own.up().await;
+    let up = Utc::now();
+    let mut worker = env.spawn_worker();
+
+    let missed: Vec<DateTime<Utc>> = (stopped.timestamp() / EVERY + 1..=up.timestamp() / EVERY)
+        .map(|n| DateTime::from_timestamp(n * EVERY, 0).expect("time"))
+        .filter(|t| *t > stopped && *t < up)
+        .collect();
+    assert!(missed.len() >= 3, "the outage spanned fires: {missed:?}");
+
+    // Within the catch-up window: each missed fire ran after the restart, once.
+    let caught = job(&catch);
+    for t in &missed {
+        let row = settled(&env, &catch, &key(&caught, *t)).await;
+        assert_eq!((row.status.as_str(), row.runs), ("committed", 1), "{row:?}");
+    }
+    // `missed = "record"`: fires older than the 10 s window when the server came back never ran.
+    let recorded = job(&record);
+    let stale: Vec<_> = missed.iter().filter(|t| (up - **t).num_seconds() > 12).collect();
+    assert!(!stale.is_empty(), "{missed:?}");
+    eventually("a fire after the restart", WAIT, async || {
+        occurrences(&env, &record).await.into_iter().find(|r| r.status == "committed" && DateTime::parse_from_rfc3339(&r.updated_at).is_ok_and(|t| t > up))
+    })
+    .await;
+    let rows = occurrences(&env, &record).await;
+    for t in &stale {
+        let k = key(&recorded, **t);
+        assert!(rows.iter().all(|r| r.key != k), "{k} ran although it was missed beyond the window");
+    }
+    let listed = schedule_ok(&env, &cfg, &["list"]).await;
+    let line = listed.lines().find(|l| l.contains(&format!("punctual-{record} "))).unwrap_or_else(|| panic!("{listed}"));
+    let count: u64 = line.split("missed(catch-up window) ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(count >= stale.len() as u64, "missed count in `{line}`");
+
+    worker.kill().ok();
+    for name in [&catch, &record] {
+        schedule_ok(&env, &cfg, &["delete", name]).await;
+    }
+}
