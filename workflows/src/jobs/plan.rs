@@ -18,7 +18,7 @@
 
 use super::job::Job;
 use crate::schedule::{DstRepeated, resolve_local, roll};
-use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How far a holiday roll may move a date when looking for the nominal dates served on a day.
@@ -185,22 +185,28 @@ pub fn classify(job: &Job, nominal: DateTime<Utc>) -> FirePlan {
         .flatten()
         .flat_map(|d| expected_fires(job, d))
         .collect();
+    // A wall time that happens twice (fall back): Temporal matches it literally and may fire at
+    // both instants, or at only one (both in New York, the later only in London, server 1.32).
+    // Any such fire serves every occurrence of that slot, each started at the instant the DST
+    // policy picked — so none is lost whichever instants the server chose.
+    let wall = nominal.with_timezone(&job.tz).naive_local();
+    if let LocalResult::Ambiguous(..) = job.tz.from_local_datetime(&wall) {
+        let same_slot: Vec<PlannedOccurrence> = around
+            .iter()
+            .filter(|f| f.occurrence.effective_date == local_day && f.occurrence.slot == wall.time())
+            .map(|f| f.occurrence.clone())
+            .collect();
+        if !same_slot.is_empty() {
+            let exact = same_slot.iter().any(|o| o.due == nominal);
+            return FirePlan::Run { occurrences: same_slot, exact, repeated_wall_time: true };
+        }
+    }
     let exact: Vec<PlannedOccurrence> =
         around.iter().filter(|f| f.at == nominal).map(|f| f.occurrence.clone()).collect();
     if !exact.is_empty() {
         return FirePlan::Run { occurrences: exact, exact: true, repeated_wall_time: false };
     }
     let today: Vec<&ExpectedFire> = around.iter().filter(|f| f.occurrence.effective_date == local_day).collect();
-    // A wall time that happens twice: Temporal matches it literally and may fire at either
-    // instant, or at both (it fires twice in New York but once, at the later instant, in London,
-    // server 1.32). Whichever instant it picks serves the slot's occurrences, each started at
-    // the instant the policy chose — never lost because the server picked the other one.
-    let wall = nominal.with_timezone(&job.tz).time();
-    let same_slot: Vec<PlannedOccurrence> =
-        today.iter().filter(|f| f.occurrence.slot == wall).map(|f| f.occurrence.clone()).collect();
-    if !same_slot.is_empty() {
-        return FirePlan::Run { occurrences: same_slot, exact: false, repeated_wall_time: true };
-    }
     let joined = today
         .iter()
         .rev()
@@ -341,8 +347,11 @@ mod tests {
         let mut s = spec("meter", "America/New_York", daily("01:30"), "everyday", Roll::Skip);
         s.dst_repeated = DstRepeated::Both;
         let job = Job::resolve(s).unwrap();
-        assert_eq!(keys(&classify(&job, utc("2026-11-01T05:30:00Z"))), ["meter/2026-11-01"]);
-        assert_eq!(keys(&classify(&job, utc("2026-11-01T06:30:00Z"))), ["meter/2026-11-01/repeat"]);
+        // Each of the server's two fires serves both occurrences (each at its own instant), so a
+        // server that fires only once still serves both.
+        let both = ["meter/2026-11-01", "meter/2026-11-01/repeat"];
+        assert_eq!(keys(&classify(&job, utc("2026-11-01T05:30:00Z"))), both);
+        assert_eq!(keys(&classify(&job, utc("2026-11-01T06:30:00Z"))), both);
     }
 
     #[test]
@@ -399,5 +408,87 @@ mod tests {
         let job = Job::resolve(s).unwrap();
         assert!(matches!(classify(&job, utc("2026-11-24T10:00:00Z")), FirePlan::NotDue { .. }));
         assert_eq!(keys(&classify(&job, utc("2026-11-30T10:00:00Z"))), ["close/2026-11-30"]);
+    }
+
+    use crate::schedule::testgen::{any_date, any_time, any_zone, transition_days};
+    use chrono::Datelike;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    /// What a Temporal server may do with a daily wall-clock spec on `day`: fire at every instant
+    /// the wall time `slot` happens (none in a gap, one, or two on fall back), or at only the
+    /// first or only the last of two — plus punctual's dated entries for shifted fires.
+    fn server_variants(job: &Job, day: NaiveDate, slot: NaiveTime) -> Vec<Vec<DateTime<Utc>>> {
+        let literal: Vec<DateTime<Utc>> = match job.tz.from_local_datetime(&day.and_time(slot)) {
+            chrono::LocalResult::Single(t) => vec![t.to_utc()],
+            chrono::LocalResult::Ambiguous(a, b) => vec![a.to_utc().min(b.to_utc()), a.to_utc().max(b.to_utc())],
+            chrono::LocalResult::None => vec![],
+        };
+        let shifted: Vec<DateTime<Utc>> = expected_fires(job, day)
+            .into_iter()
+            .filter(|f| f.at.with_timezone(&job.tz).time() != f.occurrence.slot)
+            .map(|f| f.at)
+            .collect();
+        let with = |mut v: Vec<DateTime<Utc>>| {
+            v.extend(shifted.iter().copied());
+            v
+        };
+        let mut variants = vec![with(literal.clone())];
+        if literal.len() == 2 {
+            variants.push(with(vec![literal[0]]));
+            variants.push(with(vec![literal[1]]));
+        }
+        variants
+    }
+
+    fn served(job: &Job, fires: &[DateTime<Utc>]) -> BTreeSet<String> {
+        fires
+            .iter()
+            .flat_map(|t| match classify(job, *t) {
+                FirePlan::Run { occurrences, .. } => occurrences.into_iter().map(|o| o.key).collect(),
+                _ => vec![],
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// Whatever the server does around a DST transition — fire at both instants of a repeated
+        /// wall time, or at only one of them, never at a missing one — the occurrences served
+        /// are exactly the ones punctual expects for the day: none lost, none extra.
+        #[test]
+        fn every_server_behaviour_serves_exactly_the_expected_occurrences(
+            tz in any_zone(),
+            date in any_date(),
+            pick in 0usize..4,
+            time in any_time(),
+            repeated in prop::sample::select(vec![DstRepeated::First, DstRepeated::Last, DstRepeated::Both]),
+            missing in prop::sample::select(vec![DstMissing::Shift, DstMissing::Skip]),
+        ) {
+            let days = transition_days(tz, date.year());
+            let day = if days.is_empty() { date } else { days[pick % days.len()] };
+            let mut s = spec("job", tz.name(), Timing::Daily { times: vec![time] }, "everyday", Roll::Skip);
+            s.dst_repeated = repeated;
+            s.dst_missing = missing;
+            let job = Job::resolve(s).unwrap();
+            let expected: BTreeSet<String> = expected_fires(&job, day).into_iter().map(|f| f.occurrence.key).collect();
+            for fires in server_variants(&job, day, time) {
+                let got = served(&job, &fires);
+                // A shifted fire can land on the next local date; judge the day by its keys.
+                let got: BTreeSet<String> = got.into_iter().filter(|k| k.contains(&day.to_string())).collect();
+                prop_assert_eq!(&got, &expected, "{} {} {:?} {:?} fires {:?}", tz, day, repeated, missing, fires);
+            }
+        }
+
+        /// Every expected fire, classified at its own instant, serves its own occurrence.
+        #[test]
+        fn expected_fires_classify_to_themselves(tz in any_zone(), date in any_date(), time in any_time()) {
+            let job = Job::resolve(spec("job", tz.name(), Timing::Daily { times: vec![time] }, "cn", Roll::Following)).unwrap();
+            for f in expected_fires(&job, date) {
+                let FirePlan::Run { occurrences, exact: true, .. } = classify(&job, f.at) else {
+                    panic!("{} at {} not exact", f.occurrence.key, f.at);
+                };
+                prop_assert!(occurrences.iter().any(|o| o.key == f.occurrence.key));
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ pub mod dst;
 pub mod occurrence;
 pub mod roll;
 #[cfg(test)]
-mod testgen;
+pub(crate) mod testgen;
 
 pub use calendar::{BusinessCalendar, CalendarError, builtin};
 pub use cron::{CronError, CronExpr};
