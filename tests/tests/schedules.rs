@@ -208,3 +208,63 @@ async fn config_errors_name_the_job_and_the_field() {
     let missing = env.punctual(&["schedule", "--config", "/nonexistent/punctual.toml", "apply"]).await;
     assert!(!missing.success && missing.stderr.contains("/nonexistent/punctual.toml"), "{}", missing.stderr);
 }
+
+#[tokio::test]
+async fn consecutive_failures_pause_the_schedule_with_the_reason() {
+    let env = TestEnv::start("sched-pause").await;
+    let name = job(&env, "fails");
+    // Input that can never succeed: the occurrence fails (non-retryably, at once).
+    let cfg = config(
+        &env,
+        &format!("[jobs.{name}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"Mars/Olympus\" }}\ntimezone = \"{TZ}\"\nat = \"08:00\"\npause_after_failures = 2\n"),
+    );
+    env.with_worker(async {
+        ok(&env, &cfg, &["apply"]).await;
+        ok(&env, &cfg, &["trigger", &name, "--business-date", "2026-11-18"]).await;
+        let first = settled(&env, &name, &format!("{name}/2026-11-18")).await;
+        assert_eq!(first.status, "failed");
+        assert!(first.reason.as_deref().unwrap_or_default().contains("ReconciliationWorkflow failed"), "{first:?}");
+        assert_ne!(described(&env, &name).await["schedule"]["state"]["paused"], true, "one failure does not pause");
+        ok(&env, &cfg, &["trigger", &name, "--business-date", "2026-11-19"]).await;
+        assert_eq!(settled(&env, &name, &format!("{name}/2026-11-19")).await.status, "failed");
+        let d = eventually("paused after two failures", WAIT, async || {
+            let d = described(&env, &name).await;
+            (d["schedule"]["state"]["paused"] == true).then_some(d)
+        })
+        .await;
+        let note = d["schedule"]["state"]["notes"].as_str().unwrap_or_default().to_owned();
+        assert!(note.contains("2 consecutive failed occurrences") && note.contains(&format!("{name}/2026-11-19")), "{note}");
+        ok(&env, &cfg, &["delete", &name]).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn overlap_policies_govern_fires_behind_a_waiting_occurrence() {
+    let env = TestEnv::start("sched-overlap").await;
+    let (never, skip, buffer) = (job(&env, "never"), job(&env, "skip"), job(&env, "buffer"));
+    // Each fire's occurrence waits for `never`'s occurrence of its date, which never runs, so the
+    // first fire keeps running and the following ones meet the overlap policy.
+    let waiting = |name: &str, overlap: &str| {
+        format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\nevery = \"2s\"\noverlap = \"{overlap}\"\ndepends_on = [\"{never}\"]\n\n")
+    };
+    let text = format!("[jobs.{never}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\nat = \"08:00\"\n\n")
+        + &waiting(&skip, "skip")
+        + &waiting(&buffer, "buffer_all");
+    let cfg = config(&env, &text);
+    env.with_worker(async {
+        ok(&env, &cfg, &["apply"]).await;
+        let info = |d: &Value, field: &str| d["info"][field].as_str().and_then(|n| n.parse::<u64>().ok()).or(d["info"][field].as_u64()).unwrap_or(0);
+        eventually("fires skipped behind the waiting one", WAIT, async || (info(&described(&env, &skip).await, "overlapSkipped") >= 2).then_some(())).await;
+        eventually("fires buffered behind the waiting one", WAIT, async || (info(&described(&env, &buffer).await, "bufferSize") >= 2).then_some(())).await;
+        for name in [&skip, &buffer] {
+            let rows = rows(&env, name).await;
+            assert_eq!(rows.len(), 1, "only the first fire's occurrence started: {rows:?}");
+            assert_eq!(rows[0].status, "waiting");
+        }
+        for name in [&never, &skip, &buffer] {
+            ok(&env, &cfg, &["delete", name]).await;
+        }
+    })
+    .await;
+}
