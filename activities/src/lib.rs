@@ -10,11 +10,14 @@ pub mod billing;
 pub mod failure;
 pub mod jobs;
 pub mod ledger;
+pub mod metrics;
 pub mod outside;
 pub mod reports;
+pub mod runs;
 pub mod seed;
 
 pub use bench::BenchActivities;
 pub use billing::BillingActivities;
 pub use jobs::JobActivities;
 pub use reports::ReportActivities;
+pub use runs::RunActivities;

@@ -74,6 +74,7 @@ const LEFT_AT_DEFAULT: &[(&str, &str)] = &[
     ("PUNCTUAL_WORKFLOW_POLLERS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
     ("PUNCTUAL_ACTIVITY_POLLERS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
     ("PUNCTUAL_MAX_CACHED_WORKFLOWS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
+    ("PUNCTUAL_METRICS_ADDR", "off until a Prometheus is deployed beside it; then 0.0.0.0:9464 inside the network, unpublished"),
 ];
 
 /// Port the PostgreSQL image listens on unless PGPORT says otherwise.

@@ -81,6 +81,11 @@ pub struct WorkerArgs {
     #[arg(long, env = "PUNCTUAL_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Serve Prometheus metrics on /metrics and the /healthz and /readyz probes at this address,
+    /// e.g. 127.0.0.1:9464. Off when unset.
+    #[arg(long, value_name = "ADDR", env = "PUNCTUAL_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     #[command(flatten)]
     pub backends: BackendArgs,
 
@@ -158,6 +163,18 @@ mod tests {
         let cli = Cli::try_parse_from(["punctual", "notify-sink", "--listen", "127.0.0.1:9000"]).unwrap();
         let Command::NotifySink(args) = cli.command else { panic!("expected notify-sink") };
         assert_eq!(args.listen, "127.0.0.1:9000".parse().unwrap());
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_is_given() {
+        let cli = Cli::try_parse_from(["punctual", "worker"]).unwrap();
+        let Command::Worker(args) = cli.command else { panic!("expected the worker command") };
+        assert_eq!(args.metrics_addr, None);
+        let cli = Cli::try_parse_from(["punctual", "worker", "--metrics-addr", "127.0.0.1:9464"]).unwrap();
+        let Command::Worker(args) = cli.command else { panic!("expected the worker command") };
+        assert_eq!(args.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        let err = Cli::try_parse_from(["punctual", "worker", "--metrics-addr", "9464"]).unwrap_err().to_string();
+        assert!(err.contains("--metrics-addr") && err.contains("9464"), "{err}");
     }
 
     #[test]

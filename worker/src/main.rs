@@ -5,9 +5,14 @@ use clap::Parser;
 use punctual_worker::{
     cli::{Cli, Command, NotifySinkArgs, SandboxProviderArgs, SeedArgs, WorkerArgs},
     connect::TemporalTarget,
-    registration, run, sandbox, shutdown, telemetry,
+    metrics_server::{self, Readiness},
+    registration, run, sandbox,
+    sdk_metrics::SdkMetrics,
+    shutdown, telemetry,
 };
+use std::net::SocketAddr;
 use std::process::ExitCode;
+use temporalio_sdk::runtime::RuntimeOptions;
 use tokio::net::TcpListener;
 
 #[tokio::main]
@@ -41,6 +46,12 @@ async fn main() -> ExitCode {
 
 async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     args.tuning.validate()?;
+    // Probes answer from the start, while the database and the server are still being reached.
+    let readiness = Readiness::default();
+    let runtime = match args.metrics_addr {
+        Some(addr) => serve_metrics(addr, readiness.clone()).await?,
+        None => RuntimeOptions::default(),
+    };
     let target = TemporalTarget::from_env()?;
     tracing::info!(address = %target.address(), namespace = %target.namespace(), "connecting to Temporal");
     // Open the database before polling: a worker that cannot record effects must not take work.
@@ -50,7 +61,22 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         .context("registering workflows")?;
     args.tuning.apply(&mut options);
     tracing::info!(tuning = %args.tuning.summary(), "worker tuning");
-    run::run_worker(client, options, shutdown::signal()).await
+    run::run_worker_observed(client, options, runtime, readiness, shutdown::signal()).await
+}
+
+/// Starts `/metrics`, `/healthz` and `/readyz` on `addr`; returns the SDK runtime options that
+/// feed the SDK's own worker metrics into it.
+async fn serve_metrics(addr: SocketAddr, readiness: Readiness) -> anyhow::Result<RuntimeOptions> {
+    let listener = metrics_server::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr} for metrics (--metrics-addr / PUNCTUAL_METRICS_ADDR)"))?;
+    let (sdk, runtime) = SdkMetrics::start()?;
+    tokio::spawn(async move {
+        if let Err(err) = metrics_server::serve(listener, Some(sdk), readiness, std::future::pending()).await {
+            tracing::error!(error = %err, "metrics endpoint stopped");
+        }
+    });
+    Ok(runtime)
 }
 
 async fn sandbox_provider(args: SandboxProviderArgs) -> anyhow::Result<()> {

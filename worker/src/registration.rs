@@ -2,7 +2,7 @@
 //!
 //! Tests build their workers with this same function, so what is tested is what runs.
 
-use punctual_activities::{BenchActivities, BillingActivities, JobActivities};
+use punctual_activities::{BenchActivities, BillingActivities, JobActivities, RunActivities};
 use punctual_workflows::jobs::{JobOccurrenceWorkflow, ScheduledJobWorkflow};
 use punctual_workflows::reports::{ReconciliationWorkflow, SlaCheckWorkflow};
 use punctual_workflows::{BenchWorkflow, BillingBatchWorkflow, BillingRunWorkflow, PaymentSagaWorkflow};
@@ -34,6 +34,7 @@ pub fn worker_options(
         .register_activities(BenchActivities)
         .register_activities(billing.reports())
         .register_activities(jobs)
+        .register_activities(RunActivities::new(billing.ledger().clone()))
         .register_activities(billing)
         .graceful_shutdown_period(shutdown_grace)
         .build())

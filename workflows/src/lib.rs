@@ -16,6 +16,7 @@ pub mod join;
 pub mod keys;
 pub mod names;
 pub mod reports;
+pub mod runs;
 pub mod schedule;
 pub mod search;
 

@@ -57,6 +57,9 @@ pub const RECONCILE_PAYMENTS_ACTIVITY: &str = "ReconcilePayments";
 /// Activity: alert once about each job occurrence past its deadline.
 pub const CHECK_SLA_ACTIVITY: &str = "CheckSla";
 
+/// Local activity: count a finished run by outcome and archive it when it failed for good.
+pub const RECORD_RUN_OUTCOME_ACTIVITY: &str = "RecordRunOutcome";
+
 /// Search attribute: the business key of the run (`billing-run/...`, `payment/...`).
 pub const SA_BUSINESS_KEY: &str = "BusinessKey";
 /// Search attribute: the business date `YYYY-MM-DD` the run works on.
@@ -104,6 +107,7 @@ mod tests {
         assert_eq!(SLA_CHECK_WORKFLOW, "SlaCheckWorkflow");
         assert_eq!(RECONCILE_PAYMENTS_ACTIVITY, "ReconcilePayments");
         assert_eq!(CHECK_SLA_ACTIVITY, "CheckSla");
+        assert_eq!(RECORD_RUN_OUTCOME_ACTIVITY, "RecordRunOutcome");
         let names: Vec<_> = SEARCH_ATTRIBUTES.iter().map(|(name, _)| *name).collect();
         assert_eq!(names, ["BusinessKey", "BusinessDate", "JobName", "CustomerId", "RunOutcome"]);
     }

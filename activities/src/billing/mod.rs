@@ -56,6 +56,19 @@ pub(crate) fn caller(ctx: &ActivityContext) -> Caller {
     }
 }
 
+/// Counts a compensation step's attempt by how it ended; a failed one is also logged loudly,
+/// since a saga that cannot undo itself leaves money or an invoice for a person to settle.
+fn counted(step: &str, result: Result<EffectReceipt, ActivityError>) -> Result<EffectReceipt, ActivityError> {
+    match &result {
+        Ok(receipt) => crate::metrics::compensation(step, if receipt.replayed { "replayed" } else { "performed" }),
+        Err(err) => {
+            crate::metrics::compensation(step, "failed");
+            tracing::error!(step, error = ?err, "COMPENSATION ATTEMPT FAILED");
+        }
+    }
+    result
+}
+
 #[activities]
 impl BillingActivities {
     /// `ListCustomersPage`.
@@ -115,7 +128,7 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: RefundInput,
     ) -> Result<EffectReceipt, ActivityError> {
-        payments::refund(&self.ledger, &self.provider, &caller(&ctx), &input).await
+        counted("refund", payments::refund(&self.ledger, &self.provider, &caller(&ctx), &input).await)
     }
 
     /// `VoidInvoice`.
@@ -125,6 +138,6 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: VoidInput,
     ) -> Result<EffectReceipt, ActivityError> {
-        bills::void(&self.ledger, &caller(&ctx), &input).await
+        counted("void", bills::void(&self.ledger, &caller(&ctx), &input).await)
     }
 }

@@ -82,6 +82,9 @@ pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<Reco
     let consecutive_failures =
         recent.iter().take_while(|row| row.get::<String, _>(0) == "failed").count() as u32;
     tracing::info!(key = %r.key, status = %r.status, reason = r.reason.as_deref().unwrap_or(""), "occurrence recorded");
+    if matches!(r.status.as_str(), "committed" | "failed" | "skipped") {
+        crate::metrics::run_finished(&r.job, &r.status);
+    }
     Ok(RecordedOccurrence { consecutive_failures })
 }
 

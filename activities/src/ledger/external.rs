@@ -33,6 +33,7 @@ impl Ledger {
         if insert_claim(&mut tx, key, EntryKind::External, &hash, meta).await.map_err(failed("claiming", key))? {
             tx.commit().await.map_err(failed("claiming", key))?;
             tracing::debug!(key, "external effect claimed");
+            crate::metrics::external_claim(key, "first");
             return Ok(Claim::Proceed { first_attempt: true, attempts: 1 });
         }
         let again: Option<i64> = sqlx::query_scalar(
@@ -52,6 +53,7 @@ impl Ledger {
             let attempts = u32::try_from(attempts)
                 .map_err(|_| LedgerError::Corrupt(format!("ledger row `{key}` has {attempts} attempts")))?;
             tracing::info!(key, attempts, attempt = meta.attempt, "external effect claimed again without an outcome");
+            crate::metrics::external_claim(key, "repeated");
             return Ok(Claim::Proceed { first_attempt: false, attempts });
         }
         // Not a claimed external row with this request: done, or a misuse of the key.
@@ -63,6 +65,8 @@ impl Ledger {
         match entry.status {
             EntryStatus::Done => {
                 tracing::info!(key, "external effect already recorded; replaying");
+                crate::metrics::external_claim(key, "done");
+                crate::metrics::effect(key, true);
                 Ok(Claim::Done(entry.decode_result()?))
             }
             EntryStatus::Claimed => {
@@ -94,6 +98,7 @@ impl Ledger {
         if marked == 1 {
             tx.commit().await.map_err(failed("completing", key))?;
             tracing::info!(key, "external effect recorded");
+            crate::metrics::effect(key, false);
             return Ok(());
         }
         let entry = select_entry(&mut tx, key).await?;

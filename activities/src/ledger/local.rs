@@ -65,6 +65,7 @@ impl Ledger {
         }
         tx.commit().await.map_err(failed("committing", key))?;
         tracing::info!(key, workflow_id = %meta.workflow_id, attempt = meta.attempt, "effect performed once");
+        crate::metrics::effect(key, false);
         Ok(Once::Performed(result))
     }
 
@@ -79,6 +80,7 @@ impl Ledger {
             return Err(LedgerError::Corrupt(format!("local ledger row `{key}` is committed without a result")));
         }
         tracing::info!(key, "effect already made; replaying its result");
+        crate::metrics::effect(key, true);
         Ok(Once::Replayed(entry.decode_result()?))
     }
 }

@@ -6,6 +6,7 @@ use super::types::*;
 use crate::business_date::date_field;
 use crate::failures::{self, ACCOUNT_CLOSED, PAYMENT_DECLINED};
 use crate::input::{InputError, JsonInput};
+use crate::runs::{self, RunOutcomeRecord};
 use crate::search::{self, job};
 use crate::{keys, names};
 use temporalio_macros::{workflow, workflow_methods};
@@ -61,62 +62,79 @@ impl PaymentSagaWorkflow {
         input: JsonInput,
     ) -> WorkflowResult<PaymentResult> {
         let payment = PaymentInput::from_json(&input)?;
-        let invoice = payment.invoice_id.clone();
-        ctx.upsert_search_attributes([
-            search::BUSINESS_KEY.value_set(keys::payment_saga(&invoice)),
-            search::BUSINESS_DATE.value_set(payment.business_date.clone()),
-            search::CUSTOMER_ID.value_set(payment.customer_id.clone()),
-            search::JOB_NAME.value_set(job::PAYMENT.to_owned()),
-        ]);
-
-        let mut done = vec![Compensation::VoidInvoice];
-        let failure = match collect(ctx, &payment, &mut done).await {
-            Ok(charge_id) => {
-                ctx.upsert_search_attributes([search::outcome(Outcome::Completed)]);
-                return Ok(PaymentResult {
-                    invoice_id: invoice,
-                    outcome: Outcome::Completed,
-                    charge_id: Some(charge_id),
-                    reason: None,
-                    compensations: Vec::new(),
-                });
-            }
-            Err(err) => err,
-        };
-
-        let kind = failures::application_type(&failure).map(str::to_owned);
-        let reason = failures::message(&failure);
-        if !ctx.is_replaying() {
-            tracing::warn!(invoice = %invoice, reason = %reason, "payment not collected; compensating");
+        let result = saga(ctx, &payment).await;
+        if let Some((outcome, error)) = runs::outcome_of(&result, |r| r.outcome.as_str()) {
+            let record = RunOutcomeRecord {
+                job: job::PAYMENT.to_owned(),
+                business_key: keys::payment_saga(&payment.invoice_id),
+                workflow_type: names::PAYMENT_SAGA_WORKFLOW.to_owned(),
+                outcome: outcome.to_owned(),
+                error,
+                input: serde_json::to_value(&payment).unwrap_or_default(),
+            };
+            runs::record(ctx, record).await;
         }
-        let charge_id = done.iter().find_map(|c| match c {
-            Compensation::Refund { charge_id } => Some(charge_id.clone()),
-            Compensation::VoidInvoice => None,
-        });
-        let compensated = compensate(ctx, &payment, done, &reason).await;
-        let business_refusal = matches!(kind.as_deref(), Some(PAYMENT_DECLINED | ACCOUNT_CLOSED));
-        let outcome = match &compensated {
-            Ok(_) if business_refusal => Outcome::Compensated,
-            _ => Outcome::Failed,
-        };
-        ctx.upsert_search_attributes([search::outcome(outcome)]);
-        match compensated {
-            Ok(compensations) if outcome == Outcome::Compensated => Ok(PaymentResult {
+        result
+    }
+}
+
+/// The saga proper: steps, then compensations on failure; see [`PaymentSagaWorkflow`].
+async fn saga(ctx: &mut WorkflowContext<PaymentSagaWorkflow>, payment: &PaymentInput) -> WorkflowResult<PaymentResult> {
+    let invoice = payment.invoice_id.clone();
+    ctx.upsert_search_attributes([
+        search::BUSINESS_KEY.value_set(keys::payment_saga(&invoice)),
+        search::BUSINESS_DATE.value_set(payment.business_date.clone()),
+        search::CUSTOMER_ID.value_set(payment.customer_id.clone()),
+        search::JOB_NAME.value_set(job::PAYMENT.to_owned()),
+    ]);
+
+    let mut done = vec![Compensation::VoidInvoice];
+    let failure = match collect(ctx, payment, &mut done).await {
+        Ok(charge_id) => {
+            ctx.upsert_search_attributes([search::outcome(Outcome::Completed)]);
+            return Ok(PaymentResult {
                 invoice_id: invoice,
-                outcome,
-                charge_id,
-                reason: Some(reason),
-                compensations,
-            }),
-            Ok(_) => Err(ApplicationFailure::non_retryable(format!(
-                "payment of {invoice} failed and was compensated: {reason}"
-            ))
-            .into()),
-            Err(comp_err) => Err(ApplicationFailure::non_retryable(format!(
-                "payment of {invoice} failed ({reason}) and its compensation failed too: {comp_err}"
-            ))
-            .into()),
+                outcome: Outcome::Completed,
+                charge_id: Some(charge_id),
+                reason: None,
+                compensations: Vec::new(),
+            });
         }
+        Err(err) => err,
+    };
+
+    let kind = failures::application_type(&failure).map(str::to_owned);
+    let reason = failures::message(&failure);
+    if !ctx.is_replaying() {
+        tracing::warn!(invoice = %invoice, reason = %reason, "payment not collected; compensating");
+    }
+    let charge_id = done.iter().find_map(|c| match c {
+        Compensation::Refund { charge_id } => Some(charge_id.clone()),
+        Compensation::VoidInvoice => None,
+    });
+    let compensated = compensate(ctx, payment, done, &reason).await;
+    let business_refusal = matches!(kind.as_deref(), Some(PAYMENT_DECLINED | ACCOUNT_CLOSED));
+    let outcome = match &compensated {
+        Ok(_) if business_refusal => Outcome::Compensated,
+        _ => Outcome::Failed,
+    };
+    ctx.upsert_search_attributes([search::outcome(outcome)]);
+    match compensated {
+        Ok(compensations) if outcome == Outcome::Compensated => Ok(PaymentResult {
+            invoice_id: invoice,
+            outcome,
+            charge_id,
+            reason: Some(reason),
+            compensations,
+        }),
+        Ok(_) => Err(ApplicationFailure::non_retryable(format!(
+            "payment of {invoice} failed and was compensated: {reason}"
+        ))
+        .into()),
+        Err(comp_err) => Err(ApplicationFailure::non_retryable(format!(
+            "payment of {invoice} failed ({reason}) and its compensation failed too: {comp_err}"
+        ))
+        .into()),
     }
 }
 

@@ -6,6 +6,7 @@ use super::options::{activity, already_started, child};
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
 use crate::input::{InputError, JsonInput, to_input};
+use crate::runs::{self, RunOutcomeRecord};
 use crate::search::{self, job};
 use crate::{keys, names};
 use serde::{Deserialize, Serialize};
@@ -87,65 +88,91 @@ impl BillingRunWorkflow {
         input: JsonInput,
     ) -> WorkflowResult<BillingRunSummary> {
         let run = BillingRunInput::from_json(&input)?;
-        let (date, tz) = (run.business_date.clone(), run.timezone.clone());
-        let business_key = keys::billing_run(&tz, &date);
-        ctx.upsert_search_attributes([
-            search::BUSINESS_KEY.value_set(business_key.clone()),
-            search::BUSINESS_DATE.value_set(date.clone()),
-            search::JOB_NAME.value_set(job::BILLING_RUN.to_owned()),
-        ]);
-        let mut state = run.resume.clone().unwrap_or_default();
-        let mut batches_this_run = 0;
-        loop {
-            let page = ctx
-                .execute_activity(
-                    BillingContract::list_customers,
-                    ListCustomersInput { timezone: tz.clone(), after: state.after.clone(), limit: PAGE_SIZE },
-                    activity(format!("list-customers-after-{}", state.after.as_deref().unwrap_or("start"))),
-                )
-                .await?;
-            let (Some(first), Some(last)) = (page.customer_ids.first(), page.customer_ids.last()) else {
-                break;
+        let key = keys::billing_run(&run.timezone, &run.business_date);
+        let user_input = serde_json::json!({ "business_date": run.business_date, "timezone": run.timezone });
+        let result = bill(ctx, run).await;
+        let outcome = runs::outcome_of(&result, |summary| {
+            if summary.totals.failed == 0 { Outcome::Completed.as_str() } else { Outcome::Failed.as_str() }
+        });
+        if let Some((outcome, error)) = outcome {
+            if error.is_some() {
+                // The run itself failed (not only some of its payments): say so in the list.
+                ctx.upsert_search_attributes([search::outcome(Outcome::Failed)]);
+            }
+            let record = RunOutcomeRecord {
+                job: job::BILLING_RUN.to_owned(),
+                business_key: key,
+                workflow_type: names::BILLING_RUN_WORKFLOW.to_owned(),
+                outcome: outcome.to_owned(),
+                error,
+                input: user_input,
             };
-            let batch_id = keys::billing_batch(&tz, &date, first);
-            let (first, last, count) = (first.clone(), last.clone(), page.customer_ids.len());
-            let input = BatchInput { business_date: date.clone(), timezone: tz.clone(), customer_ids: page.customer_ids };
-            let started = ctx
-                .start_child_workflow(BillingBatchWorkflow::run, to_input(&input), child(batch_id.clone()))
-                .await;
-            match started {
-                Ok(started) => state.totals.add(&started.result().await?),
-                Err(err) if already_started(&err) => {
-                    // An earlier run of this business key already completed (or is running)
-                    // this batch: its effects are done or in flight there.
-                    state.totals.customers += count as u64;
-                    state.totals.already_done += count as u64;
-                }
-                Err(err) => return Err(err.into()),
-            }
-            if !ctx.is_replaying() {
-                tracing::info!(batch = %batch_id, first = %first, last = %last, "billing batch done");
-            }
-            state.after = Some(last);
-            state.batches += 1;
-            batches_this_run += 1;
-            if count < PAGE_SIZE as usize {
-                break;
-            }
-            if batches_this_run >= BATCHES_PER_RUN {
-                let next = BillingRunInput { business_date: date, timezone: tz, resume: Some(state) };
-                ctx.continue_as_new(to_input(&next), ContinueAsNewOptions::default())?;
-                unreachable!("continue_as_new always returns Err");
-            }
+            runs::record(ctx, record).await;
         }
-        let outcome = if state.totals.failed == 0 { Outcome::Completed } else { Outcome::Failed };
-        ctx.upsert_search_attributes([search::outcome(outcome)]);
-        Ok(BillingRunSummary {
-            business_key,
-            business_date: date,
-            timezone: tz,
-            batches: state.batches,
-            totals: state.totals,
-        })
+        result
     }
+}
+
+/// The run proper: pages, batches, continue-as-new; see [`BillingRunWorkflow`].
+async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInput) -> WorkflowResult<BillingRunSummary> {
+    let (date, tz) = (run.business_date.clone(), run.timezone.clone());
+    let business_key = keys::billing_run(&tz, &date);
+    ctx.upsert_search_attributes([
+        search::BUSINESS_KEY.value_set(business_key.clone()),
+        search::BUSINESS_DATE.value_set(date.clone()),
+        search::JOB_NAME.value_set(job::BILLING_RUN.to_owned()),
+    ]);
+    let mut state = run.resume.clone().unwrap_or_default();
+    let mut batches_this_run = 0;
+    loop {
+        let page = ctx
+            .execute_activity(
+                BillingContract::list_customers,
+                ListCustomersInput { timezone: tz.clone(), after: state.after.clone(), limit: PAGE_SIZE },
+                activity(format!("list-customers-after-{}", state.after.as_deref().unwrap_or("start"))),
+            )
+            .await?;
+        let (Some(first), Some(last)) = (page.customer_ids.first(), page.customer_ids.last()) else {
+            break;
+        };
+        let batch_id = keys::billing_batch(&tz, &date, first);
+        let (first, last, count) = (first.clone(), last.clone(), page.customer_ids.len());
+        let input = BatchInput { business_date: date.clone(), timezone: tz.clone(), customer_ids: page.customer_ids };
+        let started = ctx
+            .start_child_workflow(BillingBatchWorkflow::run, to_input(&input), child(batch_id.clone()))
+            .await;
+        match started {
+            Ok(started) => state.totals.add(&started.result().await?),
+            Err(err) if already_started(&err) => {
+                // An earlier run of this business key already completed (or is running)
+                // this batch: its effects are done or in flight there.
+                state.totals.customers += count as u64;
+                state.totals.already_done += count as u64;
+            }
+            Err(err) => return Err(err.into()),
+        }
+        if !ctx.is_replaying() {
+            tracing::info!(batch = %batch_id, first = %first, last = %last, "billing batch done");
+        }
+        state.after = Some(last);
+        state.batches += 1;
+        batches_this_run += 1;
+        if count < PAGE_SIZE as usize {
+            break;
+        }
+        if batches_this_run >= BATCHES_PER_RUN {
+            let next = BillingRunInput { business_date: date, timezone: tz, resume: Some(state) };
+            ctx.continue_as_new(to_input(&next), ContinueAsNewOptions::default())?;
+            unreachable!("continue_as_new always returns Err");
+        }
+    }
+    let outcome = if state.totals.failed == 0 { Outcome::Completed } else { Outcome::Failed };
+    ctx.upsert_search_attributes([search::outcome(outcome)]);
+    Ok(BillingRunSummary {
+        business_key,
+        business_date: date,
+        timezone: tz,
+        batches: state.batches,
+        totals: state.totals,
+    })
 }
