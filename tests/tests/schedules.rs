@@ -210,7 +210,7 @@ async fn config_errors_name_the_job_and_the_field() {
 }
 
 #[tokio::test]
-async fn consecutive_failures_pause_the_schedule_with_the_reason() {
+async fn consecutive_failures_pause_the_schedule_and_failed_only_reruns_them_after_a_fix() {
     let env = TestEnv::start("sched-pause").await;
     let name = job(&env, "fails");
     // Input that can never succeed: the occurrence fails (non-retryably, at once).
@@ -234,6 +234,24 @@ async fn consecutive_failures_pause_the_schedule_with_the_reason() {
         .await;
         let note = d["schedule"]["state"]["notes"].as_str().unwrap_or_default().to_owned();
         assert!(note.contains("2 consecutive failed occurrences") && note.contains(&format!("{name}/2026-11-19")), "{note}");
+
+        // Fix the job in the file, apply (the reload), and re-run only the failed dates.
+        let fixed = std::fs::read_to_string(&cfg).expect("config").replace("Mars/Olympus", TZ);
+        let cfg = config(&env, &fixed);
+        let out = ok(&env, &cfg, &["apply"]).await;
+        assert!(out.contains(&format!("~ update punctual-{name}: input")), "{out}");
+        let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "missing_only"]).await;
+        assert!(out.contains("1 started or joined, 2 left alone"), "missing_only leaves failed dates alone: {out}");
+        let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "failed_only"]).await;
+        assert!(out.contains("2 started or joined, 1 left alone"), "{out}");
+        for d in 17..=19 {
+            let key = format!("{name}/2026-11-{d}");
+            let row = eventually("re-run committed", WAIT, async || {
+                rows(&env, &name).await.into_iter().find(|r| r.key == key && r.status == "committed")
+            })
+            .await;
+            assert_eq!(row.runs, if d == 17 { 1 } else { 2 }, "{row:?}");
+        }
         ok(&env, &cfg, &["delete", &name]).await;
     })
     .await;

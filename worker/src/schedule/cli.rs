@@ -115,6 +115,7 @@ pub enum ScheduleCommand {
 
 /// What `backfill` starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
 pub enum BackfillMode {
     /// Occurrences with no record at all.
     MissingOnly,

@@ -195,8 +195,15 @@ async fn list(client: &Client) -> anyhow::Result<()> {
         let info = existing.raw.info.clone().unwrap_or_default();
         let next = info.future_action_times.first().and_then(to_utc).map(|t| local(&job, t)).unwrap_or_else(|| "-".to_owned());
         let state = if existing.paused { format!("PAUSED ({})", existing.notes) } else { "active".to_owned() };
+        // Schedule lag of the recent fires: when the server started each, minus its nominal time.
+        let lags: Vec<i64> = info
+            .recent_actions
+            .iter()
+            .filter_map(|a| Some((to_utc(a.actual_time.as_ref()?)? - to_utc(a.schedule_time.as_ref()?)?).num_milliseconds()))
+            .collect();
+        let lag = lags.iter().max().map_or("-".to_owned(), |max| format!("{}ms max over last {}", max, lags.len()));
         println!(
-            "{id}  {state}  {}  next {next}  fires {}  missed(catch-up window) {}  overlap-skipped {}",
+            "{id}  {state}  {}  next {next}  fires {}  missed(catch-up window) {}  overlap-skipped {}  lag {lag}",
             summary(&job),
             info.action_count,
             info.missed_catchup_window,

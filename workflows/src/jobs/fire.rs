@@ -114,6 +114,9 @@ impl ScheduledJobWorkflow {
                     };
                     result.occurrences.push(outcome);
                 }
+                if result.occurrences.iter().any(|o| o.outcome == "failed") {
+                    result.outcome = "failed".to_owned();
+                }
             }
         }
         ctx.upsert_search_attributes([search::RUN_OUTCOME.value_set(result.outcome.clone())]);

@@ -9,7 +9,8 @@
 //! Steps: record `waiting` (or `running`); wait until every `depends_on` job's occurrence for the
 //! same business date has committed (or apply `on_dependency`); run the job's workflow as a child
 //! with the job's input plus `business_date`; record `committed` or `failed` (pausing the
-//! schedule after `pause_after_failures` consecutive failures).
+//! schedule after `pause_after_failures` consecutive failures). A failed occurrence *fails* the
+//! workflow (type `OccurrenceFailed`), so the key can run again and the Web UI shows it red.
 
 use super::contracts::JobContract;
 use super::job::Job;
@@ -84,6 +85,9 @@ impl JobOccurrenceWorkflow {
                 let status = if fail { "failed" } else { "skipped" };
                 Self::record(ctx, record(status, Some(reason.clone()))).await?;
                 ctx.upsert_search_attributes([search::RUN_OUTCOME.value_set(outcome.to_owned())]);
+                if fail {
+                    return Err(failed(&occ.key, &reason).into());
+                }
                 return Ok(OccurrenceResult { key: occ.key.clone(), outcome: outcome.to_owned(), reason: Some(reason), result: None });
             }
         }
@@ -122,6 +126,11 @@ impl JobOccurrenceWorkflow {
         }
         if !ctx.is_replaying() {
             tracing::info!(key = %occ.key, outcome, "occurrence finished");
+        }
+        if outcome == "failed" {
+            // A failed *workflow*, not a completed one reporting failure: the Web UI shows it
+            // red, and the key may run again (reuse policy allow-duplicate-failed-only).
+            return Err(failed(&occ.key, reason.as_deref().unwrap_or("failed")).into());
         }
         Ok(OccurrenceResult { key: occ.key.clone(), outcome: outcome.to_owned(), reason, result })
     }
@@ -189,6 +198,16 @@ impl JobOccurrenceWorkflow {
         }
         Ok(DependencyOutcome::Ready)
     }
+}
+
+/// Failure type of an occurrence that failed for good (its row says why).
+pub const OCCURRENCE_FAILED: &str = "OccurrenceFailed";
+
+fn failed(key: &str, reason: &str) -> ApplicationFailure {
+    ApplicationFailure::builder(format!("occurrence {key} failed: {reason}"))
+        .type_name(OCCURRENCE_FAILED.to_owned())
+        .non_retryable(true)
+        .build()
 }
 
 /// Reads a typed input, failing non-retryably (naming the problem) when it does not fit.

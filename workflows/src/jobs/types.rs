@@ -137,7 +137,7 @@ pub struct FireResult {
     pub nominal_time: String,
     /// Where it came from: `schedule`, `manual`, `cron`.
     pub trigger: String,
-    /// `ran`, `skipped_holiday`, `skipped_dst`, `rolled`, `not_due`.
+    /// `ran`, `failed` (an occurrence failed), `skipped_holiday`, `skipped_dst`, `rolled`, `not_due`.
     pub outcome: String,
     /// Why nothing ran, when nothing did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
