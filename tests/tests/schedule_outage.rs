@@ -25,7 +25,11 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
     let mut own = OwnServer::start("outage").await;
     let env = TestEnv::start_on("outage", own.server, fresh_sqlite_url("outage"), 5).await;
     let (catch, record) = (job_name(&env, "catch"), job_name(&env, "record"));
+    let (parent, child) = (job_name(&env, "parent"), job_name(&env, "child"));
     let text = format!(
+        "[jobs.{parent}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nat = \"08:00\"\n\n\
+         [jobs.{child}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nat = \"09:00\"\ndepends_on = [\"{parent}\"]\n\n"
+    ) + &format!(
         "[jobs.{catch}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nevery = \"{EVERY}s\"\ncatchup_window = \"1h\"\n\n\
          [jobs.{record}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nevery = \"{EVERY}s\"\nmissed = \"record\"\n"
     );
@@ -42,6 +46,10 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
         eventually("a first committed fire", WAIT, async || occurrences(&env, name).await.into_iter().find(|r| r.status == "committed")).await;
     }
 
+    // A dependent occurrence already waiting when everything goes down.
+    schedule_ok(&env, &cfg, &["trigger", &child, "--business-date", "2026-11-20"]).await;
+    eventually("the dependent waiting", WAIT, async || occurrences(&env, &child).await.into_iter().find(|r| r.status == "waiting")).await;
+
     // Every worker and the server go away across at least three fire times.
     worker.kill().expect("kill worker");
     worker.wait().ok();
@@ -51,6 +59,7 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
     own.up().await;
     let up = Utc::now();
     let mut worker = env.spawn_worker();
+    schedule_ok(&env, &cfg, &["trigger", &parent, "--business-date", "2026-11-20"]).await;
 
     let missed: Vec<DateTime<Utc>> = (stopped.timestamp() / EVERY + 1..=up.timestamp() / EVERY)
         .map(|n| DateTime::from_timestamp(n * EVERY, 0).expect("time"))
@@ -82,8 +91,14 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
     let count: u64 = line.split("missed(catch-up window) ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(count >= stale.len() as u64, "missed count in `{line}`");
 
+    // The chain resumed across the restart: the parent committed, then the waiting child.
+    let parent_row = settled(&env, &parent, &format!("{parent}/2026-11-20")).await;
+    let child_row = settled(&env, &child, &format!("{child}/2026-11-20")).await;
+    assert_eq!((parent_row.status.as_str(), child_row.status.as_str()), ("committed", "committed"));
+    assert!(parent_row.updated_at < child_row.updated_at, "{parent_row:?} {child_row:?}");
+
     worker.kill().ok();
-    for name in [&catch, &record] {
+    for name in [&catch, &record, &parent, &child] {
         schedule_ok(&env, &cfg, &["delete", name]).await;
     }
 }
