@@ -39,6 +39,8 @@ pub enum Command {
     /// The jobs file (punctual.toml) as Temporal schedules: apply, list, describe, pause, resume,
     /// trigger, backfill, delete, audit.
     Schedule(crate::schedule::ScheduleArgs),
+    /// Runs that failed for good (the failed-run archive): list them, retry one by business key.
+    Failures(crate::failures::FailuresArgs),
 }
 
 /// Settings of `punctual seed`.

@@ -10,6 +10,7 @@
 pub mod backends;
 pub mod cli;
 pub mod connect;
+pub mod failures;
 pub mod jobs;
 pub mod metrics_server;
 pub mod registration;

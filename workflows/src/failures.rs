@@ -1,6 +1,6 @@
 //! Failure types that cross the activity → workflow boundary, named once.
 
-use temporalio_sdk::ActivityExecutionError;
+use temporalio_sdk::{ActivityExecutionError, ChildWorkflowExecutionError};
 use temporalio_common::error::IncomingError;
 
 /// The card was declined: a business outcome, never retried.
@@ -20,6 +20,15 @@ pub fn application_type(err: &ActivityExecutionError) -> Option<&str> {
 
 /// The most specific message of an activity failure, for reasons and logs.
 pub fn message(err: &ActivityExecutionError) -> String {
+    match err.cause() {
+        Some(cause) => cause.failure().message.clone(),
+        None => err.to_string(),
+    }
+}
+
+/// The most specific message of a child workflow's failure: its cause (`field timezone must be
+/// ...`), not the wrapper's "Child Workflow execution failed", so a reason says why.
+pub fn child_message(err: &ChildWorkflowExecutionError) -> String {
     match err.cause() {
         Some(cause) => cause.failure().message.clone(),
         None => err.to_string(),

@@ -82,6 +82,20 @@ pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<Reco
     let consecutive_failures =
         recent.iter().take_while(|row| row.get::<String, _>(0) == "failed").count() as u32;
     tracing::info!(key = %r.key, status = %r.status, reason = r.reason.as_deref().unwrap_or(""), "occurrence recorded");
+    if matches!(r.status.as_str(), "committed" | "failed") {
+        // The failed-run archive: a failed occurrence needs a person, a committed one resolves
+        // an earlier failure of its key. The retry reads the input from the run's history.
+        let run = crate::runs::archive::FailedRun {
+            business_key: r.key.clone(),
+            job: r.job.clone(),
+            workflow_type: punctual_workflows::names::JOB_OCCURRENCE_WORKFLOW.to_owned(),
+            workflow_id: r.workflow_id.clone(),
+            run_id: r.run_id.clone(),
+            error: r.reason.clone().unwrap_or_else(|| "failed".to_owned()),
+            input: None,
+        };
+        crate::runs::settle(ledger, run, r.status == "failed").await?;
+    }
     if matches!(r.status.as_str(), "committed" | "failed" | "skipped") {
         crate::metrics::run_finished(&r.job, &r.status);
     }

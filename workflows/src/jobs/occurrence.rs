@@ -104,7 +104,7 @@ impl JobOccurrenceWorkflow {
         let (outcome, reason, result) = match started {
             Ok(child) => match child.result().await {
                 Ok(raw) => ("committed", None, raw.payloads.first().and_then(|p| serde_json::from_slice(&p.data).ok())),
-                Err(err) => ("failed", Some(format!("{} failed: {err}", job.spec.workflow)), None),
+                Err(err) => ("failed", Some(format!("{} failed: {}", job.spec.workflow, crate::failures::child_message(&err))), None),
             },
             Err(err) if crate::billing::options::already_started(&err) => {
                 ("committed", Some(format!("{} already completed under this key", job.spec.workflow)), None)
