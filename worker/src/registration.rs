@@ -4,6 +4,7 @@
 
 use punctual_activities::{BenchActivities, BillingActivities, JobActivities, RunActivities};
 use punctual_workflows::jobs::{JobOccurrenceWorkflow, ScheduledJobWorkflow};
+use punctual_workflows::billing::FireBillingWorkflow;
 use punctual_workflows::reports::{ReconciliationWorkflow, SlaCheckWorkflow};
 use punctual_workflows::{BenchWorkflow, BillingBatchWorkflow, BillingRunWorkflow, PaymentSagaWorkflow};
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub fn worker_options(
         .register_workflow::<BillingRunWorkflow>()?
         .register_workflow::<BillingBatchWorkflow>()?
         .register_workflow::<PaymentSagaWorkflow>()?
+        .register_workflow::<FireBillingWorkflow>()?
         .register_workflow::<ReconciliationWorkflow>()?
         .register_workflow::<SlaCheckWorkflow>()?
         .register_workflow::<ScheduledJobWorkflow>()?

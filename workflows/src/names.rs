@@ -19,6 +19,8 @@ pub const BILLING_RUN_WORKFLOW: &str = "BillingRunWorkflow";
 pub const BILLING_BATCH_WORKFLOW: &str = "BillingBatchWorkflow";
 /// Workflow type of one invoice's charge → record → notify saga (child of a batch).
 pub const PAYMENT_SAGA_WORKFLOW: &str = "PaymentSagaWorkflow";
+/// Workflow type of a small billing run per schedule fire, billed for the fire's own period.
+pub const FIRE_BILLING_WORKFLOW: &str = "FireBillingWorkflow";
 
 /// Activity: one page of customer ids in a time zone.
 pub const LIST_CUSTOMERS_ACTIVITY: &str = "ListCustomersPage";
@@ -93,6 +95,7 @@ mod tests {
         assert_eq!(BILLING_RUN_WORKFLOW, "BillingRunWorkflow");
         assert_eq!(BILLING_BATCH_WORKFLOW, "BillingBatchWorkflow");
         assert_eq!(PAYMENT_SAGA_WORKFLOW, "PaymentSagaWorkflow");
+        assert_eq!(FIRE_BILLING_WORKFLOW, "FireBillingWorkflow");
         let activities = [
             LIST_CUSTOMERS_ACTIVITY, GENERATE_BILL_ACTIVITY, CHARGE_INVOICE_ACTIVITY,
             RECORD_PAYMENT_ACTIVITY, SEND_RECEIPT_ACTIVITY, REFUND_CHARGE_ACTIVITY,

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod contracts;
+pub mod fire;
 pub mod options;
 pub mod payment_saga;
 pub mod run;
@@ -10,5 +11,6 @@ pub mod types;
 
 pub use batch::BillingBatchWorkflow;
 pub use contracts::BillingContract;
+pub use fire::FireBillingWorkflow;
 pub use payment_saga::PaymentSagaWorkflow;
 pub use run::BillingRunWorkflow;

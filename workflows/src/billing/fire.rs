@@ -1,0 +1,232 @@
+//! `FireBillingWorkflow`: a small billing run per schedule fire, billed for the *period the fire's
+//! business key names* instead of a whole business date.
+//!
+//! `BillingRunWorkflow` bills one date once (`bill/{customer}/{date}`), so a job firing every few
+//! seconds would make its effects on the first fire of the day and find them done on every other.
+//! A job that really bills per fire (usage metering, the chaos run) needs each fire's effects
+//! keyed by the fire itself: this workflow bills the period `{date}T{HH:MM[:SS]}` of its
+//! occurrence key `{job}/{date}T{HH:MM[:SS]}` — for a once-a-day job the period is the date, the
+//! very bill `BillingRunWorkflow` makes. Everything below is the billing code as it is:
+//! `ListCustomersPage`, `GenerateBill` (ledger key `bill/{customer}/{period}`, invoice
+//! `INV-{customer}-{period without dashes}`) and a `PaymentSagaWorkflow` per invoice
+//! (`payment/{invoice}`: charge, record, receipt; refund and void on failure).
+
+use super::contracts::BillingContract;
+use super::options::{activity, already_started, child};
+use super::payment_saga::PaymentSagaWorkflow;
+use super::run::PAGE_SIZE;
+use super::types::*;
+use crate::business_date::{date_field, timezone_field};
+use crate::input::{InputError, JsonInput, to_input};
+use crate::join::join_in_order;
+use crate::{keys, names, search};
+use serde::{Deserialize, Serialize};
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
+
+/// `JobName` of these runs.
+pub const JOB_NAME: &str = "fire-billing";
+/// Most customers one fire bills: the run has no continue-as-new, so its history stays bounded.
+pub const MAX_CUSTOMERS: usize = 200;
+
+const EXAMPLE: &str =
+    r#"{"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "period": "2026-11-24T10:00:05"}"#;
+
+/// Input of `FireBillingWorkflow`. A schedule's occurrence sends `business_date` and the job's
+/// `timezone`; `period` is then its own key's. Started by hand, pass `period` (it must start
+/// with `business_date`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FireBillingInput {
+    /// Business date of the fire.
+    pub business_date: String,
+    /// IANA time zone whose customers are billed.
+    pub timezone: String,
+    /// The period billed, e.g. `2026-11-24T10:00:05`.
+    pub period: Option<String>,
+}
+
+/// Result of `FireBillingWorkflow`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FireBillingSummary {
+    /// The period billed.
+    pub period: String,
+    /// Time zone billed.
+    pub timezone: String,
+    /// What became of each customer's invoice.
+    pub totals: BillingTotals,
+}
+
+/// The period an occurrence key names: everything after `{job}/` (job names have no `/`).
+pub fn period_of_key(key: &str) -> Option<&str> {
+    key.split_once('/').map(|(_, period)| period).filter(|p| !p.is_empty())
+}
+
+/// Checks that `period` belongs to `business_date` and is short plain text usable inside keys.
+pub fn check_period(period: &str, business_date: &str) -> Result<(), InputError> {
+    let plain = period.len() <= 40 && period.chars().all(|c| c.is_ascii_alphanumeric() || ":-/T".contains(c));
+    if plain && period.starts_with(business_date) {
+        return Ok(());
+    }
+    Err(InputError::Invalid {
+        field: "period",
+        expected: format!("the fire's period, starting with business_date {business_date}, e.g. {business_date}T10:00:05"),
+        got: format!("\"{period}\""),
+    })
+}
+
+impl FireBillingInput {
+    /// Reads and validates the input, naming the offending field.
+    pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
+        let obj = input.object(&["business_date", "timezone", "period"], EXAMPLE)?;
+        let business_date = date_field(&obj, "business_date")?.to_string();
+        let period = match obj.optional("period") {
+            None => None,
+            Some(_) => Some(obj.string("period")?.to_owned()),
+        };
+        if let Some(period) = &period {
+            check_period(period, &business_date)?;
+        }
+        Ok(Self { business_date, timezone: timezone_field(&obj, "timezone")?.name().to_owned(), period })
+    }
+}
+
+/// `FireBillingWorkflow` — started as the child of a `JobOccurrenceWorkflow` (workflow ID
+/// `{key}/FireBillingWorkflow`) or by hand; input [`FireBillingInput`]; result
+/// [`FireBillingSummary`].
+///
+/// The period comes from `period`, else from the parent occurrence's workflow ID (its business
+/// key); neither is a non-retryable input error. Bills every customer of the zone (at most
+/// [`MAX_CUSTOMERS`]) for that period, concurrently, then collects each invoice through its saga.
+/// Running the same period again — a duplicate trigger, a manual start under another ID — makes
+/// no second bill, charge, refund or receipt: bills replay from the ledger and sagas that already
+/// ran are not started again (`already_done`).
+#[workflow]
+#[derive(Default)]
+pub struct FireBillingWorkflow;
+
+#[workflow_methods]
+impl FireBillingWorkflow {
+    /// Entry point; see the type's documentation.
+    #[run(name = names::FIRE_BILLING_WORKFLOW)]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: JsonInput) -> WorkflowResult<FireBillingSummary> {
+        let input = FireBillingInput::from_json(&input)?;
+        let parent = ctx.info().parent().map(|p| p.workflow_id().to_owned());
+        let period = match (&input.period, parent.as_deref().and_then(period_of_key)) {
+            (Some(period), _) => period.clone(),
+            (None, Some(period)) => {
+                check_period(period, &input.business_date)?;
+                period.to_owned()
+            }
+            (None, None) => return Err(InputError::Missing { field: "period", example: EXAMPLE }.into()),
+        };
+        ctx.upsert_search_attributes([
+            search::BUSINESS_KEY.value_set(format!("fire-billing/{}/{period}", input.timezone)),
+            search::BUSINESS_DATE.value_set(input.business_date.clone()),
+            search::JOB_NAME.value_set(JOB_NAME.to_owned()),
+        ]);
+        let customers = list_customers(ctx, &input.timezone).await?;
+        let totals = bill_period(ctx, &input.business_date, &period, customers).await?;
+        let outcome = if totals.failed == 0 { Outcome::Completed } else { Outcome::Failed };
+        ctx.upsert_search_attributes([search::outcome(outcome)]);
+        Ok(FireBillingSummary { period, timezone: input.timezone, totals })
+    }
+}
+
+/// Every customer id of `timezone`, page by page, up to [`MAX_CUSTOMERS`].
+async fn list_customers(ctx: &WorkflowContext<FireBillingWorkflow>, timezone: &str) -> WorkflowResult<Vec<String>> {
+    let mut all: Vec<String> = Vec::new();
+    loop {
+        let after = all.last().cloned();
+        let input = ListCustomersInput { timezone: timezone.to_owned(), after: after.clone(), limit: PAGE_SIZE };
+        let id = format!("list-customers-after-{}", after.as_deref().unwrap_or("start"));
+        let page = ctx.execute_activity(BillingContract::list_customers, input, activity(id)).await?;
+        let full = page.customer_ids.len() == PAGE_SIZE as usize;
+        all.extend(page.customer_ids);
+        if !full || all.len() >= MAX_CUSTOMERS {
+            all.truncate(MAX_CUSTOMERS);
+            return Ok(all);
+        }
+    }
+}
+
+/// Bills each customer for `period`, then runs (or finds already run) each invoice's saga.
+async fn bill_period(
+    ctx: &WorkflowContext<FireBillingWorkflow>,
+    business_date: &str,
+    period: &str,
+    customers: Vec<String>,
+) -> WorkflowResult<BillingTotals> {
+    let mut totals = BillingTotals { customers: customers.len() as u64, ..Default::default() };
+    let bills = join_in_order(customers.iter().map(|customer| {
+        let input = GenerateBillInput { customer_id: customer.clone(), business_date: period.to_owned() };
+        ctx.execute_activity(BillingContract::generate_bill, input, activity(keys::bill_activity(customer, period)))
+    }))
+    .await;
+    let mut sagas = Vec::new();
+    for bill in bills {
+        let Ok(bill) = bill else {
+            totals.failed += 1;
+            continue;
+        };
+        // The saga's business date is the fire's date; its invoice carries the period.
+        let payment = PaymentInput { business_date: business_date.to_owned(), ..bill };
+        let saga_id = keys::payment_saga(&payment.invoice_id);
+        match ctx.start_child_workflow(PaymentSagaWorkflow::run, to_input(&payment), child(saga_id)).await {
+            Ok(started) => sagas.push(started),
+            Err(err) if already_started(&err) => totals.already_done += 1,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    for result in join_in_order(sagas.into_iter().map(|s| s.result())).await {
+        match result {
+            Ok(PaymentResult { outcome: Outcome::Completed, .. }) => totals.completed += 1,
+            Ok(PaymentResult { outcome: Outcome::Compensated, .. }) => totals.compensated += 1,
+            Ok(PaymentResult { outcome: Outcome::Failed, .. }) | Err(_) => totals.failed += 1,
+        }
+    }
+    Ok(totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_period_is_the_occurrence_key_after_the_job() {
+        assert_eq!(period_of_key("chaos/2026-11-24T10:00:05"), Some("2026-11-24T10:00:05"));
+        assert_eq!(period_of_key("bill_generation/2026-11-24"), Some("2026-11-24"));
+        assert_eq!(period_of_key("no-slash"), None);
+        assert_eq!(period_of_key("job/"), None);
+    }
+
+    #[test]
+    fn a_period_must_belong_to_its_business_date() {
+        assert!(check_period("2026-11-24T10:00:05", "2026-11-24").is_ok());
+        assert!(check_period("2026-11-24", "2026-11-24").is_ok());
+        let err = check_period("2026-11-25T00:00:00", "2026-11-24").unwrap_err().to_string();
+        assert!(err.contains("period") && err.contains("2026-11-24"), "{err}");
+        assert!(check_period("2026-11-24 10:00", "2026-11-24").is_err());
+    }
+
+    #[test]
+    fn input_names_the_bad_field() {
+        let ok = FireBillingInput::from_json(&JsonInput::from(json!({
+            "business_date": "2026-11-24", "timezone": "Asia/Shanghai", "period": "2026-11-24T10:00:05"
+        })))
+        .unwrap();
+        assert_eq!(ok.period.as_deref(), Some("2026-11-24T10:00:05"));
+        let err = FireBillingInput::from_json(&JsonInput::from(json!({
+            "business_date": "2026-11-24", "timezone": "Asia/Shanghai", "period": ""
+        })))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("period"), "{err}");
+    }
+
+    #[test]
+    fn fire_invoices_are_distinct_per_period() {
+        assert_eq!(keys::invoice_id("C00001", "2026-11-24T10:00:05"), "INV-C00001-20261124T10:00:05");
+        assert_ne!(keys::invoice_id("C00001", "2026-11-24T10:00:05"), keys::invoice_id("C00001", "2026-11-24T10:00:10"));
+    }
+}
