@@ -1,5 +1,5 @@
 # The two commands of the README. Each sets up what it needs (pip, cargo) on a fresh machine.
-.PHONY: run test build clean-data
+.PHONY: run test chaos build clean-data
 
 ## make run: Temporal dev server (if none answers) + search attributes + release worker.
 run:
@@ -8,6 +8,11 @@ run:
 ## make test: the whole suite against real servers the tests start themselves.
 test:
 	@bash scripts/test.sh
+
+## make chaos [PROFILE=ci|soak] [SEED=N]: the system under random faults; fails on any lost or
+## duplicated effect (see README, "Proof under faults").
+chaos:
+	@bash scripts/chaos.sh
 
 build:
 	cargo build --release -p punctual-worker

@@ -10,3 +10,8 @@ echo "temporal CLI: $temporal"
 cargo build --locked -p punctual-worker --bin punctual
 # One test binary at a time, tests inside it in parallel; each binary shares one dev server.
 cargo test --locked --workspace -- --test-threads "${PUNCTUAL_TEST_THREADS:-4}"
+# The chaos run (a few minutes): real processes under a random fault plan, counting lost and
+# duplicated effects. Its seed is printed; PUNCTUAL_CHAOS_SEED=N replays a plan.
+chaos=(--profile ci --temporal-bin "$temporal")
+if [[ -n "${PUNCTUAL_CHAOS_SEED:-}" ]]; then chaos+=(--seed "$PUNCTUAL_CHAOS_SEED"); fi
+target/debug/punctual chaos "${chaos[@]}"

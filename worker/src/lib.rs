@@ -8,6 +8,7 @@
 //! `punctual notify-sink` serve.
 
 pub mod backends;
+pub mod chaos;
 pub mod cli;
 pub mod connect;
 pub mod failures;

@@ -27,6 +27,7 @@ async fn main() -> ExitCode {
         Command::BillingRun(args) => billing_run(args).await,
         Command::Schedule(args) => punctual_worker::schedule::commands::run(args).await,
         Command::Failures(args) => punctual_worker::failures::run(args).await,
+        Command::Chaos(args) => punctual_worker::chaos::run(args).await,
         Command::SearchAttributes => {
             for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
                 println!("{name}={kind}");
