@@ -87,14 +87,26 @@ async fn apply(action: Action, system: &mut System, window: Window, timeline: &T
         }
         Action::LockLedger => {
             let started = Instant::now();
-            system.lock = Some(LedgerLock::take(&system.db_path).await?);
-            timeline.fault(format!("{action}: held (took {:.1}s to get)", started.elapsed().as_secs_f64()));
+            if let Some(pg) = &mut system.postgres {
+                timeline.fault(format!("{action}: stopping PostgreSQL (fast shutdown)"));
+                pg.stop().await;
+                timeline.note(format!("PostgreSQL is down ({:.1}s to stop)", started.elapsed().as_secs_f64()));
+            } else {
+                system.lock = Some(LedgerLock::take(&system.db_path).await?);
+                timeline.fault(format!("{action}: BEGIN EXCLUSIVE held ({:.1}s to get)", started.elapsed().as_secs_f64()));
+            }
         }
         Action::UnlockLedger => {
-            if let Some(lock) = system.lock.take() {
-                lock.release().await?;
+            let started = Instant::now();
+            if let Some(pg) = &mut system.postgres {
+                pg.start_again().await?;
+                timeline.fault(format!("{action}: PostgreSQL accepting connections after {:.1}s", started.elapsed().as_secs_f64()));
+            } else {
+                if let Some(lock) = system.lock.take() {
+                    lock.release().await?;
+                }
+                timeline.fault(format!("{action}: lock released"));
             }
-            timeline.fault(action.to_string());
         }
         Action::DropAfterCommit(service, n) => fault(system, service, FaultChange::Drop(n), action, timeline).await?,
         Action::Fail5xx(service, n) => fault(system, service, FaultChange::Fail(n), action, timeline).await?,

@@ -22,6 +22,7 @@ pub mod inject;
 pub mod ledger_lock;
 pub mod observe;
 pub mod plan;
+pub mod postgres;
 pub mod process;
 pub mod profile;
 pub mod recovery;
@@ -52,15 +53,22 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     let settings = args.profile.settings();
     let seed = args.seed.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| u64::from(d.subsec_nanos()) % 1_000_000));
     let profile = args.profile.name();
-    println!("punctual chaos: profile {profile}, seed {seed} (replay: punctual chaos --profile {profile} --seed {seed})");
+    let ledger = match args.ledger {
+        profile::LedgerKind::Sqlite => "",
+        profile::LedgerKind::Postgres => " --ledger postgres",
+    };
+    println!("punctual chaos: profile {profile}, seed {seed} (replay: punctual chaos --profile {profile} --seed {seed}{ledger})");
     let plan = Plan::draw(seed, &settings);
     print!("{plan}");
+    if args.plan_only {
+        return Ok(());
+    }
     let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("punctual-chaos-{seed}-{}", std::process::id())));
     if dir.join("temporal.db").exists() || dir.join("ledger.db").exists() {
         bail!("{} holds an earlier run: remove it or choose another --dir", dir.display());
     }
     let timeline = Timeline::new();
-    let mut system = System::up(&dir, &args.temporal_bin, &settings, &timeline).await?;
+    let mut system = System::up(&dir, &args.temporal_bin, args.ledger, &settings, &timeline).await?;
     let outcome = exercise(&mut system, &plan, &settings, &timeline).await;
     system.down().await;
     match outcome {

@@ -47,9 +47,10 @@ pub enum Action {
     StopServer,
     /// Start it again on the same port and database.
     StartServer,
-    /// Take SQLite's exclusive lock on the ledger from a separate connection.
+    /// Make the ledger unavailable: SQLite's exclusive lock taken from a separate connection,
+    /// or the PostgreSQL server stopped.
     LockLedger,
-    /// Release it.
+    /// Make it available again.
     UnlockLedger,
     /// The next `n` requests commit, then lose their response.
     DropAfterCommit(Service, u32),
@@ -208,8 +209,8 @@ impl fmt::Display for Action {
             Action::StartWorker(n) => write!(f, "restart worker-{n}"),
             Action::StopServer => write!(f, "stop the Temporal server"),
             Action::StartServer => write!(f, "start the Temporal server again"),
-            Action::LockLedger => write!(f, "lock the ledger database (BEGIN EXCLUSIVE)"),
-            Action::UnlockLedger => write!(f, "unlock the ledger database"),
+            Action::LockLedger => write!(f, "ledger database unavailable"),
+            Action::UnlockLedger => write!(f, "ledger database back"),
             Action::DropAfterCommit(s, n) => write!(f, "{s}: drop the response of the next {n} requests after committing"),
             Action::Fail5xx(s, n) => write!(f, "{s}: answer 503 to the next {n} requests"),
             Action::Slow(s, ms) => write!(f, "{s}: slow, {ms} ms before each request (the client gives up at 10 s)"),

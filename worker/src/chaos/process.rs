@@ -98,9 +98,14 @@ impl Process {
 
     /// SIGTERM, waiting up to `grace` for it to exit, then SIGKILL.
     pub async fn terminate(&mut self, grace: Duration) {
+        self.stop_with("TERM", grace).await;
+    }
+
+    /// Sends `signal` (`TERM`, `INT`...), waits up to `grace` for it to exit, then SIGKILL.
+    pub async fn stop_with(&mut self, signal: &str, grace: Duration) {
         let Some(mut child) = self.child.take() else { return };
         if let Some(pid) = child.id() {
-            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+            let _ = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().await;
         }
         if tokio::time::timeout(grace, child.wait()).await.is_err() {
             let _ = child.start_kill();

@@ -30,6 +30,25 @@ pub struct ChaosArgs {
     /// Keep the run's directory even when the run passes.
     #[arg(long)]
     pub keep: bool,
+
+    /// Print the fault plan of the seed and stop, starting nothing.
+    #[arg(long)]
+    pub plan_only: bool,
+
+    /// The ledger database: a SQLite file (its outage: an exclusive lock) or a throwaway
+    /// PostgreSQL cluster (its outage: the server stopped and started again).
+    #[arg(long, value_enum, default_value_t = LedgerKind::Sqlite)]
+    pub ledger: LedgerKind,
+}
+
+/// Which database the run's ledger lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LedgerKind {
+    /// A SQLite file shared by the workers (one host, `make run`'s setup).
+    Sqlite,
+    /// A PostgreSQL cluster of the run's own (the fleet's setup); needs the server binaries
+    /// and the `postgres` OS user.
+    Postgres,
 }
 
 /// A named set of [`Settings`].

@@ -3,8 +3,9 @@
 //! processes on one task queue, and the jobs file with the one job the run applies.
 
 use super::ledger_lock::LedgerLock;
+use super::postgres::PgServer;
 use super::process::{Process, Spec};
-use super::profile::Settings;
+use super::profile::{LedgerKind, Settings};
 use super::sandbox_client::Sandboxes;
 use super::server::DevServer;
 use super::timeline::Timeline;
@@ -24,6 +25,9 @@ pub const TASK_QUEUE: &str = "punctual-chaos";
 /// How long a restarted worker keeps dialling a server that is down before it gives up (the
 /// supervisor then starts it again).
 const WORKER_CONNECT_TIMEOUT: &str = "120s";
+/// A worker that exited on its own is started again after this pause (it exits at once while
+/// the ledger database refuses connections, and would otherwise be restarted in a tight loop).
+const RESTART_BACKOFF: Duration = Duration::from_secs(3);
 
 /// Everything the run started.
 #[derive(Debug)]
@@ -41,14 +45,18 @@ pub struct System {
     pub sandboxes: Sandboxes,
     /// The CLI tools pointed at this system.
     pub tools: Tools,
-    /// The ledger database file.
+    /// The ledger database file (SQLite).
     pub db_path: PathBuf,
+    /// The ledger's PostgreSQL cluster (`--ledger postgres`).
+    pub postgres: Option<PgServer>,
     /// The ledger, for the verifier.
     pub ledger: Ledger,
     /// The run's job, resolved from the jobs file the run wrote.
     pub job: Job,
-    /// The ledger lock while a ledger outage lasts.
+    /// The ledger lock while a SQLite ledger outage lasts.
     pub lock: Option<LedgerLock>,
+    /// When each worker that exited on its own was found down (restarted after a pause).
+    crashed: Vec<Option<Instant>>,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -74,7 +82,7 @@ pub(crate) fn jobs_file(settings: &Settings) -> String {
 
 impl System {
     /// Starts everything and applies the job's schedule; returns once the schedule exists.
-    pub async fn up(dir: &Path, temporal: &Path, settings: &Settings, timeline: &Timeline) -> anyhow::Result<Self> {
+    pub async fn up(dir: &Path, temporal: &Path, ledger_kind: LedgerKind, settings: &Settings, timeline: &Timeline) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let punctual = std::env::current_exe().context("finding the punctual executable")?;
 
@@ -96,11 +104,18 @@ impl System {
         timeline.note(format!("payment provider at {}, notification sink at {}", sandboxes.provider, sandboxes.sink));
 
         let db_path = dir.join("ledger.db");
-        let database_url = format!("sqlite://{}", db_path.display());
+        let postgres = match ledger_kind {
+            LedgerKind::Sqlite => None,
+            LedgerKind::Postgres => Some(PgServer::start(dir, free_port()?).await?),
+        };
+        let database_url = match &postgres {
+            Some(pg) => pg.ledger_url(),
+            None => format!("sqlite://{}", db_path.display()),
+        };
         let ledger = Ledger::connect(&database_url).await.context("opening the run's ledger")?;
         seed(&ledger, settings.customers).await?;
         let ids: Vec<String> = settings.customers.iter().map(|&i| demo_customer(i).id).collect();
-        timeline.note(format!("ledger {} seeded with demo customers {}", db_path.display(), ids.join(" ")));
+        timeline.note(format!("ledger {database_url} seeded with demo customers {}", ids.join(" ")));
 
         let config = dir.join("punctual.toml");
         std::fs::write(&config, jobs_file(settings)).with_context(|| format!("writing {}", config.display()))?;
@@ -130,18 +145,24 @@ impl System {
             sandboxes,
             tools,
             db_path,
+            postgres,
             ledger,
             job,
             lock: None,
+            crashed: vec![None; settings.workers],
         })
     }
 
     /// Restarts any worker that exited without being told to; fails if a sandbox died (its
     /// in-memory state is what the verifier counts, so the run could no longer be judged).
     pub async fn supervise(&mut self, timeline: &Timeline) -> anyhow::Result<()> {
-        for worker in &mut self.workers {
+        for (worker, crashed) in self.workers.iter_mut().zip(&mut self.crashed) {
             if let Some(status) = worker.exited() {
-                timeline.fault(format!("{} exited by itself ({status}); restarting it", worker.name()));
+                timeline.fault(format!("{} exited by itself ({status}); restarting it in {RESTART_BACKOFF:?}", worker.name()));
+                *crashed = Some(Instant::now());
+            }
+            if crashed.is_some_and(|at| at.elapsed() >= RESTART_BACKOFF) {
+                *crashed = None;
                 worker.restart()?;
             }
         }
@@ -176,6 +197,10 @@ impl System {
             timeline.fault("the ledger was still locked: unlocking it");
             lock.release().await?;
         }
+        if let Some(pg) = self.postgres.as_mut().filter(|pg| !pg.is_up()) {
+            timeline.fault("PostgreSQL was still down: starting it");
+            pg.start_again().await?;
+        }
         self.sandboxes.reset().await
     }
 
@@ -187,6 +212,9 @@ impl System {
         self.server.stop().await;
         for sandbox in &mut self.sandboxes_processes {
             sandbox.kill().await;
+        }
+        if let Some(pg) = &mut self.postgres {
+            pg.stop().await;
         }
     }
 }
