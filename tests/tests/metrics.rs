@@ -174,9 +174,16 @@ async fn a_billing_run_moves_each_counter_by_exactly_its_effects() {
         ),
     );
     // The SDK's own worker metrics are merged in: one BillingRunWorkflow completed, polls made.
-    let sdk_completed = after.get("temporal_workflow_completed", &[("workflow_type", "BillingRunWorkflow")]);
-    assert_eq!(sdk_completed, 1.0, "SDK metrics in the scrape:\n{}", after.text);
-    assert!(after.text.contains("temporal_num_pollers"), "{}", after.text);
+    // The SDK records its completion counter after it reports the completion, so a scrape right
+    // after the result may not show it yet (seen under load in CI): wait for it, bounded.
+    let sdk = eventually("the SDK's completion counter", Duration::from_secs(60), async || {
+        let s = scrape(&base).await;
+        (s.get("temporal_workflow_completed", &[("workflow_type", "BillingRunWorkflow")]) >= 1.0).then_some(s)
+    })
+    .await;
+    let sdk_completed = sdk.get("temporal_workflow_completed", &[("workflow_type", "BillingRunWorkflow")]);
+    assert_eq!(sdk_completed, 1.0, "SDK metrics in the scrape:\n{}", sdk.text);
+    assert!(sdk.text.contains("temporal_num_pollers"), "{}", sdk.text);
 
     // The same date again, under another workflow ID: every batch is already done, so no effect
     // counter moves; only the run itself is counted.
