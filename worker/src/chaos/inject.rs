@@ -112,6 +112,21 @@ async fn apply(action: Action, system: &mut System, window: Window, timeline: &T
         Action::Fail5xx(service, n) => fault(system, service, FaultChange::Fail(n), action, timeline).await?,
         Action::Slow(service, ms) => fault(system, service, FaultChange::Latency(ms), action, timeline).await?,
         Action::Fast(service) => fault(system, service, FaultChange::Latency(0), action, timeline).await?,
+        Action::CutNetwork(n) => match &mut system.partition {
+            Ok(partition) => {
+                partition.cut().await?;
+                let pid = system.workers[n - 1].pid().map_or("-".to_owned(), |p| p.to_string());
+                timeline.fault(format!("{action} (pid {pid}, namespace {}: link down)", partition.namespace()));
+            }
+            Err(reason) => timeline.fault(format!("{action}: skipped, no network namespace here ({reason})")),
+        },
+        Action::RestoreNetwork(_) => match &mut system.partition {
+            Ok(partition) => {
+                partition.restore().await?;
+                timeline.fault(format!("{action} (link up)"));
+            }
+            Err(_) => timeline.fault(format!("{action}: skipped, it was never cut")),
+        },
         Action::Duplicate(duplicate) => {
             timeline.fault(action.to_string());
             let (tools, job, timeline) = (system.tools.clone(), system.job.clone(), timeline.clone());

@@ -7,8 +7,9 @@
 //!    `punctual_workflows::billing::fire`) applied with `punctual schedule apply`;
 //! 2. [`plan`] / [`inject`]: a seeded fault plan, printed first and carried out step by step —
 //!    workers SIGKILLed and restarted, the server stopped and started, the provider and sink
-//!    dropping responses after committing, failing with 503 and slow, the ledger locked, and
-//!    duplicate triggers of keys that ran or are running;
+//!    dropping responses after committing, failing with 503 and slow, the ledger locked, one
+//!    worker cut off the network ([`netns`]), and duplicate triggers of keys that ran or are
+//!    running;
 //! 3. the schedule is paused ([`stop`]) and [`drain`] waits (bounded) for everything to finish;
 //! 4. [`verify`] compares [`expected`] bills with what [`observe`] finds at the provider, the sink
 //!    and in the database, and [`recovery`] says how long work took to recover after each fault.
@@ -20,6 +21,7 @@ pub mod drain;
 pub mod expected;
 pub mod inject;
 pub mod ledger_lock;
+pub mod netns;
 pub mod observe;
 pub mod plan;
 pub mod postgres;

@@ -14,6 +14,9 @@ use std::time::Duration;
 const QUIET_START: u64 = 10;
 /// Every fault has ended this long before the window closes.
 const QUIET_END: u64 = 8;
+/// The shortest network cut: longer than the activities' 30 s start-to-close timeout, so the
+/// cut worker's attempts time out and move to the others while it is away.
+const CUT_SHORTEST: u64 = 35;
 
 /// A sandbox service the harness can make misbehave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +66,10 @@ pub enum Action {
     Fast(Service),
     /// A duplicate trigger.
     Duplicate(Duplicate),
+    /// Cut worker `n` off the network (it lives in a network namespace of its own).
+    CutNetwork(usize),
+    /// Give it its network back.
+    RestoreNetwork(usize),
 }
 
 /// An action at an offset from the start of the window.
@@ -187,6 +194,21 @@ impl Plan {
             };
             at(start, Action::Duplicate(duplicate));
         }
+        // Drawn last, so every earlier fault of a seed stays where it was before network cuts
+        // existed (the README's recorded soak seed replays the same plan plus the cuts). The
+        // cut worker is the last one. The network is a resource of its own: a kill and restart
+        // may fall inside a cut (the restarted worker dials until the link is back).
+        let partitioned = settings.workers;
+        let mut network = Busy::default();
+        for _ in 0..settings.network_cuts {
+            let length = rng.between(CUT_SHORTEST, CUT_SHORTEST + 10);
+            let start = rng.between(QUIET_START, last.saturating_sub(length));
+            if start + length <= last && network.free(start, start + length) {
+                network.take(start, start + length);
+                at(start, Action::CutNetwork(partitioned));
+                at(start + length, Action::RestoreNetwork(partitioned));
+            }
+        }
         // Stable: actions drawn for the same second keep their drawing order (a stop before its start).
         steps.sort_by_key(|s| s.at);
         Self { seed, steps }
@@ -215,6 +237,8 @@ impl fmt::Display for Action {
             Action::Fail5xx(s, n) => write!(f, "{s}: answer 503 to the next {n} requests"),
             Action::Slow(s, ms) => write!(f, "{s}: slow, {ms} ms before each request (the client gives up at 10 s)"),
             Action::Fast(s) => write!(f, "{s}: normal speed again"),
+            Action::CutNetwork(n) => write!(f, "cut worker-{n} off the network"),
+            Action::RestoreNetwork(n) => write!(f, "worker-{n}'s network back"),
             Action::Duplicate(Duplicate::PunctualTrigger) => write!(f, "duplicate: punctual schedule trigger"),
             Action::Duplicate(Duplicate::TemporalTrigger) => write!(f, "duplicate: temporal schedule trigger"),
             Action::Duplicate(Duplicate::FireBillingAgain { slots_back: 0 }) => {
@@ -270,6 +294,8 @@ mod tests {
                         Action::UnlockLedger => ("ledger".into(), false),
                         Action::Slow(s, _) => (format!("{s}"), true),
                         Action::Fast(s) => (format!("{s}"), false),
+                        Action::CutNetwork(n) => (format!("network-{n}"), true),
+                        Action::RestoreNetwork(n) => (format!("network-{n}"), false),
                         _ => continue,
                     };
                     let was_down = down.insert(resource.clone(), goes_down).unwrap_or(false);
@@ -288,6 +314,33 @@ mod tests {
         assert!(has(|a| matches!(a, Action::StopServer)), "{plan}");
         assert!(has(|a| matches!(a, Action::LockLedger)), "{plan}");
         assert!(has(|a| matches!(a, Action::Duplicate(_))), "{plan}");
+        assert!(has(|a| matches!(a, Action::CutNetwork(3))), "{plan}");
+    }
+
+    #[test]
+    fn network_cuts_leave_the_rest_of_a_seeds_plan_as_it_was() {
+        let with = Profile::Soak.settings();
+        let without = Settings { network_cuts: 0, ..with.clone() };
+        for seed in [2026, 7, 99] {
+            let rest: Vec<Step> = Plan::draw(seed, &with)
+                .steps
+                .into_iter()
+                .filter(|s| !matches!(s.action, Action::CutNetwork(_) | Action::RestoreNetwork(_)))
+                .collect();
+            assert_eq!(rest, Plan::draw(seed, &without).steps, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn every_ci_plan_cuts_the_network_for_longer_than_start_to_close() {
+        let settings = Profile::Ci.settings();
+        for seed in 0..200 {
+            let plan = Plan::draw(seed, &settings);
+            let cut = plan.steps.iter().find(|s| matches!(s.action, Action::CutNetwork(_)));
+            let back = plan.steps.iter().find(|s| matches!(s.action, Action::RestoreNetwork(_)));
+            let (Some(cut), Some(back)) = (cut, back) else { panic!("seed {seed}: no cut\n{plan}") };
+            assert!(back.at - cut.at > Duration::from_secs(30), "seed {seed}\n{plan}");
+        }
     }
 
     #[test]

@@ -96,6 +96,11 @@ impl PgServer {
         format!("postgres://{PG_USER}@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// Its loopback port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The ledger's URL.
     pub fn ledger_url(&self) -> String {
         self.url(DATABASE)

@@ -81,6 +81,8 @@ pub struct Settings {
     pub provider_faults: usize,
     pub sink_faults: usize,
     pub duplicate_triggers: usize,
+    /// Cuts of the last worker's network (where the machine allows `ip netns`).
+    pub network_cuts: usize,
     /// Bound on the drain after the schedule stops; exceeding it fails the run.
     pub drain_limit: Duration,
 }
@@ -106,6 +108,7 @@ impl Profile {
                 provider_faults: 3,
                 sink_faults: 2,
                 duplicate_triggers: 6,
+                network_cuts: 1,
                 drain_limit: Duration::from_secs(300),
             },
             Profile::Soak => Settings {
@@ -120,6 +123,7 @@ impl Profile {
                 provider_faults: 30,
                 sink_faults: 15,
                 duplicate_triggers: 40,
+                network_cuts: 4,
                 drain_limit: Duration::from_secs(600),
             },
         }

@@ -30,7 +30,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// Whether `action` stops or slows work (its end is not a fault of its own).
 fn disrupts(action: &Action) -> bool {
-    matches!(action, Action::KillWorker(_) | Action::StopServer | Action::LockLedger | Action::Slow(..))
+    matches!(action, Action::KillWorker(_) | Action::StopServer | Action::LockLedger | Action::Slow(..) | Action::CutNetwork(_))
 }
 
 /// Lines describing occurrence latency and the recovery after each disruptive fault.

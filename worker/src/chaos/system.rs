@@ -3,6 +3,7 @@
 //! processes on one task queue, and the jobs file with the one job the run applies.
 
 use super::ledger_lock::LedgerLock;
+use super::netns::Partition;
 use super::postgres::PgServer;
 use super::process::{Process, Spec};
 use super::profile::{LedgerKind, Settings};
@@ -55,6 +56,9 @@ pub struct System {
     pub job: Job,
     /// The ledger lock while a SQLite ledger outage lasts.
     pub lock: Option<LedgerLock>,
+    /// The last worker's network namespace, or why this machine cannot make one (the network
+    /// cuts of the plan are then skipped, saying so).
+    pub partition: Result<Partition, String>,
     /// When each worker that exited on its own was found down (restarted after a pause).
     crashed: Vec<Option<Instant>>,
 }
@@ -129,10 +133,28 @@ impl System {
             ("PUNCTUAL_NOTIFY_URL".to_owned(), sandboxes.sink.clone()),
             ("PUNCTUAL_CONNECT_TIMEOUT".to_owned(), WORKER_CONNECT_TIMEOUT.to_owned()),
         ];
+        let mut ports = vec![port, provider_port, sink_port];
+        ports.extend(postgres.as_ref().map(PgServer::port));
+        let partition = if settings.network_cuts == 0 {
+            Err("the profile cuts no network".to_owned())
+        } else {
+            Partition::create(std::process::id(), &ports).await.map_err(|err| format!("{err:#}"))
+        };
         let mut workers = Vec::new();
         for n in 1..=settings.workers {
-            let spec = Spec { program: punctual.clone(), args: vec!["worker".to_owned()], env: env.clone() };
+            let mut spec = Spec { program: punctual.clone(), args: vec!["worker".to_owned()], env: env.clone() };
+            if let (true, Ok(partition)) = (n == settings.workers, &partition) {
+                spec = partition.wrap(spec);
+                timeline.note(format!(
+                    "worker-{n} runs in network namespace {}, reaching the server, sandboxes and database through {}",
+                    partition.namespace(),
+                    partition.translate("127.0.0.1:*")
+                ));
+            }
             workers.push(Process::start(&format!("worker-{n}"), spec, &dir.join(format!("worker-{n}.log")))?);
+        }
+        if let Err(reason) = &partition {
+            timeline.note(format!("no network cuts in this run: cannot make a network namespace ({reason})"));
         }
         timeline.note(format!("{} workers polling task queue {TASK_QUEUE} (logs in {})", workers.len(), dir.display()));
 
@@ -149,6 +171,7 @@ impl System {
             ledger,
             job,
             lock: None,
+            partition,
             crashed: vec![None; settings.workers],
         })
     }
@@ -193,6 +216,12 @@ impl System {
                 worker.restart()?;
             }
         }
+        if let Ok(partition) = &mut self.partition
+            && partition.is_cut()
+        {
+            timeline.fault("a worker was still cut off the network: restoring it");
+            partition.restore().await?;
+        }
         if let Some(lock) = self.lock.take() {
             timeline.fault("the ledger was still locked: unlocking it");
             lock.release().await?;
@@ -216,6 +245,8 @@ impl System {
         if let Some(pg) = &mut self.postgres {
             pg.stop().await;
         }
+        // Dropping the partition removes the namespace and its veth pair.
+        self.partition = Err("removed at the end of the run".to_owned());
     }
 }
 
