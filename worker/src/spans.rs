@@ -50,8 +50,8 @@ impl ActivityInboundInterceptor for ActivitySpans {
                 "activity",
                 activity_type = %info.activity_type,
                 business_key = %info.activity_id,
-                workflow_id = info.workflow_id.as_deref().unwrap_or_default(),
-                run_id = info.workflow_run_id.as_deref().unwrap_or_default(),
+                workflow_id = %info.workflow_id.as_deref().unwrap_or_default(),
+                run_id = %info.workflow_run_id.as_deref().unwrap_or_default(),
                 attempt = info.attempt,
             );
             next.run(input).instrument(span).await
