@@ -1,7 +1,8 @@
 //! `punctual worker` with `OTEL_EXPORTER_OTLP_ENDPOINT` exports its spans over OTLP/HTTP: an
 //! OTLP receiver in this test (a receiver of our output, decoding the protobuf the way a
 //! collector or Jaeger does) gets a span for each activity of a billing run, carrying the
-//! business key, workflow id and run id, and every span of the run is in one trace.
+//! business key, workflow id and run id, and every span of the run is in one trace. The worker
+//! is stopped with SIGTERM first, so this also checks that it flushes its spans on the way out.
 
 use axum::{Router, body::Bytes, extract::State, routing::post};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -95,10 +96,8 @@ async fn a_billing_run_is_one_trace_with_business_keys_on_its_activity_spans() {
     let env = TestEnv::start("tracing-export").await;
     let received = Received::default();
     let endpoint = otlp_receiver(received.clone()).await;
-    let _worker = Worker(env.spawn_worker_with(&[
+    let mut worker = Worker(env.spawn_worker_with(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-        // Export each batch soon after it ends, so the bounded wait below is short.
-        ("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()),
     ]));
 
     let customers: Vec<String> =
@@ -113,18 +112,14 @@ async fn a_billing_run_is_one_trace_with_business_keys_on_its_activity_spans() {
     let run_id = run.info().run_id.clone().expect("started run has a run id");
     run.get_result(WorkflowGetResultOptions::default()).await.expect("billing run result");
 
-    // Spans are exported as they end, in batches: wait (bounded) until the run's own span and a
-    // GenerateBill activity span per customer have arrived.
-    let spans = eventually("the run's spans at the OTLP receiver", WAIT, async || {
-        let spans = received.lock().expect("receiver lock").clone();
-        let run_span = spans.iter().any(|s| s.name == format!("RunWorkflow:{}", names::BILLING_RUN_WORKFLOW));
-        let bills = spans
-            .iter()
-            .filter(|s| s.name == "activity" && s.attr("activity_type") == names::GENERATE_BILL_ACTIVITY)
-            .count();
-        (run_span && bills >= customers.len()).then_some(spans)
-    })
-    .await;
+    // Stop the worker as Kubernetes would (SIGTERM): it drains, flushes every span still
+    // buffered, then exits. After its exit the receiver holds all it will ever get.
+    let pid = worker.0.id().to_string();
+    let signalled = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+    assert!(signalled.success(), "SIGTERM to the worker");
+    let status = eventually("the worker to exit after SIGTERM", WAIT, async || worker.0.try_wait().expect("worker status")).await;
+    assert!(status.success(), "worker exit after SIGTERM: {status}");
+    let spans = received.lock().expect("receiver lock").clone();
     let activity_spans: Vec<&Span> = spans.iter().filter(|s| s.name == "activity").collect();
     let summary: Vec<_> = spans.iter().map(|s| (&s.name, s.attr("business_key"), &s.trace_id)).collect();
 
@@ -162,19 +157,19 @@ async fn a_billing_run_is_one_trace_with_business_keys_on_its_activity_spans() {
     assert!(!charges.is_empty(), "no ChargeInvoice spans: {summary:#?}");
     assert!(charges.iter().all(|s| s.attr("workflow_id").starts_with("payment/")), "{charges:#?}");
 
-    // The workflow spans carry the business key too.
-    let run_span = spans
-        .iter()
-        .find(|s| s.name == format!("RunWorkflow:{}", names::BILLING_RUN_WORKFLOW))
-        .expect("run span (waited for above)");
-    assert_eq!((run_span.attr("business_key"), run_span.attr("run_id")), (run_key.as_str(), run_id.as_str()));
-
     // One trace: every span of the run (run, batch, sagas, all activities) shares its trace id,
     // and the run's span is the only root.
     let traces: BTreeSet<&str> = spans.iter().map(|s| s.trace_id.as_str()).collect();
     assert_eq!(traces.len(), 1, "spans spread over {} traces: {summary:#?}", traces.len());
     let roots: Vec<&str> = spans.iter().filter(|s| s.parent_span_id.is_empty()).map(|s| s.name.as_str()).collect();
     assert_eq!(roots, [format!("RunWorkflow:{}", names::BILLING_RUN_WORKFLOW)], "root spans");
+    // The workflow spans carry the business key too.
+    let run_span = spans
+        .iter()
+        .find(|s| s.name == format!("RunWorkflow:{}", names::BILLING_RUN_WORKFLOW))
+        .unwrap_or_else(|| panic!("no span of the run's workflow: {summary:#?}"));
+    assert_eq!((run_span.attr("business_key"), run_span.attr("run_id")), (run_key.as_str(), run_id.as_str()));
+
     // Each activity span hangs under the SDK's span of that activity execution.
     let ids: BTreeSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
     assert!(
