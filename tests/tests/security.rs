@@ -19,6 +19,7 @@ use tokio_rustls::TlsAcceptor;
 
 const API_KEY: &str = "tk-SECRET-api-key-0123456789";
 const DB_PASSWORD: &str = "pw-SECRET-5f2e9c";
+const PROVIDER_TOKEN: &str = "sk-SECRET-provider-77aa";
 
 /// CA, server and client certificates in PEM files under a fresh directory.
 struct Pki {
@@ -128,7 +129,7 @@ async fn punctual(args: &[&str], env: &[(&str, String)]) -> (bool, String) {
 }
 
 fn assert_no_secret(what: &str, printed: &str) {
-    for secret in [API_KEY, DB_PASSWORD] {
+    for secret in [API_KEY, DB_PASSWORD, PROVIDER_TOKEN] {
         assert!(!printed.contains(secret), "{what} printed a secret:\n{printed}");
     }
 }
@@ -184,6 +185,8 @@ async fn secrets_stay_out_of_help_and_errors() {
     let secrets = [
         ("TEMPORAL_API_KEY", API_KEY.to_owned()),
         ("PUNCTUAL_DATABASE_URL", db_url),
+        ("PUNCTUAL_PROVIDER_URL", format!("http://billing:{PROVIDER_TOKEN}@127.0.0.1:1")),
+        ("PUNCTUAL_NOTIFY_URL", format!("http://notify:{PROVIDER_TOKEN}@127.0.0.1:1")),
         // Nothing listens on port 1: every dial fails at once.
         ("TEMPORAL_ADDRESS", "127.0.0.1:1".to_owned()),
     ];
