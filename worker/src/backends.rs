@@ -15,12 +15,13 @@ pub struct BackendArgs {
     #[arg(long, env = "PUNCTUAL_DATABASE_URL", default_value = "sqlite://.data/ledger.db", hide_env_values = true)]
     pub database_url: String,
 
-    /// Base URL of the payment provider.
-    #[arg(long, env = "PUNCTUAL_PROVIDER_URL", default_value = "http://127.0.0.1:8081")]
+    /// Base URL of the payment provider. Its value is not shown in `--help`: a real provider's
+    /// URL may carry credentials.
+    #[arg(long, env = "PUNCTUAL_PROVIDER_URL", default_value = "http://127.0.0.1:8081", hide_env_values = true)]
     pub provider_url: String,
 
-    /// Base URL of the notification sink.
-    #[arg(long, env = "PUNCTUAL_NOTIFY_URL", default_value = "http://127.0.0.1:8082")]
+    /// Base URL of the notification sink (its value is not shown in `--help`, as above).
+    #[arg(long, env = "PUNCTUAL_NOTIFY_URL", default_value = "http://127.0.0.1:8082", hide_env_values = true)]
     pub notify_url: String,
 }
 

@@ -20,6 +20,7 @@ pub mod sandbox;
 pub mod schedule;
 pub mod sdk_metrics;
 pub mod shutdown;
+pub mod spans;
 pub mod start;
 pub mod telemetry;
 pub mod tuning;

@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    let telemetry = telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Worker(args) => worker(args).await,
         Command::SandboxProvider(args) => sandbox_provider(args).await,
@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
             Ok(())
         }
     };
-    match result {
+    let code = match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, the whole cause chain, no backtrace: this is read by people.
@@ -43,7 +43,10 @@ async fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // Last: the spans of the whole run, its failure included, are flushed.
+    telemetry.shutdown();
+    code
 }
 
 async fn worker(args: WorkerArgs) -> anyhow::Result<()> {

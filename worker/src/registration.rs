@@ -23,7 +23,7 @@ pub fn worker_options(
 ) -> Result<WorkerOptions, WorkflowRegistrationError> {
     // The job activities start occurrences on this worker's own queue, through this client.
     let jobs = JobActivities::new(billing.ledger().clone(), client, task_queue);
-    Ok(WorkerOptions::new(task_queue)
+    let mut options = WorkerOptions::new(task_queue)
         .register_workflow::<BenchWorkflow>()?
         .register_workflow::<BillingRunWorkflow>()?
         .register_workflow::<BillingBatchWorkflow>()?
@@ -39,5 +39,7 @@ pub fn worker_options(
         .register_activities(RunActivities::new(billing.ledger().clone()))
         .register_activities(billing)
         .graceful_shutdown_period(shutdown_grace)
-        .build())
+        .build();
+    crate::spans::install(&mut options);
+    Ok(options)
 }
