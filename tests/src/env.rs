@@ -117,9 +117,18 @@ impl TestEnv {
 
     /// Runs the real `punctual` binary with `args` against this test's server, queue and world.
     pub async fn punctual(&self, args: &[&str]) -> CliOutput {
+        self.punctual_with(&[], args).await
+    }
+
+    /// [`TestEnv::punctual`] with `extra` environment on top, e.g. the payload keys.
+    pub async fn punctual_with(&self, extra: &[(&str, String)], args: &[&str]) -> CliOutput {
         let out = Command::new(crate::server::punctual_bin())
             .args(args)
+            .env_remove("PUNCTUAL_PAYLOAD_KEY")
+            .env_remove("PUNCTUAL_PAYLOAD_KEY_ID")
+            .env_remove("PUNCTUAL_PAYLOAD_OLD_KEYS")
             .envs(self.punctual_env())
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .output()
             .await
             .expect("run punctual");

@@ -10,6 +10,10 @@ use std::{net::SocketAddr, time::Duration};
 /// Connection to Temporal uses the same environment configuration as the `temporal` CLI:
 /// TEMPORAL_ADDRESS (default localhost:7233), TEMPORAL_NAMESPACE (default "default"),
 /// TEMPORAL_API_KEY, TEMPORAL_TLS_* and TEMPORAL_PROFILE / temporal.toml profiles.
+///
+/// Optional payload encryption (AES-256-GCM), read from the environment only and never printed:
+/// PUNCTUAL_PAYLOAD_KEY (base64 of 32 bytes) with PUNCTUAL_PAYLOAD_KEY_ID, and retired keys for
+/// reading older histories in PUNCTUAL_PAYLOAD_OLD_KEYS (`id=base64,id=base64`).
 #[derive(Debug, Parser)]
 #[command(name = "punctual", version, propagate_version = true)]
 pub struct Cli {

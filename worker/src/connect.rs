@@ -5,7 +5,12 @@
 //! `TEMPORAL_PROFILE` and `temporal.toml`), so a worker and the CLI pointed at the same
 //! environment always talk to the same cluster. The API key and TLS material are never logged:
 //! only the address and namespace are.
+//!
+//! Every client made here carries punctual's payload codec ([`crate::codec`]), configured from
+//! `PUNCTUAL_PAYLOAD_KEY*`: the worker and each `punctual` command encrypt and decrypt alike, so
+//! turning encryption on for one turns it on for all.
 
+use crate::codec::{EncryptionCodec, KeyError, KeyRing};
 use std::time::Duration;
 use temporalio_client::{
     Client, ClientOptions, ConnectionOptions,
@@ -24,6 +29,9 @@ pub enum ConnectError {
     /// not `Send`, so its text is kept.)
     #[error("invalid Temporal connection settings (TEMPORAL_* variables or temporal.toml): {0}")]
     Config(String),
+    /// The PUNCTUAL_PAYLOAD_KEY* variables are malformed (the message names which, never a key).
+    #[error("invalid payload encryption settings: {0}")]
+    PayloadKeys(#[from] KeyError),
     /// Nothing answered at the address for the whole retry window.
     #[error(
         "no Temporal server answered at {address} (namespace `{namespace}`) within {waited:?}: \
@@ -38,6 +46,8 @@ pub enum ConnectError {
 pub struct TemporalTarget {
     connection: ConnectionOptions,
     client: ClientOptions,
+    /// Id of the key new payloads are encrypted with; `None` when encryption is off.
+    payload_key_id: Option<String>,
 }
 
 impl std::fmt::Debug for TemporalTarget {
@@ -46,17 +56,28 @@ impl std::fmt::Debug for TemporalTarget {
         f.debug_struct("TemporalTarget")
             .field("address", &self.address())
             .field("namespace", &self.namespace())
+            .field("payload_key_id", &self.payload_key_id)
             .finish_non_exhaustive()
     }
 }
 
 impl TemporalTarget {
-    /// Reads the standard Temporal environment configuration.
+    /// Reads the standard Temporal environment configuration and punctual's payload keys.
     pub fn from_env() -> Result<Self, ConnectError> {
-        let (connection, client) =
+        let (connection, mut client) =
             ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
                 .map_err(|err: ConfigError| ConnectError::Config(err.to_string()))?;
-        Ok(Self { connection, client })
+        let keys = KeyRing::from_env()?;
+        let payload_key_id = keys.current_id().map(str::to_owned);
+        // Installed even without keys: then it passes everything through, but an encrypted
+        // payload fails with an error naming PUNCTUAL_PAYLOAD_KEY instead of as unreadable JSON.
+        client.data_converter = EncryptionCodec::data_converter(keys);
+        Ok(Self { connection, client, payload_key_id })
+    }
+
+    /// Id of the key new payloads are encrypted with, safe to print; `None` when off.
+    pub fn payload_key_id(&self) -> Option<&str> {
+        self.payload_key_id.as_deref()
     }
 
     /// The server address, safe to print.

@@ -1,7 +1,8 @@
 //! The `punctual` worker as a library, so tests run exactly the production registration.
 //!
 //! `main.rs` only parses flags, sets up tracing and wires signals; everything it calls lives here:
-//! [`connect::connect`] (Temporal's own environment configuration, with bounded retry),
+//! [`connect::connect`] (Temporal's own environment configuration, with bounded retry, and the
+//! optional payload encryption of [`codec`]),
 //! [`registration::worker_options`] (every workflow and activity punctual serves) and
 //! [`run::run_worker`] (polls until a shutdown future resolves, then drains). [`sandbox`] holds the
 //! stand-in payment provider and notification sink that `punctual sandbox-provider` and
@@ -10,6 +11,7 @@
 pub mod backends;
 pub mod chaos;
 pub mod cli;
+pub mod codec;
 pub mod connect;
 pub mod failures;
 pub mod jobs;

@@ -58,7 +58,12 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         None => RuntimeOptions::default(),
     };
     let target = TemporalTarget::from_env()?;
-    tracing::info!(address = %target.address(), namespace = %target.namespace(), "connecting to Temporal");
+    tracing::info!(
+        address = %target.address(),
+        namespace = %target.namespace(),
+        payload_key_id = target.payload_key_id().unwrap_or("none (payloads in the clear)"),
+        "connecting to Temporal"
+    );
     // Open the database before polling: a worker that cannot record effects must not take work.
     let billing = args.backends.billing_activities().await?;
     let client = target.connect(args.connect_timeout).await?;

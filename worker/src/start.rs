@@ -31,7 +31,8 @@ pub struct BillingRunArgs {
     /// Task queue the workers poll.
     #[arg(long, env = "PUNCTUAL_TASK_QUEUE", default_value = names::DEFAULT_TASK_QUEUE)]
     pub task_queue: String,
-    /// Wait for the run to finish and print its summary.
+    /// Wait for the run to finish and print its summary (for a key that already completed,
+    /// print that run's summary).
     #[arg(long)]
     pub wait: bool,
     /// How long to retry an unreachable server.
@@ -75,7 +76,19 @@ pub async fn start_billing_run(target: &TemporalTarget, args: &BillingRunArgs) -
     let handle = match client.start_workflow(BillingRunWorkflow::run, input, options).await {
         Ok(handle) => handle,
         Err(WorkflowStartError::AlreadyStarted { .. }) => {
-            return Ok((Started::AlreadyCompleted { workflow_id }, None));
+            // Reading the completed run's result goes through the same codec as everything
+            // else: with encryption on, it needs the key that run was written with.
+            let summary = if args.wait {
+                let completed = client.get_workflow_handle::<BillingRunWorkflow>(workflow_id.as_str());
+                let summary = completed
+                    .get_result(WorkflowGetResultOptions::default())
+                    .await
+                    .map_err(|err| StartError::Server { workflow_id: workflow_id.clone(), detail: err.to_string() })?;
+                Some(summary)
+            } else {
+                None
+            };
+            return Ok((Started::AlreadyCompleted { workflow_id }, summary));
         }
         Err(err) => return Err(StartError::Server { workflow_id, detail: err.to_string() }),
     };

@@ -1,0 +1,318 @@
+//! Payload encryption, end to end: a billing run made by the real `punctual` worker and starter
+//! with `PUNCTUAL_PAYLOAD_KEY` set, its raw history read back with the real `temporal` CLI, then
+//! read through `punctual` again after a key rotation and without any key.
+
+use base64::Engine as _;
+use punctual_activities::seed::{CARD_DECLINED, demo_customer};
+use punctual_tests::{TestEnv, punctual_bin};
+use punctual_workflows::keys;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+const TZ: &str = "Asia/Shanghai";
+/// Demo customers seeded by `TestEnv::start`.
+const CUSTOMERS: u32 = 30;
+// Two throwaway keys (`openssl rand -base64 32`); nothing else uses them.
+const KEY_1: &str = "3wUg3t0fGxOfYpXmxLwY62bQ3cxT51atFhnZf7NOYvo=";
+const KEY_2: &str = "U7QFlF7IUywLORhTR6xeha+w7Cdsori0GR3jWi2Ejzc=";
+
+/// Where customer ids are still readable with encryption on: the names Temporal indexes and
+/// shows (workflow and activity ids, also inside local activity markers, search attributes) and
+/// failure messages, none of which the SDK hands to a codec. The README's "Payload encryption"
+/// section lists the same.
+const VISIBLE_OUTSIDE_PAYLOADS: &[&str] = &[
+    "workflowId",
+    "activityId",
+    "localActivityMarker.activity_id",
+    "message",
+    "searchAttributes.CustomerId",
+    "searchAttributes.BusinessKey",
+];
+
+fn key_1() -> Vec<(&'static str, String)> {
+    vec![("PUNCTUAL_PAYLOAD_KEY", KEY_1.to_owned()), ("PUNCTUAL_PAYLOAD_KEY_ID", "k1".to_owned())]
+}
+
+fn rotated() -> Vec<(&'static str, String)> {
+    vec![
+        ("PUNCTUAL_PAYLOAD_KEY", KEY_2.to_owned()),
+        ("PUNCTUAL_PAYLOAD_KEY_ID", "k2".to_owned()),
+        ("PUNCTUAL_PAYLOAD_OLD_KEYS", format!("k1={KEY_1}")),
+    ]
+}
+
+/// A `punctual worker` process with its log kept in a file; killed when the test ends.
+struct Worker {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Worker {
+    fn spawn(env: &TestEnv, extra: &[(&'static str, String)]) -> Self {
+        let log = std::env::temp_dir().join(format!("punctual-worker-{}.log", env.task_queue));
+        let child = std::process::Command::new("setpriv")
+            .args(["--pdeathsig", "KILL"])
+            .arg(punctual_bin())
+            .arg("worker")
+            .env_remove("PUNCTUAL_PAYLOAD_KEY")
+            .env_remove("PUNCTUAL_PAYLOAD_KEY_ID")
+            .env_remove("PUNCTUAL_PAYLOAD_OLD_KEYS")
+            .envs(env.punctual_env())
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("worker log file"))
+            .spawn()
+            .expect("spawn punctual worker");
+        Self { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).expect("read worker log")
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// The demo customers a run in `TZ` bills: `(id, amount in cents)`.
+fn billed_customers() -> Vec<(String, i64)> {
+    (1..=CUSTOMERS).map(demo_customer).filter(|c| c.timezone == TZ).map(|c| (c.id, c.plan_cents)).collect()
+}
+
+/// The JSON summary `punctual billing-run --wait` prints after its first line.
+fn summary(stdout: &str) -> Value {
+    let at = stdout.find('{').unwrap_or_else(|| panic!("no summary in: {stdout}"));
+    serde_json::from_str(&stdout[at..]).unwrap_or_else(|e| panic!("summary is not JSON ({e}): {stdout}"))
+}
+
+fn b64(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_else(|e| panic!("not base64 ({e}): {text}"))
+}
+
+/// One payload of a raw history: where it is, its decoded metadata and its data bytes.
+#[derive(Debug)]
+struct RawPayload {
+    path: String,
+    metadata: BTreeMap<String, String>,
+    data: Vec<u8>,
+}
+
+/// Walks a `temporal workflow show -o json` history: payloads (objects with an `encoding` in
+/// their `metadata`) outside search attributes go to `payloads`; every search attribute and every
+/// other string leaf that shows one of `needles` has its name counted in `leaks`.
+fn walk(value: &Value, path: &str, needles: &[String], payloads: &mut Vec<RawPayload>, leaks: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(meta)) = map.get("metadata")
+                && meta.contains_key("encoding")
+            {
+                let data = map.get("data").and_then(Value::as_str).map(b64).unwrap_or_default();
+                if path.contains("searchAttributes") {
+                    // Never encoded: the server indexes them. Counted as `searchAttributes.Name`.
+                    if needles.iter().any(|n| contains(&data, n)) {
+                        let name = path.rsplit('.').next().unwrap_or(path);
+                        leaks.insert(format!("searchAttributes.{name}"));
+                    }
+                    return;
+                }
+                if path.ends_with("markerRecordedEventAttributes.details.data.payloads[0]") {
+                    // A local activity's marker metadata (sequence, attempt, activity id and
+                    // type, times), written by SDK core and never handed to the codec; its
+                    // result is a separate payload, which is.
+                    if needles.iter().any(|n| contains(&data, n)) {
+                        leaks.insert("localActivityMarker.activity_id".to_owned());
+                    }
+                    return;
+                }
+                payloads.push(RawPayload {
+                    path: path.to_owned(),
+                    metadata: meta
+                        .iter()
+                        .map(|(k, v)| (k.clone(), String::from_utf8_lossy(&b64(v.as_str().unwrap_or(""))).into_owned()))
+                        .collect(),
+                    data,
+                });
+                return;
+            }
+            for (key, v) in map {
+                if let Value::String(text) = v
+                    && needles.iter().any(|n| text.contains(n.as_str()))
+                {
+                    leaks.insert(key.clone());
+                }
+                walk(v, &format!("{path}.{key}"), needles, payloads, leaks);
+            }
+        }
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), needles, payloads, leaks)),
+        _ => {}
+    }
+}
+
+/// The raw histories of `root` and every child workflow it (transitively) started.
+async fn histories(env: &TestEnv, root: &str) -> BTreeMap<String, Value> {
+    let mut todo = vec![root.to_owned()];
+    let mut seen = BTreeMap::new();
+    while let Some(id) = todo.pop() {
+        let history = env.cli_json(&["workflow", "show", "--workflow-id", &id]).await;
+        for event in history["events"].as_array().expect("events") {
+            if let Some(child) = event["startChildWorkflowExecutionInitiatedEventAttributes"]["workflowId"].as_str()
+                && !seen.contains_key(child)
+            {
+                todo.push(child.to_owned());
+            }
+        }
+        seen.insert(id, history);
+    }
+    seen
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Payloads in `histories` whose data shows a customer id or an amount in the clear.
+fn readable(histories: &BTreeMap<String, Value>, customers: &[(String, i64)]) -> Vec<String> {
+    let ids: Vec<String> = customers.iter().map(|(id, _)| id.clone()).collect();
+    let mut found = Vec::new();
+    for (id, history) in histories {
+        let (mut payloads, mut leaks) = (Vec::new(), BTreeSet::new());
+        walk(history, "", &ids, &mut payloads, &mut leaks);
+        for p in payloads {
+            for (customer, amount) in customers {
+                if contains(&p.data, customer) || contains(&p.data, &amount.to_string()) {
+                    found.push(format!("{id} {}: {customer}/{amount}", p.path));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotation() {
+    let env = TestEnv::start("encryption").await;
+    let customers = billed_customers();
+    let ids: Vec<String> = customers.iter().map(|(id, _)| id.clone()).collect();
+
+    // Before encryption: a run by the in-process worker and a client without a codec.
+    let plain_date = "2026-11-23";
+    let plain = env
+        .with_worker(env.punctual(&["billing-run", "--date", plain_date, "--timezone", TZ, "--wait"]))
+        .await;
+    assert!(plain.success, "{}", plain.stderr);
+    let plain_summary = summary(&plain.stdout);
+    let plain_histories = histories(&env, &keys::billing_run(TZ, plain_date)).await;
+    assert!(
+        !readable(&plain_histories, &customers).is_empty(),
+        "without a key the payload check sees customers in the clear (so it can fail)"
+    );
+
+    // Encryption on: the real worker and starter, both with key k1.
+    let date = "2026-11-24";
+    let worker = Worker::spawn(&env, &key_1());
+    let run = env.punctual_with(&key_1(), &["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+    assert!(run.success, "{}\n{}", run.stderr, worker.log());
+    let run_summary = summary(&run.stdout);
+
+    // The business effects are those of any run: one invoice per customer, each charged once
+    // (declined cards never), a receipt for each paid one.
+    let invoices: Vec<String> = customers.iter().map(|(c, _)| keys::invoice_id(c, date)).collect();
+    assert_eq!(run_summary["totals"]["customers"], customers.len(), "{run_summary:#}");
+    let rows: Vec<String> = env.world.invoices().await.into_iter().map(|(id, _)| id).filter(|id| id.ends_with("20261124")).collect();
+    assert_eq!(rows, invoices, "one invoice row per customer");
+    let mut charged = BTreeMap::<String, usize>::new();
+    for charge in env.world.charges().await {
+        let invoice = charge["invoice_id"].as_str().unwrap_or_default().to_owned();
+        if invoice.ends_with("20261124") {
+            *charged.entry(invoice).or_default() += 1;
+        }
+    }
+    let want: BTreeMap<String, usize> = (1..=CUSTOMERS)
+        .map(demo_customer)
+        .filter(|c| c.timezone == TZ && c.payment_method != CARD_DECLINED)
+        .map(|c| (keys::invoice_id(&c.id, date), 1))
+        .collect();
+    assert_eq!(charged, want, "charges per invoice at the provider");
+    assert_eq!(run_summary["totals"], plain_summary["totals"], "same customers, same outcomes as the plain run");
+
+    // The raw history of the run and of every child: each payload encrypted under k1, none
+    // showing a customer id or an amount.
+    let encrypted = histories(&env, &keys::billing_run(TZ, date)).await;
+    assert_eq!(encrypted.len(), 2 + customers.len(), "the run, its batch and a saga per customer: {:?}", encrypted.keys());
+    let mut leaked_fields = BTreeSet::new();
+    for (id, history) in &encrypted {
+        let mut payloads = Vec::new();
+        walk(history, "", &ids, &mut payloads, &mut leaked_fields);
+        assert!(!payloads.is_empty(), "{id}: no payloads found at all");
+        for p in &payloads {
+            assert_eq!(p.metadata.get("encoding").map(String::as_str), Some("binary/encrypted"), "{id} {}: {p:?}", p.path);
+            assert_eq!(p.metadata.get("encryption-key-id").map(String::as_str), Some("k1"), "{id} {}", p.path);
+        }
+    }
+    assert_eq!(readable(&encrypted, &customers), Vec::<String>::new(), "payloads readable with encryption on");
+    // Exactly the documented places: a new one is a leak, a vanished one a README to update.
+    let documented: BTreeSet<String> = VISIBLE_OUTSIDE_PAYLOADS.iter().map(|f| (*f).to_owned()).collect();
+    assert_eq!(leaked_fields, documented, "fields outside payloads that show customer ids");
+
+    // The worker logged which key it uses, and never a key.
+    let log = worker.log();
+    assert!(log.contains("payload_key_id") && log.contains("\"k1\""), "the worker names its key id: {log}");
+    assert!(!log.contains(KEY_1) && !log.contains(KEY_2), "a key in the worker log");
+    drop(worker);
+
+    // Rotated: k2 current, k1 old. The k1 run and the plain one still read through punctual.
+    for (d, want) in [(date, &run_summary), (plain_date, &plain_summary)] {
+        let again = env.punctual_with(&rotated(), &["billing-run", "--date", d, "--timezone", TZ, "--wait"]).await;
+        assert!(again.success, "{d}: {}", again.stderr);
+        assert!(again.stdout.contains("already completed: not started again"), "{}", again.stdout);
+        assert_eq!(&summary(&again.stdout), want, "{d} read after the rotation");
+    }
+
+    // Without the key, or with only the new one, reading fails and says which key is missing.
+    let args = ["billing-run", "--date", date, "--timezone", TZ, "--wait"];
+    let no_key = env.punctual_with(&[], &args).await;
+    assert!(!no_key.success, "{}", no_key.stdout);
+    assert!(no_key.stderr.contains("PUNCTUAL_PAYLOAD_KEY") && no_key.stderr.contains("`k1`"), "{}", no_key.stderr);
+    let new_only = env.punctual_with(&rotated()[..2], &args).await;
+    assert!(!new_only.success, "{}", new_only.stdout);
+    assert!(new_only.stderr.contains("`k1`") && new_only.stderr.contains("PUNCTUAL_PAYLOAD_OLD_KEYS"), "{}", new_only.stderr);
+}
+
+#[tokio::test]
+async fn bad_keys_stop_every_command_by_name_and_no_key_is_ever_printed() {
+    let env = TestEnv::start("encryption-keys").await;
+    let args = ["billing-run", "--date", "2026-11-24", "--timezone", TZ];
+    let short = "c2hvcnQta2V5"; // base64 of 9 bytes
+    let cases: [(Vec<(&str, String)>, &str); 3] = [
+        (vec![("PUNCTUAL_PAYLOAD_KEY", short.to_owned()), ("PUNCTUAL_PAYLOAD_KEY_ID", "k1".to_owned())], "PUNCTUAL_PAYLOAD_KEY decodes to 9 bytes"),
+        (vec![("PUNCTUAL_PAYLOAD_KEY", "%%%not-base64%%%".to_owned()), ("PUNCTUAL_PAYLOAD_KEY_ID", "k1".to_owned())], "PUNCTUAL_PAYLOAD_KEY is not valid base64"),
+        (vec![("PUNCTUAL_PAYLOAD_KEY", KEY_1.to_owned())], "PUNCTUAL_PAYLOAD_KEY is set but PUNCTUAL_PAYLOAD_KEY_ID is not"),
+    ];
+    for (vars, message) in cases {
+        for command in [&args[..], &["schedule", "list"], &["worker"]] {
+            // Bounded only so that a worker which wrongly starts polling fails the test, not hangs it.
+            let out = tokio::time::timeout(Duration::from_secs(120), env.punctual_with(&vars, command))
+                .await
+                .unwrap_or_else(|_| panic!("{command:?} kept running with {message}"));
+            assert!(!out.success, "{command:?} ran with {message}");
+            assert!(out.stderr.contains(message), "{command:?}: {}", out.stderr);
+            for (_, value) in &vars {
+                assert!(!out.stderr.contains(value.as_str()) && !out.stdout.contains(value.as_str()), "{command:?} printed a key: {}", out.stderr);
+            }
+        }
+    }
+    for help in [&["--help"][..], &["worker", "--help"], &["billing-run", "--help"], &["schedule", "--help"]] {
+        let out = env.punctual_with(&key_1(), help).await;
+        assert!(out.success, "{help:?}: {}", out.stderr);
+        assert!(!out.stdout.contains(KEY_1), "{help:?} shows the key");
+    }
+    let out = env.punctual_with(&key_1(), &["--help"]).await;
+    assert!(out.stdout.contains("PUNCTUAL_PAYLOAD_KEY"), "--help documents the variable: {}", out.stdout);
+}
