@@ -13,7 +13,7 @@
 use crate::codec::{EncryptionCodec, KeyError, KeyRing};
 use std::time::Duration;
 use temporalio_client::{
-    Client, ClientOptions, ConnectionOptions,
+    Client, ClientOptions, ConnectionOptions, GrpcCompression,
     envconfig::{ConfigError, LoadClientConfigProfileOptions},
 };
 use tokio::time::Instant;
@@ -39,6 +39,28 @@ pub enum ConnectError {
          or point TEMPORAL_ADDRESS at your cluster"
     )]
     Unreachable { address: String, namespace: String, waited: Duration, last_error: String },
+    /// PUNCTUAL_GRPC_COMPRESSION holds something else than `gzip` or `none`.
+    #[error("PUNCTUAL_GRPC_COMPRESSION=`{0}`: expected `gzip` or `none`")]
+    Compression(String),
+}
+
+/// Environment variable choosing the gRPC compression of every connection to Temporal.
+pub const GRPC_COMPRESSION_ENV: &str = "PUNCTUAL_GRPC_COMPRESSION";
+
+/// Reads [`GRPC_COMPRESSION_ENV`]: `none` (the default) or `gzip`.
+///
+/// Why not the SDK's default (gzip): the SDK builds a fresh deflate compressor, ~300 KB of
+/// zeroed buffers, for every request, and the server must inflate each one and deflate its
+/// reply. `make bench` measured that as the single largest cost of a worker next to the server
+/// it talks to (see BENCHMARKS.md). Gzip pays off only on slow links with big payloads: set
+/// `gzip` for Temporal Cloud over a thin WAN link if bandwidth, not CPU, is what you pay for.
+pub fn grpc_compression(value: Option<&str>) -> Result<GrpcCompression, ConnectError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(GrpcCompression::None),
+        Some(v) if v.eq_ignore_ascii_case("none") => Ok(GrpcCompression::None),
+        Some(v) if v.eq_ignore_ascii_case("gzip") => Ok(GrpcCompression::Gzip),
+        Some(other) => Err(ConnectError::Compression(other.to_owned())),
+    }
 }
 
 /// Connection settings resolved from the environment, ready to dial.
@@ -64,9 +86,10 @@ impl std::fmt::Debug for TemporalTarget {
 impl TemporalTarget {
     /// Reads the standard Temporal environment configuration and punctual's payload keys.
     pub fn from_env() -> Result<Self, ConnectError> {
-        let (connection, mut client) =
+        let (mut connection, mut client) =
             ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
                 .map_err(|err: ConfigError| ConnectError::Config(err.to_string()))?;
+        connection.grpc_compression = grpc_compression(std::env::var(GRPC_COMPRESSION_ENV).ok().as_deref())?;
         let keys = KeyRing::from_env()?;
         let payload_key_id = keys.current_id().map(str::to_owned);
         // Installed even without keys: then it passes everything through, but an encrypted
@@ -122,5 +145,20 @@ impl TemporalTarget {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_defaults_to_none_and_names_a_bad_value() {
+        assert_eq!(grpc_compression(None).unwrap(), GrpcCompression::None);
+        assert_eq!(grpc_compression(Some("")).unwrap(), GrpcCompression::None);
+        assert_eq!(grpc_compression(Some("GZIP")).unwrap(), GrpcCompression::Gzip);
+        assert_eq!(grpc_compression(Some(" none ")).unwrap(), GrpcCompression::None);
+        let err = grpc_compression(Some("zstd")).unwrap_err().to_string();
+        assert!(err.contains("PUNCTUAL_GRPC_COMPRESSION") && err.contains("zstd") && err.contains("gzip"), "{err}");
     }
 }
