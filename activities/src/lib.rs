@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod billing;
 pub mod failure;
+pub mod heartbeat;
 pub mod jobs;
 pub mod ledger;
 pub mod metrics;

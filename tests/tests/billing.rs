@@ -193,6 +193,17 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
         assert_eq!(scheduled(inv).await, ["ChargeInvoice", "VoidInvoice"], "{inv}");
     }
 
+    // Every effect is scheduled with the heartbeat timeout that bounds how long a dead worker
+    // holds it (5 s, not the 30 s start-to-close), and it heartbeats, so none timed out here.
+    for inv in e.closed.iter().chain(&e.declined) {
+        let history = env.cli_json(&["workflow", "show", "--workflow-id", &keys::payment_saga(inv)]).await;
+        let events = history["events"].as_array().expect("events");
+        for attrs in events.iter().map(|ev| &ev["activityTaskScheduledEventAttributes"]).filter(|a| !a.is_null()) {
+            assert_eq!(attrs["heartbeatTimeout"], "5s", "{inv}: {attrs}");
+        }
+        assert!(!events.iter().any(|ev| ev.get("activityTaskTimedOutEventAttributes").is_some()), "{inv}: an effect timed out");
+    }
+
     // Visible to a person: the compensated runs of the date, by search attribute.
     let mut want: Vec<String> = e.declined.iter().chain(&e.closed).map(|i| keys::payment_saga(i)).collect();
     want.sort();

@@ -10,6 +10,7 @@ mod customers;
 mod payments;
 mod receipts;
 
+use crate::heartbeat;
 use crate::ledger::{Caller, Ledger};
 use crate::outside::{ProviderClient, SinkClient};
 use crate::reports::ReportActivities;
@@ -88,7 +89,7 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: GenerateBillInput,
     ) -> Result<Bill, ActivityError> {
-        bills::generate(&self.ledger, &caller(&ctx), &input).await
+        heartbeat::while_running(&ctx, bills::generate(&self.ledger, &caller(&ctx), &input)).await
     }
 
     /// `ChargeInvoice`.
@@ -98,7 +99,7 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: PaymentInput,
     ) -> Result<Charge, ActivityError> {
-        payments::charge(&self.ledger, &self.provider, &caller(&ctx), &input).await
+        heartbeat::while_running(&ctx, payments::charge(&self.ledger, &self.provider, &caller(&ctx), &input)).await
     }
 
     /// `RecordPayment`.
@@ -108,7 +109,7 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: RecordPaymentInput,
     ) -> Result<EffectReceipt, ActivityError> {
-        bills::record_payment(&self.ledger, &caller(&ctx), &input).await
+        heartbeat::while_running(&ctx, bills::record_payment(&self.ledger, &caller(&ctx), &input)).await
     }
 
     /// `SendReceipt`.
@@ -118,7 +119,7 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: ReceiptInput,
     ) -> Result<EffectReceipt, ActivityError> {
-        receipts::send(&self.ledger, &self.sink, &caller(&ctx), &input).await
+        heartbeat::while_running(&ctx, receipts::send(&self.ledger, &self.sink, &caller(&ctx), &input)).await
     }
 
     /// `RefundCharge`.
@@ -128,7 +129,7 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: RefundInput,
     ) -> Result<EffectReceipt, ActivityError> {
-        counted("refund", payments::refund(&self.ledger, &self.provider, &caller(&ctx), &input).await)
+        counted("refund", heartbeat::while_running(&ctx, payments::refund(&self.ledger, &self.provider, &caller(&ctx), &input)).await)
     }
 
     /// `VoidInvoice`.
@@ -138,6 +139,6 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: VoidInput,
     ) -> Result<EffectReceipt, ActivityError> {
-        counted("void", bills::void(&self.ledger, &caller(&ctx), &input).await)
+        counted("void", heartbeat::while_running(&ctx, bills::void(&self.ledger, &caller(&ctx), &input)).await)
     }
 }

@@ -8,8 +8,10 @@
 //! gives a sharper one: an external effect whose key was claimed twice had an attempt that
 //! called out and never recorded the outcome, and the gap between the two claims is how long
 //! Temporal took to give that effect to another attempt — about 1 s when the attempt failed
-//! fast (a 503, a dropped response), about 10 s when the call timed out, about 30 s
-//! (start-to-close) when the attempt died with its worker.
+//! fast (a 503, a dropped response), about 5.5 s when the attempt died with its worker or lost
+//! the network (the effects' 5 s heartbeat timeout, then 0.5 s backoff), about 10 s when the call
+//! timed out. Before the effects heartbeated, a dead worker's attempt waited for start-to-close
+//! (30 s): a gap of 25 s or more now means a heartbeat did not do its job.
 
 use super::observe::{OccurrenceTiming, Reclaim};
 use super::plan::Action;
@@ -64,9 +66,9 @@ pub fn report(timings: &[OccurrenceTiming], done: &[(Action, DateTime<Utc>)]) ->
 /// and the retry that claimed the key again, by cause as the gap suggests it.
 pub fn reclaim_report(reclaims: &[Reclaim]) -> Vec<String> {
     let buckets: [(&str, f64, f64); 3] = [
-        ("within 8 s (typically a 503 or a dropped response, retried after backoff)", 0.0, 8.0),
+        ("within 8 s (a 503 or a dropped response retried after backoff, or an attempt whose worker died or was cut off: 5 s heartbeat timeout)", 0.0, 8.0),
         ("within 8-25 s (typically a call that hit the 10 s client timeout, or a failure reported after a server outage)", 8.0, 25.0),
-        ("after 25 s or more (an attempt that died with its worker: retried once start-to-close, 30 s, expired)", 25.0, f64::MAX),
+        ("after 25 s or more (retried only when start-to-close, 30 s, expired: a heartbeat that did not stop a dead attempt sooner)", 25.0, f64::MAX),
     ];
     let mut lines = vec![format!("effects claimed again after an attempt that did not record its outcome: {}", reclaims.len())];
     for (what, low, high) in buckets {

@@ -1,7 +1,7 @@
 //! `BillingBatchWorkflow`: bills one page of customers and collects each invoice through a saga.
 
 use super::contracts::BillingContract;
-use super::options::{activity, already_started, child};
+use super::options::{already_started, child, effect};
 use super::payment_saga::PaymentSagaWorkflow;
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
@@ -73,7 +73,7 @@ impl BillingBatchWorkflow {
             ctx.execute_activity(
                 BillingContract::generate_bill,
                 input,
-                activity(keys::bill_activity(customer, &date)),
+                effect(keys::bill_activity(customer, &date)),
             )
         }))
         .await;

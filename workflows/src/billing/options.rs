@@ -14,6 +14,12 @@ use crate::input::INVALID_INPUT;
 /// (this bounds how long a killed worker's activity stays stuck).
 pub const START_TO_CLOSE: Duration = Duration::from_secs(30);
 
+/// An effect activity (bill, charge, payment record, receipt, refund, void) heartbeats every
+/// second while it runs (`punctual_activities::heartbeat`); one silent this long died with its
+/// worker or lost the network, and Temporal gives the effect to another worker. This, not
+/// [`START_TO_CLOSE`], bounds how long a killed worker holds a customer's payment.
+pub const EFFECT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Retries forever with capped backoff: every effect is idempotent, and a provider or database
 /// outage must delay the run, not lose it. Business refusals are never retried.
 pub fn retry_policy() -> RetryPolicy {
@@ -31,6 +37,14 @@ pub fn activity(activity_id: String) -> ActivityOptions {
         .activity_id(activity_id)
         .retry_policy(retry_policy())
         .build()
+}
+
+/// Options for one effect activity: [`activity`] plus [`EFFECT_HEARTBEAT_TIMEOUT`]. Only for
+/// activities that heartbeat while they run: one that does not would be timed out after 5 s.
+pub fn effect(activity_id: String) -> ActivityOptions {
+    let mut options = activity(activity_id);
+    options.heartbeat_timeout = Some(EFFECT_HEARTBEAT_TIMEOUT);
+    options
 }
 
 /// Options for a child whose workflow ID is a business key: a completed child is never re-run

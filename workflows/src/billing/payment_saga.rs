@@ -1,7 +1,7 @@
 //! `PaymentSagaWorkflow`: charge → record payment → send receipt, undone in reverse on failure.
 
 use super::contracts::BillingContract;
-use super::options::activity;
+use super::options::effect;
 use super::types::*;
 use crate::business_date::date_field;
 use crate::failures::{self, ACCOUNT_CLOSED, PAYMENT_DECLINED};
@@ -146,7 +146,7 @@ async fn collect(
 ) -> Result<String, ActivityExecutionError> {
     let inv = &p.invoice_id;
     let charge = ctx
-        .execute_activity(BillingContract::charge_invoice, p.clone(), activity(keys::charge(inv)))
+        .execute_activity(BillingContract::charge_invoice, p.clone(), effect(keys::charge(inv)))
         .await?;
     done.push(Compensation::Refund { charge_id: charge.charge_id.clone() });
     let record = RecordPaymentInput {
@@ -155,14 +155,14 @@ async fn collect(
         charge_id: charge.charge_id.clone(),
         amount_cents: p.amount_cents,
     };
-    ctx.execute_activity(BillingContract::record_payment, record, activity(keys::payment_record(inv)))
+    ctx.execute_activity(BillingContract::record_payment, record, effect(keys::payment_record(inv)))
         .await?;
     let receipt = ReceiptInput {
         invoice_id: inv.clone(),
         customer_id: p.customer_id.clone(),
         amount_cents: p.amount_cents,
     };
-    ctx.execute_activity(BillingContract::send_receipt, receipt, activity(keys::notify(inv, "email")))
+    ctx.execute_activity(BillingContract::send_receipt, receipt, effect(keys::notify(inv, "email")))
         .await?;
     Ok(charge.charge_id)
 }
@@ -180,13 +180,13 @@ async fn compensate(
         let result = match &step {
             Compensation::Refund { charge_id } => {
                 let input = RefundInput { invoice_id: inv.clone(), charge_id: charge_id.clone() };
-                ctx.execute_activity(BillingContract::refund_charge, input, activity(keys::refund(inv)))
+                ctx.execute_activity(BillingContract::refund_charge, input, effect(keys::refund(inv)))
                     .await
                     .map(|_| names::REFUND_CHARGE_ACTIVITY)
             }
             Compensation::VoidInvoice => {
                 let input = VoidInput { invoice_id: inv.clone(), reason: reason.to_owned() };
-                ctx.execute_activity(BillingContract::void_invoice, input, activity(keys::void(inv)))
+                ctx.execute_activity(BillingContract::void_invoice, input, effect(keys::void(inv)))
                     .await
                     .map(|_| names::VOID_INVOICE_ACTIVITY)
             }
