@@ -1,5 +1,5 @@
 # The two commands of the README. Each sets up what it needs (pip, cargo) on a fresh machine.
-.PHONY: run test chaos build clean-data
+.PHONY: run test chaos bench build clean-data
 
 ## make run: Temporal dev server (if none answers) + search attributes + release worker.
 run:
@@ -13,6 +13,11 @@ test:
 ## duplicated effect (see README, "Proof under faults").
 chaos:
 	@bash scripts/chaos.sh
+
+## make bench [BENCH_ARGS=...]: throughput against other SDKs, schedule lag, recovery after a
+## SIGKILL; prints Markdown tables (see BENCHMARKS.md). Not a test: it asserts nothing.
+bench:
+	@bash scripts/bench.sh
 
 build:
 	cargo build --release -p punctual-worker

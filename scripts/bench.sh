@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# make bench: the benchmarks of BENCHMARKS.md, on this machine, in one command.
+#   1. installs the pinned Temporal CLI if needed and builds punctual + punctual-bench (release);
+#   2. prints what the numbers depend on: date, commit, cores, CPU model, load average;
+#   3. installs the other SDKs' bench workers (Python, TypeScript; bench/other-sdks/install.sh);
+#   4. runs punctual-bench on its own in-memory dev server: the throughput scenario with every
+#      worker side by side, alternating (the Rust SDK with its defaults, punctual as shipped,
+#      Python, TypeScript), then schedule lag and recovery with punctual as shipped.
+# Extra arguments go to punctual-bench (`target/release/punctual-bench --help`), e.g.
+#   make bench BENCH_ARGS="--scenarios throughput --rounds 3"
+# Not part of `make test`: it asserts nothing and takes about 15 minutes.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PIP_ROOT_USER_ACTION=ignore
+
+temporal="$(bash scripts/ensure-temporal.sh)"
+cargo build --release --locked -p punctual-worker --bin punctual
+cargo build --release --locked -p punctual-bench
+
+bash bench/other-sdks/install.sh
+
+# The variants, baseline first. `sdk-defaults` is punctual with every SDK default restored (gzip
+# on the wire): the "plain Rust SDK worker". The last variant is the one lag and recovery use.
+variants=(--variant "sdk-defaults=PUNCTUAL_GRPC_COMPRESSION=gzip"
+          --variant "python=PUNCTUAL_BIN=$PWD/bench/other-sdks/python-worker")
+if [[ -d bench/other-sdks/typescript/node_modules ]]; then
+  variants+=(--variant "typescript=PUNCTUAL_BIN=$PWD/bench/other-sdks/typescript-worker")
+fi
+variants+=(--variant "punctual=${PUNCTUAL_BENCH_FLAGS:-}")
+
+mkdir -p target/bench
+{
+  echo "# make bench, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo
+  echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+  echo "- uptime before: $(uptime)"
+} | tee target/bench/latest.md
+
+eval "extra=(${BENCH_ARGS:-})"
+target/release/punctual-bench --temporal "$temporal" --punctual target/release/punctual --out target/bench \
+  "${variants[@]}" "${extra[@]}" "$@" | tee -a target/bench/latest.md
+
+echo "- uptime after: $(uptime)" | tee -a target/bench/latest.md
+echo "(also in target/bench/latest.md; logs in target/bench/)"
