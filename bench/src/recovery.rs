@@ -8,6 +8,7 @@
 //! - a workflow task it had started: the workflow task timeout (10 s);
 //! - an activity it had started: that activity's start-to-close timeout, 30 s in the
 //!   `BenchWorkflow` contract (a heartbeat timeout would bound it sooner for long activities).
+//!
 //! The sum is the upper bound a workflow can be delayed; the table shows what happened.
 
 use crate::load::{self, Load, Outcome};

@@ -11,7 +11,9 @@
 //! fast (a 503, a dropped response), about 5.5 s when the attempt died with its worker or lost
 //! the network (the effects' 5 s heartbeat timeout, then 0.5 s backoff), about 10 s when the call
 //! timed out. Before the effects heartbeated, a dead worker's attempt waited for start-to-close
-//! (30 s): a gap of 25 s or more now means a heartbeat did not do its job.
+//! (30 s). A gap of 25 s or more now means the retry itself was held up (it found the ledger
+//! locked or the server down) or an attempt stayed alive but stuck; those keys are listed with
+//! their claim times, to read against the fault timeline.
 
 use super::observe::{OccurrenceTiming, Reclaim};
 use super::plan::Action;
@@ -68,7 +70,7 @@ pub fn reclaim_report(reclaims: &[Reclaim]) -> Vec<String> {
     let buckets: [(&str, f64, f64); 3] = [
         ("within 8 s (a 503 or a dropped response retried after backoff, or an attempt whose worker died or was cut off: 5 s heartbeat timeout)", 0.0, 8.0),
         ("within 8-25 s (typically a call that hit the 10 s client timeout, or a failure reported after a server outage)", 8.0, 25.0),
-        ("after 25 s or more (retried only when start-to-close, 30 s, expired: a heartbeat that did not stop a dead attempt sooner)", 25.0, f64::MAX),
+        ("after 25 s or more (the retry itself was held up: the ledger locked or the server down when it came, or start-to-close, 30 s, expiring on an attempt alive but stuck)", 25.0, f64::MAX),
     ];
     let mut lines = vec![format!("effects claimed again after an attempt that did not record its outcome: {}", reclaims.len())];
     for (what, low, high) in buckets {
@@ -84,6 +86,12 @@ pub fn reclaim_report(reclaims: &[Reclaim]) -> Vec<String> {
             quantile(&gaps, 0.5),
             quantile(&gaps, 1.0)
         ));
+        // The slow ones by name and time, to read against the fault timeline.
+        if low >= 25.0 {
+            for r in reclaims.iter().filter(|r| secs(r.first, r.last) >= low).take(5) {
+                lines.push(format!("    {} claimed {} then {}", r.key, r.first.format("%H:%M:%S"), r.last.format("%H:%M:%S")));
+            }
+        }
     }
     lines
 }
@@ -114,9 +122,11 @@ mod tests {
     fn reclaim_gaps_are_sorted_by_what_they_suggest() {
         let reclaim = |gap: i64| Reclaim { key: "charge/INV".into(), attempts: 2, first: at(0), last: at(gap) };
         let lines = reclaim_report(&[reclaim(1), reclaim(31), reclaim(1), reclaim(33)]);
-        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines.len(), 5, "{lines:?}");
         assert!(lines[0].ends_with(": 4"), "{lines:?}");
         assert!(lines[1].contains("2 within 8 s") && lines[1].contains("max 1.0s"), "{lines:?}");
         assert!(lines[2].contains("2 after 25 s") && lines[2].contains("min 31.0s"), "{lines:?}");
+        // The slow ones are named with their claim times, the fast ones are not.
+        assert!(lines[3].contains("charge/INV claimed") && lines[4].contains("charge/INV claimed"), "{lines:?}");
     }
 }
