@@ -12,7 +12,7 @@
 //! (`payment/{invoice}`: charge, record, receipt; refund and void on failure).
 
 use super::contracts::BillingContract;
-use super::options::{activity, already_started, child};
+use super::options::{activity, already_started, child, effect};
 use super::payment_saga::PaymentSagaWorkflow;
 use super::run::PAGE_SIZE;
 use super::types::*;
@@ -159,7 +159,7 @@ async fn bill_period(
     let mut totals = BillingTotals { customers: customers.len() as u64, ..Default::default() };
     let bills = join_in_order(customers.iter().map(|customer| {
         let input = GenerateBillInput { customer_id: customer.clone(), business_date: period.to_owned() };
-        ctx.execute_activity(BillingContract::generate_bill, input, activity(keys::bill_activity(customer, period)))
+        ctx.execute_activity(BillingContract::generate_bill, input, effect(keys::bill_activity(customer, period)))
     }))
     .await;
     let mut sagas = Vec::new();
