@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod metrics;
 pub mod outside;
+pub mod pseudonym;
 pub mod reports;
 pub mod runs;
 pub mod seed;

@@ -127,6 +127,7 @@ impl TestEnv {
             .env_remove("PUNCTUAL_PAYLOAD_KEY")
             .env_remove("PUNCTUAL_PAYLOAD_KEY_ID")
             .env_remove("PUNCTUAL_PAYLOAD_OLD_KEYS")
+            .env_remove("PUNCTUAL_PSEUDONYM_KEY")
             .envs(self.punctual_env())
             .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .output()

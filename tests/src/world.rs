@@ -100,6 +100,14 @@ impl World {
             .expect("read invoices")
     }
 
+    /// `(invoice id, void reason)` of every voided invoice, by id.
+    pub async fn void_reasons(&self) -> Vec<(String, Option<String>)> {
+        sqlx::query_as("SELECT id, void_reason FROM invoices WHERE status = 'void' ORDER BY id")
+            .fetch_all(self.ledger.pool())
+            .await
+            .expect("read voided invoices")
+    }
+
     /// Number of payment rows for `invoice`.
     pub async fn payments_for(&self, invoice: &str) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE invoice_id = $1")

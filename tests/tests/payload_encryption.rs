@@ -18,11 +18,12 @@ const CUSTOMERS: u32 = 30;
 const KEY_1: &str = "3wUg3t0fGxOfYpXmxLwY62bQ3cxT51atFhnZf7NOYvo=";
 const KEY_2: &str = "U7QFlF7IUywLORhTR6xeha+w7Cdsori0GR3jWi2Ejzc=";
 
-/// Where customer ids are still readable with encryption on: the names Temporal indexes and
-/// shows (workflow and activity ids, also inside local activity markers, search attributes) and
-/// failure messages, none of which the SDK hands to a codec. The README's "Payload encryption"
-/// section lists the same.
-const VISIBLE_OUTSIDE_PAYLOADS: &[&str] = &[
+/// A throwaway pseudonym key, kept across the rotation (pseudonym keys do not rotate).
+const PSEUDONYM_KEY: &str = "q0m3xXzJk8yqk1C5mZ1c7Yb3S9o0w9ZkVdQ2c3X2Jfs=";
+
+/// Where customer ids show outside payloads without pseudonyms (the plain run): the names
+/// Temporal indexes and shows, none of which the SDK hands to a codec. With the keys on, none.
+const VISIBLE_WITHOUT_PSEUDONYMS: &[&str] = &[
     "workflowId",
     "activityId",
     "localActivityMarker.activity_id",
@@ -32,7 +33,11 @@ const VISIBLE_OUTSIDE_PAYLOADS: &[&str] = &[
 ];
 
 fn key_1() -> Vec<(&'static str, String)> {
-    vec![("PUNCTUAL_PAYLOAD_KEY", KEY_1.to_owned()), ("PUNCTUAL_PAYLOAD_KEY_ID", "k1".to_owned())]
+    vec![
+        ("PUNCTUAL_PAYLOAD_KEY", KEY_1.to_owned()),
+        ("PUNCTUAL_PAYLOAD_KEY_ID", "k1".to_owned()),
+        ("PUNCTUAL_PSEUDONYM_KEY", PSEUDONYM_KEY.to_owned()),
+    ]
 }
 
 fn rotated() -> Vec<(&'static str, String)> {
@@ -40,6 +45,7 @@ fn rotated() -> Vec<(&'static str, String)> {
         ("PUNCTUAL_PAYLOAD_KEY", KEY_2.to_owned()),
         ("PUNCTUAL_PAYLOAD_KEY_ID", "k2".to_owned()),
         ("PUNCTUAL_PAYLOAD_OLD_KEYS", format!("k1={KEY_1}")),
+        ("PUNCTUAL_PSEUDONYM_KEY", PSEUDONYM_KEY.to_owned()),
     ]
 }
 
@@ -59,6 +65,7 @@ impl Worker {
             .env_remove("PUNCTUAL_PAYLOAD_KEY")
             .env_remove("PUNCTUAL_PAYLOAD_KEY_ID")
             .env_remove("PUNCTUAL_PAYLOAD_OLD_KEYS")
+            .env_remove("PUNCTUAL_PSEUDONYM_KEY")
             .envs(env.punctual_env())
             .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
@@ -213,6 +220,12 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
         !readable(&plain_histories, &customers).is_empty(),
         "without a key the payload check sees customers in the clear (so it can fail)"
     );
+    let mut plain_fields = BTreeSet::new();
+    for history in plain_histories.values() {
+        walk(history, "", &ids, &mut Vec::new(), &mut plain_fields);
+    }
+    let without: BTreeSet<String> = VISIBLE_WITHOUT_PSEUDONYMS.iter().map(|f| (*f).to_owned()).collect();
+    assert_eq!(plain_fields, without, "without keys the field check sees customer ids (so it can fail)");
 
     // Encryption on: the real worker and starter, both with key k1.
     let date = "2026-11-24";
@@ -257,15 +270,63 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
         }
     }
     assert_eq!(readable(&encrypted, &customers), Vec::<String>::new(), "payloads readable with encryption on");
-    // Exactly the documented places: a new one is a leak, a vanished one a README to update.
-    let documented: BTreeSet<String> = VISIBLE_OUTSIDE_PAYLOADS.iter().map(|f| (*f).to_owned()).collect();
-    assert_eq!(leaked_fields, documented, "fields outside payloads that show customer ids");
+    // Nor anything outside payloads: ids, activity ids, markers, search attributes and failure
+    // messages name customers by pseudonym (messages are encoded, so encrypted).
+    assert_eq!(leaked_fields, BTreeSet::new(), "fields outside payloads that show customer ids");
+
+    // A customer's saga is found by its pseudonym, which `punctual pseudonym` prints.
+    let (first, _) = &customers[0];
+    let named = env.punctual_with(&key_1(), &["pseudonym", first]).await;
+    assert!(named.success, "{}", named.stderr);
+    let shown = named.stdout.split('\t').nth(1).unwrap_or_else(|| panic!("no pseudonym in: {}", named.stdout)).to_owned();
+    assert!(shown.starts_with("c-") && !shown.contains(first.as_str()), "{shown}");
+    let query = format!("CustomerId = '{shown}' AND BusinessDate = '{date}'");
+    let found = env.cli_json(&["workflow", "list", "--query", &query]).await;
+    let found_ids: Vec<&str> = found.as_array().map(|a| a.iter().filter_map(|w| w["execution"]["workflowId"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(found_ids, vec![keys::payment_saga(&keys::invoice_id(&shown, date))], "{found:#}");
+
+    // The saga still decided on the decline's real message: it is what the void records.
+    let declined: Vec<String> = (1..=CUSTOMERS)
+        .map(demo_customer)
+        .filter(|c| c.timezone == TZ && c.payment_method == CARD_DECLINED)
+        .map(|c| keys::invoice_id(&c.id, date))
+        .collect();
+    assert!(!declined.is_empty(), "the demo customers of {TZ} include a declined card");
+    let voids: BTreeMap<String, Option<String>> = env.world.void_reasons().await.into_iter().collect();
+    for invoice in &declined {
+        let reason = voids.get(invoice).cloned().flatten().unwrap_or_else(|| panic!("{invoice} not voided: {voids:?}"));
+        assert!(reason.contains("declined") && !reason.contains("Encoded failure"), "{invoice}: {reason}");
+    }
 
     // The worker logged which key it uses, and never a key.
     let log = worker.log();
     assert!(log.contains("payload_key_id") && log.contains("\"k1\""), "the worker names its key id: {log}");
     assert!(!log.contains(KEY_1) && !log.contains(KEY_2), "a key in the worker log");
     drop(worker);
+
+    // A run started under k1 while no worker polls, then taken by a worker that has already
+    // rotated (k2 current, k1 old): it reads the k1 input and writes everything new under k2.
+    let handover_date = "2026-11-25";
+    let started = env.punctual_with(&key_1(), &["billing-run", "--date", handover_date, "--timezone", TZ]).await;
+    assert!(started.success, "{}", started.stderr);
+    let rotated_worker = Worker::spawn(&env, &rotated());
+    let handover = env.punctual_with(&rotated(), &["billing-run", "--date", handover_date, "--timezone", TZ, "--wait"]).await;
+    assert!(handover.success, "{}\n{}", handover.stderr, rotated_worker.log());
+    assert_eq!(summary(&handover.stdout)["totals"], plain_summary["totals"], "the handed-over run bills like the others");
+    let handed = histories(&env, &keys::billing_run(TZ, handover_date)).await;
+    let mut key_ids = BTreeMap::<String, usize>::new();
+    for history in handed.values() {
+        let mut payloads = Vec::new();
+        walk(history, "", &ids, &mut payloads, &mut BTreeSet::new());
+        for p in payloads {
+            *key_ids.entry(p.metadata.get("encryption-key-id").cloned().unwrap_or_default()).or_default() += 1;
+        }
+    }
+    assert_eq!(key_ids.get("k1"), Some(&1), "only the run's own input was written under k1: {key_ids:?}");
+    assert!(key_ids.get("k2").is_some_and(|n| *n > customers.len()), "the rest under k2: {key_ids:?}");
+    assert_eq!(key_ids.len(), 2, "nothing in the clear: {key_ids:?}");
+    assert_eq!(readable(&handed, &customers), Vec::<String>::new());
+    drop(rotated_worker);
 
     // Rotated: k2 current, k1 old. The k1 run and the plain one still read through punctual.
     for (d, want) in [(date, &run_summary), (plain_date, &plain_summary)] {
@@ -313,6 +374,13 @@ async fn bad_keys_stop_every_command_by_name_and_no_key_is_ever_printed() {
         assert!(out.success, "{help:?}: {}", out.stderr);
         assert!(!out.stdout.contains(KEY_1), "{help:?} shows the key");
     }
+    // A worker that encrypts payloads but has no pseudonym key would leave customer ids in
+    // workflow ids and search attributes: it does not start.
+    let out = tokio::time::timeout(Duration::from_secs(120), env.punctual_with(&key_1()[..2], &["worker"]))
+        .await
+        .expect("a worker without a pseudonym key kept running");
+    assert!(!out.success, "the worker ran without PUNCTUAL_PSEUDONYM_KEY");
+    assert!(out.stderr.contains("PUNCTUAL_PSEUDONYM_KEY is not"), "{}", out.stderr);
     let out = env.punctual_with(&key_1(), &["--help"]).await;
     assert!(out.stdout.contains("PUNCTUAL_PAYLOAD_KEY"), "--help documents the variable: {}", out.stdout);
 }

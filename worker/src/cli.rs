@@ -13,7 +13,9 @@ use std::{net::SocketAddr, time::Duration};
 ///
 /// Optional payload encryption (AES-256-GCM), read from the environment only and never printed:
 /// PUNCTUAL_PAYLOAD_KEY (base64 of 32 bytes) with PUNCTUAL_PAYLOAD_KEY_ID, and retired keys for
-/// reading older histories in PUNCTUAL_PAYLOAD_OLD_KEYS (`id=base64,id=base64`).
+/// reading older histories in PUNCTUAL_PAYLOAD_OLD_KEYS (`id=base64,id=base64`). With it, the
+/// worker also needs PUNCTUAL_PSEUDONYM_KEY (base64 of 32 bytes, never rotated): customers are
+/// then named by keyed pseudonyms in workflow ids, activity ids and search attributes.
 #[derive(Debug, Parser)]
 #[command(name = "punctual", version, propagate_version = true)]
 pub struct Cli {
@@ -38,6 +40,8 @@ pub enum Command {
     Seed(SeedArgs),
     /// Print the custom search attributes punctual needs, one `Name=Type` per line.
     SearchAttributes,
+    /// Print customers' pseudonyms (PUNCTUAL_PSEUDONYM_KEY): the `CustomerId` to search for.
+    Pseudonym(PseudonymArgs),
     /// Start (or join) the billing run of a business date; never starts a completed one again.
     BillingRun(crate::start::BillingRunArgs),
     /// The jobs file (punctual.toml) as Temporal schedules: apply, list, describe, pause, resume,
@@ -48,6 +52,14 @@ pub enum Command {
     /// A bounded run under random faults (workers killed, server restarted, provider and ledger
     /// failing, duplicate triggers) that counts lost and duplicated effects; non-zero exit if any.
     Chaos(crate::chaos::ChaosArgs),
+}
+
+/// Settings of `punctual pseudonym`.
+#[derive(Debug, Clone, Args)]
+pub struct PseudonymArgs {
+    /// Customer ids, e.g. C00042.
+    #[arg(required = true)]
+    pub customers: Vec<String>,
 }
 
 /// Settings of `punctual seed`.

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::Parser;
 use punctual_worker::{
-    cli::{Cli, Command, NotifySinkArgs, SandboxProviderArgs, SeedArgs, WorkerArgs},
+    cli::{Cli, Command, NotifySinkArgs, PseudonymArgs, SandboxProviderArgs, SeedArgs, WorkerArgs},
+    codec,
     connect::TemporalTarget,
     metrics_server::{self, Readiness},
     registration, run, sandbox,
@@ -28,6 +29,7 @@ async fn main() -> ExitCode {
         Command::Schedule(args) => punctual_worker::schedule::commands::run(args).await,
         Command::Failures(args) => punctual_worker::failures::run(args).await,
         Command::Chaos(args) => punctual_worker::chaos::run(args).await,
+        Command::Pseudonym(args) => pseudonym(args),
         Command::SearchAttributes => {
             for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
                 println!("{name}={kind}");
@@ -64,14 +66,31 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         payload_key_id = target.payload_key_id().unwrap_or("none (payloads in the clear)"),
         "connecting to Temporal"
     );
+    let pseudonyms = codec::pseudonyms_from_env(target.payload_key_id().is_some())?;
+    tracing::info!(customer_pseudonyms = pseudonyms.is_keyed(), "customers shown in Temporal");
     // Open the database before polling: a worker that cannot record effects must not take work.
-    let billing = args.backends.billing_activities().await?;
+    let billing = args.backends.billing_activities().await?.with_pseudonyms(pseudonyms);
     let client = target.connect(args.connect_timeout).await?;
     let mut options = registration::worker_options(&args.task_queue, args.shutdown_grace, billing, client.clone())
         .context("registering workflows")?;
     args.tuning.apply(&mut options);
     tracing::info!(tuning = %args.tuning.summary(), "worker tuning");
     run::run_worker_observed(client, options, runtime, readiness, shutdown::signal()).await
+}
+
+/// Prints each customer's pseudonym: what to search `CustomerId` (and saga ids) for.
+fn pseudonym(args: PseudonymArgs) -> anyhow::Result<()> {
+    let pseudonyms = codec::pseudonyms_from_env(false)?;
+    anyhow::ensure!(
+        pseudonyms.is_keyed(),
+        "{} is not set: customers are shown in Temporal by their ids",
+        codec::PSEUDONYM_KEY_VAR
+    );
+    for customer in &args.customers {
+        let shown = pseudonyms.of(customer).unwrap_or_default();
+        println!("{customer}\t{shown}\tCustomerId = '{shown}'");
+    }
+    Ok(())
 }
 
 /// Starts `/metrics`, `/healthz` and `/readyz` on `addr`; returns the SDK runtime options that

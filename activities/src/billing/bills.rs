@@ -41,6 +41,8 @@ pub(super) async fn generate(ledger: &Ledger, caller: &Caller, input: &GenerateB
                     business_date: date.clone(),
                     amount_cents: row.try_get("plan_cents")?,
                     payment_method: row.try_get("payment_method")?,
+                    customer_ref: String::new(),
+                    invoice_ref: String::new(),
                 };
                 sqlx::query(
                     "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \

@@ -22,5 +22,5 @@ pub(super) async fn page(ledger: &Ledger, input: &ListCustomersInput) -> Result<
         .map(|r| r.try_get::<String, _>("id"))
         .collect::<Result<_, _>>()
         .map_err(|e| failure::retryable(format!("reading customer ids: {e}")))?;
-    Ok(CustomerPage { customer_ids })
+    Ok(CustomerPage { customer_ids, customer_refs: Vec::new() })
 }

@@ -13,6 +13,7 @@ mod receipts;
 use crate::heartbeat;
 use crate::ledger::{Caller, Ledger};
 use crate::outside::{ProviderClient, SinkClient};
+use crate::pseudonym::Pseudonyms;
 use crate::reports::ReportActivities;
 use punctual_workflows::billing::types::*;
 use punctual_workflows::names;
@@ -26,12 +27,19 @@ pub struct BillingActivities {
     ledger: Ledger,
     provider: ProviderClient,
     sink: SinkClient,
+    pseudonyms: Pseudonyms,
 }
 
 impl BillingActivities {
     /// Activities over `ledger` (which also holds customers and invoices), `provider` and `sink`.
     pub fn new(ledger: Ledger, provider: ProviderClient, sink: SinkClient) -> Self {
-        Self { ledger, provider, sink }
+        Self { ledger, provider, sink, pseudonyms: Pseudonyms::none() }
+    }
+
+    /// The same activities naming customers by `pseudonyms` wherever Temporal shows them (see
+    /// [`crate::pseudonym`]).
+    pub fn with_pseudonyms(self, pseudonyms: Pseudonyms) -> Self {
+        Self { pseudonyms, ..self }
     }
 
     /// The ledger database these activities write (the job activities share it).
@@ -79,7 +87,9 @@ impl BillingActivities {
         _ctx: ActivityContext,
         input: ListCustomersInput,
     ) -> Result<CustomerPage, ActivityError> {
-        customers::page(&self.ledger, &input).await
+        let mut page = customers::page(&self.ledger, &input).await?;
+        page.customer_refs = page.customer_ids.iter().filter_map(|id| self.pseudonyms.of(id)).collect();
+        Ok(page)
     }
 
     /// `GenerateBill`.
@@ -89,7 +99,14 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: GenerateBillInput,
     ) -> Result<Bill, ActivityError> {
-        heartbeat::while_running(&ctx, bills::generate(&self.ledger, &caller(&ctx), &input)).await
+        let mut bill = heartbeat::while_running(&ctx, bills::generate(&self.ledger, &caller(&ctx), &input)).await?;
+        // Named after the ledger replied, so a bill made before pseudonyms (or under another
+        // key) is shown under today's pseudonym: the ledger row itself never depends on it.
+        if let Some(customer_ref) = self.pseudonyms.of(&bill.customer_id) {
+            bill.invoice_ref = punctual_workflows::keys::invoice_id(&customer_ref, &bill.business_date);
+            bill.customer_ref = customer_ref;
+        }
+        Ok(bill)
     }
 
     /// `ChargeInvoice`.

@@ -32,8 +32,16 @@ pub enum KeyError {
     #[error("{var}{which} is not valid base64 (generate a key with `openssl rand -base64 32`)")]
     NotBase64 { var: &'static str, which: String },
     /// Base64, but not 32 bytes.
-    #[error("{var}{which} decodes to {len} bytes; AES-256 needs {KEY_LEN} (`openssl rand -base64 32`)")]
+    #[error("{var}{which} decodes to {len} bytes; it must be {KEY_LEN} (`openssl rand -base64 32`)")]
     WrongLength { var: &'static str, which: String, len: usize },
+    /// Payloads are encrypted but customers would keep their ids in workflow ids, activity
+    /// ids and search attributes.
+    #[error(
+        "{KEY_VAR} is set but PUNCTUAL_PSEUDONYM_KEY is not: without it customer ids stay readable \
+         in workflow ids, activity ids and search attributes; set it to 32 random bytes in base64 \
+         (`openssl rand -base64 32`) and keep it (it is not rotated)"
+    )]
+    NoPseudonymKey,
     /// An id that cannot be written into metadata or into the old-keys list. Not echoed: a key
     /// pasted into the wrong variable would be.
     #[error("{KEY_ID_VAR} is not a usable key id: use 1-{MAX_KEY_ID_LEN} of A-Z a-z 0-9 . _ - (e.g. `2026-11`)")]
@@ -157,7 +165,7 @@ fn checked_id(id: String) -> Option<String> {
     ok.then_some(id)
 }
 
-fn parse_key(var: &'static str, which: String, text: &str) -> Result<[u8; KEY_LEN], KeyError> {
+pub(super) fn parse_key(var: &'static str, which: String, text: &str) -> Result<[u8; KEY_LEN], KeyError> {
     // The decoder's own error names the offending byte, which is part of the key: not kept.
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text)

@@ -15,8 +15,10 @@
 //! punctual puts there.
 
 mod keys;
+mod pseudonym_key;
 
 pub use keys::{KEY_ID_VAR, KEY_VAR, KeyError, KeyRing, OLD_KEYS_VAR};
+pub use pseudonym_key::{PSEUDONYM_KEY_VAR, pseudonyms_from_env};
 
 use aes_gcm::aead::{Aead, AeadCore, OsRng, Payload as AeadPayload};
 use futures::FutureExt;
@@ -82,8 +84,13 @@ impl EncryptionCodec {
 
     /// The data converter of every punctual client: the SDK's JSON payloads and failures, with
     /// this codec between them and the server.
+    ///
+    /// With a current key, failure messages and stack traces also move into the failure's
+    /// encoded attributes (a payload, so encrypted): the server then stores "Encoded failure"
+    /// where the message would name an invoice or a customer.
     pub fn data_converter(keys: KeyRing) -> DataConverter {
-        DataConverter::new(PayloadConverter::default(), DefaultFailureConverter::default(), Self::new(keys))
+        let failures = DefaultFailureConverter::new(keys.current_id().is_some());
+        DataConverter::new(PayloadConverter::default(), failures, Self::new(keys))
     }
 
     /// Encrypts `payload` under the current key, or returns it unchanged when there is none.

@@ -28,21 +28,39 @@ pub struct BatchInput {
     pub timezone: String,
     /// Customers of this page.
     pub customer_ids: Vec<String>,
+    /// Their pseudonyms, one per id, when the worker has a pseudonym key (see
+    /// [`CustomerPage::shown`]); absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_refs: Vec<String>,
 }
 
 impl BatchInput {
     /// Reads and validates the batch input, naming the offending field.
     pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
-        let obj = input.object(&["business_date", "timezone", "customer_ids"], EXAMPLE)?;
+        let obj = input.object(&["business_date", "timezone", "customer_ids", "customer_refs"], EXAMPLE)?;
+        let customer_ids = obj.string_list("customer_ids", MAX_BATCH)?;
+        let customer_refs = match obj.optional("customer_refs") {
+            None => Vec::new(),
+            Some(_) => obj.string_list("customer_refs", MAX_BATCH)?,
+        };
+        if !customer_refs.is_empty() && customer_refs.len() != customer_ids.len() {
+            return Err(InputError::Invalid {
+                field: "customer_refs",
+                expected: format!("one pseudonym per customer id ({})", customer_ids.len()),
+                got: format!("{} pseudonyms", customer_refs.len()),
+            });
+        }
         Ok(Self {
             business_date: date_field(&obj, "business_date")?.to_string(),
             timezone: timezone_field(&obj, "timezone")?.name().to_owned(),
-            customer_ids: obj.string_list("customer_ids", MAX_BATCH)?,
+            customer_ids,
+            customer_refs,
         })
     }
 }
 
-/// `BillingBatchWorkflow` — workflow ID `billing-batch/{timezone}/{date}/{first customer}`;
+/// `BillingBatchWorkflow` — workflow ID `billing-batch/{timezone}/{date}/{first customer}`
+/// (customers as [`CustomerPage::shown`] names them, here and in the ids below);
 /// input [`BatchInput`]; result [`BillingTotals`].
 ///
 /// Generates every customer's bill (`GenerateBill`, keyed `bill/{customer}/{date}`) concurrently,
@@ -68,12 +86,13 @@ impl BillingBatchWorkflow {
         ]);
         let mut totals = BillingTotals { customers: batch.customer_ids.len() as u64, ..Default::default() };
 
-        let bills = join_in_order(batch.customer_ids.iter().map(|customer| {
+        let shown = shown_list(&batch.customer_ids, &batch.customer_refs);
+        let bills = join_in_order(batch.customer_ids.iter().zip(&shown).map(|(customer, shown)| {
             let input = GenerateBillInput { customer_id: customer.clone(), business_date: date.clone() };
             ctx.execute_activity(
                 BillingContract::generate_bill,
                 input,
-                effect(keys::bill_activity(customer, &date)),
+                effect(keys::bill_activity(shown, &date)),
             )
         }))
         .await;
@@ -94,7 +113,7 @@ impl BillingBatchWorkflow {
                 .start_child_workflow(
                     PaymentSagaWorkflow::run,
                     crate::input::to_input(&bill),
-                    child(keys::payment_saga(&bill.invoice_id)),
+                    child(keys::payment_saga(bill.shown_invoice())),
                 )
                 .await;
             match started {
@@ -112,5 +131,48 @@ impl BillingBatchWorkflow {
             }
         }
         Ok(totals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: serde_json::Value) -> Result<BatchInput, InputError> {
+        BatchInput::from_json(&JsonInput::from(value))
+    }
+
+    #[test]
+    fn pseudonyms_are_optional_but_one_per_customer() {
+        let base = json!({"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "customer_ids": ["C1", "C2"]});
+        let plain = parse(base.clone()).unwrap();
+        assert_eq!(shown_list(&plain.customer_ids, &plain.customer_refs), ["C1", "C2"]);
+        let mut with = base.clone();
+        with["customer_refs"] = json!(["c-a", "c-b"]);
+        let keyed = parse(with).unwrap();
+        assert_eq!(shown_list(&keyed.customer_ids, &keyed.customer_refs), ["c-a", "c-b"]);
+        let mut short = base;
+        short["customer_refs"] = json!(["c-a"]);
+        let err = parse(short).unwrap_err().to_string();
+        assert!(err.contains("customer_refs") && err.contains("one pseudonym per customer id"), "{err}");
+    }
+
+    #[test]
+    fn a_bill_without_pseudonyms_shows_its_ids() {
+        let bill = Bill {
+            invoice_id: "INV-C1-20261124".into(),
+            customer_id: "C1".into(),
+            business_date: "2026-11-24".into(),
+            amount_cents: 1,
+            payment_method: "pm".into(),
+            customer_ref: String::new(),
+            invoice_ref: String::new(),
+        };
+        assert_eq!((bill.shown_invoice(), bill.shown_customer()), ("INV-C1-20261124", "C1"));
+        let json = serde_json::to_value(&bill).unwrap();
+        assert!(json.get("invoice_ref").is_none(), "no new fields in old-shaped results: {json}");
+        let keyed = Bill { customer_ref: "c-x".into(), invoice_ref: "INV-c-x-20261124".into(), ..bill };
+        assert_eq!((keyed.shown_invoice(), keyed.shown_customer()), ("INV-c-x-20261124", "c-x"));
     }
 }

@@ -132,16 +132,21 @@ impl FireBillingWorkflow {
     }
 }
 
-/// Every customer id of `timezone`, page by page, up to [`MAX_CUSTOMERS`].
-async fn list_customers(ctx: &WorkflowContext<FireBillingWorkflow>, timezone: &str) -> WorkflowResult<Vec<String>> {
-    let mut all: Vec<String> = Vec::new();
+/// Every customer of `timezone` as `(id, shown)` (see [`CustomerPage::shown`]), page by page,
+/// up to [`MAX_CUSTOMERS`].
+async fn list_customers(
+    ctx: &WorkflowContext<FireBillingWorkflow>,
+    timezone: &str,
+) -> WorkflowResult<Vec<(String, String)>> {
+    let mut all: Vec<(String, String)> = Vec::new();
     loop {
         let after = all.last().cloned();
-        let input = ListCustomersInput { timezone: timezone.to_owned(), after: after.clone(), limit: PAGE_SIZE };
-        let id = format!("list-customers-after-{}", after.as_deref().unwrap_or("start"));
+        let input = ListCustomersInput { timezone: timezone.to_owned(), after: after.clone().map(|(id, _)| id), limit: PAGE_SIZE };
+        let id = format!("list-customers-after-{}", after.as_ref().map_or("start", |(_, shown)| shown.as_str()));
         let page = ctx.execute_activity(BillingContract::list_customers, input, activity(id)).await?;
         let full = page.customer_ids.len() == PAGE_SIZE as usize;
-        all.extend(page.customer_ids);
+        let shown = page.shown();
+        all.extend(page.customer_ids.into_iter().zip(shown));
         if !full || all.len() >= MAX_CUSTOMERS {
             all.truncate(MAX_CUSTOMERS);
             return Ok(all);
@@ -154,12 +159,12 @@ async fn bill_period(
     ctx: &WorkflowContext<FireBillingWorkflow>,
     business_date: &str,
     period: &str,
-    customers: Vec<String>,
+    customers: Vec<(String, String)>,
 ) -> WorkflowResult<BillingTotals> {
     let mut totals = BillingTotals { customers: customers.len() as u64, ..Default::default() };
-    let bills = join_in_order(customers.iter().map(|customer| {
+    let bills = join_in_order(customers.iter().map(|(customer, shown)| {
         let input = GenerateBillInput { customer_id: customer.clone(), business_date: period.to_owned() };
-        ctx.execute_activity(BillingContract::generate_bill, input, effect(keys::bill_activity(customer, period)))
+        ctx.execute_activity(BillingContract::generate_bill, input, effect(keys::bill_activity(shown, period)))
     }))
     .await;
     let mut sagas = Vec::new();
@@ -170,7 +175,7 @@ async fn bill_period(
         };
         // The saga's business date is the fire's date; its invoice carries the period.
         let payment = PaymentInput { business_date: business_date.to_owned(), ..bill };
-        let saga_id = keys::payment_saga(&payment.invoice_id);
+        let saga_id = keys::payment_saga(payment.shown_invoice());
         match ctx.start_child_workflow(PaymentSagaWorkflow::run, to_input(&payment), child(saga_id)).await {
             Ok(started) => sagas.push(started),
             Err(err) if already_started(&err) => totals.already_done += 1,

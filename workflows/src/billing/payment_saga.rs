@@ -18,15 +18,29 @@ impl PaymentInput {
     /// Reads and validates the saga input, naming the offending field.
     pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
         let obj = input.object(
-            &["invoice_id", "customer_id", "business_date", "amount_cents", "payment_method"],
+            &[
+                "invoice_id",
+                "customer_id",
+                "business_date",
+                "amount_cents",
+                "payment_method",
+                "customer_ref",
+                "invoice_ref",
+            ],
             EXAMPLE,
         )?;
+        let optional = |field| match obj.optional(field) {
+            None => Ok(String::new()),
+            Some(_) => obj.string(field).map(str::to_owned),
+        };
         Ok(Self {
             invoice_id: obj.string("invoice_id")?.to_owned(),
             customer_id: obj.string("customer_id")?.to_owned(),
             business_date: date_field(&obj, "business_date")?.to_string(),
             amount_cents: obj.integer("amount_cents", 1, 1_000_000_000_000)? as i64,
             payment_method: obj.string("payment_method")?.to_owned(),
+            customer_ref: optional("customer_ref")?,
+            invoice_ref: optional("invoice_ref")?,
         })
     }
 }
@@ -39,7 +53,9 @@ enum Compensation {
 }
 
 /// `PaymentSagaWorkflow` — workflow ID `payment/{invoice}`; input [`PaymentInput`]; result
-/// [`PaymentResult`].
+/// [`PaymentResult`]. Where Temporal shows the invoice or customer in the clear (workflow and
+/// activity ids, `BusinessKey`, `CustomerId`) it is [`Bill::shown_invoice`] /
+/// [`Bill::shown_customer`]: pseudonyms when the worker has a pseudonym key.
 ///
 /// Steps: `ChargeInvoice` → `RecordPayment` → `SendReceipt`, each keyed by the invoice and
 /// performed at most once by the ledger. The invoice itself exists before the saga starts, so
@@ -66,7 +82,7 @@ impl PaymentSagaWorkflow {
         if let Some((outcome, error)) = runs::outcome_of(&result, |r| r.outcome.as_str()) {
             let record = RunOutcomeRecord {
                 job: job::PAYMENT.to_owned(),
-                business_key: keys::payment_saga(&payment.invoice_id),
+                business_key: keys::payment_saga(payment.shown_invoice()),
                 workflow_type: names::PAYMENT_SAGA_WORKFLOW.to_owned(),
                 outcome: outcome.to_owned(),
                 error,
@@ -82,9 +98,9 @@ impl PaymentSagaWorkflow {
 async fn saga(ctx: &mut WorkflowContext<PaymentSagaWorkflow>, payment: &PaymentInput) -> WorkflowResult<PaymentResult> {
     let invoice = payment.invoice_id.clone();
     ctx.upsert_search_attributes([
-        search::BUSINESS_KEY.value_set(keys::payment_saga(&invoice)),
+        search::BUSINESS_KEY.value_set(keys::payment_saga(payment.shown_invoice())),
         search::BUSINESS_DATE.value_set(payment.business_date.clone()),
-        search::CUSTOMER_ID.value_set(payment.customer_id.clone()),
+        search::CUSTOMER_ID.value_set(payment.shown_customer().to_owned()),
         search::JOB_NAME.value_set(job::PAYMENT.to_owned()),
     ]);
 
@@ -144,9 +160,9 @@ async fn collect(
     p: &PaymentInput,
     done: &mut Vec<Compensation>,
 ) -> Result<String, ActivityExecutionError> {
-    let inv = &p.invoice_id;
+    let (inv, shown) = (&p.invoice_id, p.shown_invoice());
     let charge = ctx
-        .execute_activity(BillingContract::charge_invoice, p.clone(), effect(keys::charge(inv)))
+        .execute_activity(BillingContract::charge_invoice, p.clone(), effect(keys::charge(shown)))
         .await?;
     done.push(Compensation::Refund { charge_id: charge.charge_id.clone() });
     let record = RecordPaymentInput {
@@ -155,14 +171,14 @@ async fn collect(
         charge_id: charge.charge_id.clone(),
         amount_cents: p.amount_cents,
     };
-    ctx.execute_activity(BillingContract::record_payment, record, effect(keys::payment_record(inv)))
+    ctx.execute_activity(BillingContract::record_payment, record, effect(keys::payment_record(shown)))
         .await?;
     let receipt = ReceiptInput {
         invoice_id: inv.clone(),
         customer_id: p.customer_id.clone(),
         amount_cents: p.amount_cents,
     };
-    ctx.execute_activity(BillingContract::send_receipt, receipt, effect(keys::notify(inv, "email")))
+    ctx.execute_activity(BillingContract::send_receipt, receipt, effect(keys::notify(shown, "email")))
         .await?;
     Ok(charge.charge_id)
 }
@@ -174,19 +190,19 @@ async fn compensate(
     done: Vec<Compensation>,
     reason: &str,
 ) -> Result<Vec<String>, String> {
-    let inv = &p.invoice_id;
+    let (inv, shown) = (&p.invoice_id, p.shown_invoice());
     let mut ran = Vec::new();
     for step in done.into_iter().rev() {
         let result = match &step {
             Compensation::Refund { charge_id } => {
                 let input = RefundInput { invoice_id: inv.clone(), charge_id: charge_id.clone() };
-                ctx.execute_activity(BillingContract::refund_charge, input, effect(keys::refund(inv)))
+                ctx.execute_activity(BillingContract::refund_charge, input, effect(keys::refund(shown)))
                     .await
                     .map(|_| names::REFUND_CHARGE_ACTIVITY)
             }
             Compensation::VoidInvoice => {
                 let input = VoidInput { invoice_id: inv.clone(), reason: reason.to_owned() };
-                ctx.execute_activity(BillingContract::void_invoice, input, effect(keys::void(inv)))
+                ctx.execute_activity(BillingContract::void_invoice, input, effect(keys::void(shown)))
                     .await
                     .map(|_| names::VOID_INVOICE_ACTIVITY)
             }

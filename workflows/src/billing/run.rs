@@ -28,10 +28,20 @@ const EXAMPLE: &str = r#"{"business_date": "2026-11-24", "timezone": "Asia/Shang
 pub struct Resume {
     /// Last customer id already handed to a batch.
     pub after: Option<String>,
+    /// That customer's pseudonym, when it has one: names the next page's activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_shown: Option<String>,
     /// Batches run so far.
     pub batches: u64,
     /// Totals so far.
     pub totals: BillingTotals,
+}
+
+impl Resume {
+    /// The last customer handed to a batch, as Temporal may show it (its pseudonym if any).
+    pub fn shown_after(&self) -> Option<&str> {
+        self.after_shown.as_deref().or(self.after.as_deref())
+    }
 }
 
 /// Input of `BillingRunWorkflow`: `{"business_date": "YYYY-MM-DD", "timezone": "Area/City"}`.
@@ -129,15 +139,23 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
             .execute_activity(
                 BillingContract::list_customers,
                 ListCustomersInput { timezone: tz.clone(), after: state.after.clone(), limit: PAGE_SIZE },
-                activity(format!("list-customers-after-{}", state.after.as_deref().unwrap_or("start"))),
+                activity(format!("list-customers-after-{}", state.shown_after().unwrap_or("start"))),
             )
             .await?;
-        let (Some(first), Some(last)) = (page.customer_ids.first(), page.customer_ids.last()) else {
+        let shown = page.shown();
+        let (Some(first), Some(last), Some(last_shown)) =
+            (shown.first(), page.customer_ids.last(), shown.last())
+        else {
             break;
         };
         let batch_id = keys::billing_batch(&tz, &date, first);
-        let (first, last, count) = (first.clone(), last.clone(), page.customer_ids.len());
-        let input = BatchInput { business_date: date.clone(), timezone: tz.clone(), customer_ids: page.customer_ids };
+        let (last, last_shown, count) = (last.clone(), last_shown.clone(), page.customer_ids.len());
+        let input = BatchInput {
+            business_date: date.clone(),
+            timezone: tz.clone(),
+            customer_ids: page.customer_ids,
+            customer_refs: page.customer_refs,
+        };
         let started = ctx
             .start_child_workflow(BillingBatchWorkflow::run, to_input(&input), child(batch_id.clone()))
             .await;
@@ -152,8 +170,9 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
             Err(err) => return Err(err.into()),
         }
         if !ctx.is_replaying() {
-            tracing::info!(batch = %batch_id, first = %first, last = %last, "billing batch done");
+            tracing::info!(batch = %batch_id, customers = count, "billing batch done");
         }
+        state.after_shown = (last_shown != last).then_some(last_shown);
         state.after = Some(last);
         state.batches += 1;
         batches_this_run += 1;

@@ -18,6 +18,29 @@ pub struct ListCustomersInput {
 pub struct CustomerPage {
     /// Customer ids, ascending.
     pub customer_ids: Vec<String>,
+    /// The same customers as Temporal may show them (see [`CustomerPage::shown`]): keyed
+    /// pseudonyms, one per id, when the worker has a pseudonym key; absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_refs: Vec<String>,
+}
+
+impl CustomerPage {
+    /// How each customer is named where Temporal shows it in the clear — workflow and activity
+    /// ids, search attributes: its pseudonym when the page carries one per id, else its id.
+    /// Payloads (encrypted when a payload key is set) keep the real ids.
+    pub fn shown(&self) -> Vec<String> {
+        shown_list(&self.customer_ids, &self.customer_refs)
+    }
+}
+
+/// `refs` when there is one per id, else `ids` (a page or batch from a worker without a
+/// pseudonym key, or written before pseudonyms existed).
+pub fn shown_list(ids: &[String], refs: &[String]) -> Vec<String> {
+    if refs.len() == ids.len() { refs.to_vec() } else { ids.to_vec() }
+}
+
+fn or_id<'a>(shown: &'a str, id: &'a str) -> &'a str {
+    if shown.is_empty() { id } else { shown }
 }
 
 /// Input of `GenerateBill`.
@@ -42,6 +65,28 @@ pub struct Bill {
     pub amount_cents: i64,
     /// Provider payment method of the customer (Stripe-style test method names).
     pub payment_method: String,
+    /// The customer's pseudonym, when the worker has a pseudonym key (see [`Bill::shown_customer`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub customer_ref: String,
+    /// The invoice id spelt with the customer's pseudonym (see [`Bill::shown_invoice`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub invoice_ref: String,
+}
+
+impl Bill {
+    /// The customer as Temporal shows it (`CustomerId` search attribute): its pseudonym when
+    /// there is one, else its id.
+    pub fn shown_customer(&self) -> &str {
+        or_id(&self.customer_ref, &self.customer_id)
+    }
+
+    /// The invoice as Temporal shows it (saga workflow id, activity ids, `BusinessKey`): spelt
+    /// with the customer's pseudonym when there is one, else the invoice id itself. The ledger
+    /// and the provider always see the real invoice id, so turning pseudonyms on or off never
+    /// lets an effect happen twice.
+    pub fn shown_invoice(&self) -> &str {
+        or_id(&self.invoice_ref, &self.invoice_id)
+    }
 }
 
 /// Input of `PaymentSagaWorkflow` and `ChargeInvoice`: the bill to collect, as `GenerateBill`
