@@ -98,6 +98,7 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
     assert!(parent_row.updated_at < child_row.updated_at, "{parent_row:?} {child_row:?}");
 
     worker.kill().ok();
+    worker.wait().ok();
     for name in [&catch, &record, &parent, &child] {
         schedule_ok(&env, &cfg, &["delete", name]).await;
     }
