@@ -3,6 +3,7 @@
 //! conflict policy use-existing (joins a run that is already going) and reuse policy
 //! allow-duplicate-failed-only (only a *failed* key may run again).
 
+use crate::codec::{EncryptionCodec, KeyRing};
 use crate::connect::TemporalTarget;
 use crate::schedule::server;
 use crate::start::{BillingRunArgs, Started, start_billing_run};
@@ -172,5 +173,9 @@ async fn started_input(client: &Client, workflow_id: &str, run_id: &str) -> anyh
         bail!("the history of {workflow_id} (run {run_id}) does not start with its input");
     };
     let payload = started.input.and_then(|p| p.payloads.into_iter().next()).ok_or_else(|| anyhow!("{workflow_id} was started without input"))?;
+    // Raw history, so the codec has not run: decrypt here (a plain payload passes through).
+    let payload = EncryptionCodec::new(KeyRing::from_env()?)
+        .decrypt(payload)
+        .with_context(|| format!("the input of {workflow_id} (run {run_id})"))?;
     serde_json::from_slice(&payload.data).with_context(|| format!("the input of {workflow_id} (run {run_id}) is not JSON"))
 }
