@@ -43,6 +43,15 @@ else
   esac
   sa_args=()
   while IFS= read -r sa; do sa_args+=(--search-attribute "$sa"); done < <("$punctual" search-attributes)
+  if [[ -n "${PUNCTUAL_PAYLOAD_KEY:-}" ]]; then
+    # Encrypted payloads: the Web UI decrypts them through punctual's codec server (loopback).
+    codec_url="http://127.0.0.1:${PUNCTUAL_CODEC_PORT:-8089}"
+    PUNCTUAL_CODEC_ORIGINS="http://localhost:$ui_port,http://127.0.0.1:$ui_port" \
+      setsid "$punctual" codec-server --listen "${codec_url#http://}" >.data/codec-server.log 2>&1 &
+    started+=($!)
+    sa_args+=(--ui-codec-endpoint "$codec_url")
+    echo "started the codec server at $codec_url for the Web UI (log .data/codec-server.log)"
+  fi
   echo "starting Temporal dev server on $TEMPORAL_ADDRESS (Web UI http://localhost:$ui_port, data .data/temporal.db, log .data/temporal.log)"
   # Own session: Ctrl-C reaches the worker first; the server is stopped after it has drained.
   setsid "$temporal" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui_port" \

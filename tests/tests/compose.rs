@@ -74,6 +74,9 @@ const LEFT_AT_DEFAULT: &[(&str, &str)] = &[
     ("PUNCTUAL_WORKFLOW_POLLERS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
     ("PUNCTUAL_ACTIVITY_POLLERS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
     ("PUNCTUAL_MAX_CACHED_WORKFLOWS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
+    ("PUNCTUAL_CODEC_LISTEN", "the codec server is for people reading encrypted histories, run beside their UI, not a fleet service"),
+    ("PUNCTUAL_CODEC_ORIGINS", "as PUNCTUAL_CODEC_LISTEN"),
+    ("PUNCTUAL_CODEC_AUTH", "as PUNCTUAL_CODEC_LISTEN"),
     ("PUNCTUAL_METRICS_ADDR", "off until a Prometheus is deployed beside it; then 0.0.0.0:9464 inside the network, unpublished"),
 ];
 

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
 use punctual_tests::{TestEnv, punctual_bin};
 use punctual_workflows::keys;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Stdio};
 use std::time::Duration;
@@ -57,11 +57,16 @@ struct Worker {
 
 impl Worker {
     fn spawn(env: &TestEnv, extra: &[(&'static str, String)]) -> Self {
-        let log = std::env::temp_dir().join(format!("punctual-worker-{}.log", env.task_queue));
+        Self::spawn_command(env, extra, &["worker"])
+    }
+
+    /// Any long-running `punctual` command (`codec-server ...`), kept like a worker.
+    fn spawn_command(env: &TestEnv, extra: &[(&'static str, String)], args: &[&str]) -> Self {
+        let log = std::env::temp_dir().join(format!("punctual-{}-{}.log", args[0], env.task_queue));
         let child = std::process::Command::new("setpriv")
             .args(["--pdeathsig", "KILL"])
             .arg(punctual_bin())
-            .arg("worker")
+            .args(args)
             .env_remove("PUNCTUAL_PAYLOAD_KEY")
             .env_remove("PUNCTUAL_PAYLOAD_KEY_ID")
             .env_remove("PUNCTUAL_PAYLOAD_OLD_KEYS")
@@ -178,6 +183,11 @@ async fn histories(env: &TestEnv, root: &str) -> BTreeMap<String, Value> {
         seen.insert(id, history);
     }
     seen
+}
+
+/// The first payload (the workflow's input) of a raw `temporal workflow show -o json` history.
+fn first_payload(history: &Value) -> Value {
+    history["events"][0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0].clone()
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -303,6 +313,51 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
     assert!(log.contains("payload_key_id") && log.contains("\"k1\""), "the worker names its key id: {log}");
     assert!(!log.contains(KEY_1) && !log.contains(KEY_2), "a key in the worker log");
     drop(worker);
+
+    // The codec server: the `temporal` CLI shows the same saga decrypted through it, with the
+    // right Authorization header only; browsers get CORS for the UI's origin only.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let url = format!("http://127.0.0.1:{port}");
+    let token = "Bearer codec-test-token";
+    let mut codec_env = key_1();
+    codec_env.push(("PUNCTUAL_CODEC_AUTH", token.to_owned()));
+    let codec = Worker::spawn_command(&env, &codec_env, &["codec-server", "--listen", &format!("127.0.0.1:{port}")]);
+    let http = reqwest::Client::new();
+    let mut tries = 0;
+    while http.post(format!("{url}/decode")).body("{}").send().await.is_err() {
+        tries += 1;
+        assert!(tries < 600, "codec server never listened: {}", codec.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let saga = keys::payment_saga(&keys::invoice_id(&shown, date));
+    let decoded = env.cli_json(&["workflow", "show", "--workflow-id", &saga, "--codec-endpoint", &url, "--codec-auth", token]).await;
+    let mut payloads = Vec::new();
+    walk(&decoded, "", &ids, &mut payloads, &mut BTreeSet::new());
+    assert!(!payloads.is_empty(), "{decoded:#}");
+    assert!(payloads.iter().all(|p| p.metadata.get("encoding").map(String::as_str) != Some("binary/encrypted")), "{payloads:?}");
+    assert!(payloads.iter().any(|p| contains(&p.data, first)), "the saga's input names {first} once decoded: {payloads:?}");
+    let raw = env.cli_json(&["workflow", "show", "--workflow-id", &saga]).await;
+    let body = json!({ "payloads": [first_payload(&raw)] }).to_string();
+    let refused = http.post(format!("{url}/decode")).body(body.clone()).send().await.expect("decode without auth");
+    assert_eq!(refused.status(), 401, "decoding without the token");
+    let opened = http.post(format!("{url}/decode")).header("Authorization", token).body(body).send().await.expect("decode");
+    assert_eq!(opened.status(), 200);
+    let opened: Value = opened.json().await.expect("decode answer");
+    let data = b64(opened["payloads"][0]["data"].as_str().expect("decoded data"));
+    assert!(contains(&data, first), "{opened}");
+    for (origin, allowed) in [("http://localhost:8233", true), ("http://evil.example", false)] {
+        let preflight = http
+            .request(reqwest::Method::OPTIONS, format!("{url}/decode"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .send()
+            .await
+            .expect("preflight");
+        let echoed = preflight.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok());
+        assert_eq!(echoed, allowed.then_some(origin), "CORS for {origin}");
+    }
+    assert!(!codec.log().contains(token) && !codec.log().contains(KEY_1), "a secret in the codec server's log");
+    drop(codec);
 
     // A run started under k1 while no worker polls, then taken by a worker that has already
     // rotated (k2 current, k1 old): it reads the k1 input and writes everything new under k2.

@@ -42,6 +42,9 @@ pub enum Command {
     SearchAttributes,
     /// Print customers' pseudonyms (PUNCTUAL_PSEUDONYM_KEY): the `CustomerId` to search for.
     Pseudonym(PseudonymArgs),
+    /// Serve Temporal's remote codec protocol with the payload keys, so the Web UI
+    /// (`--ui-codec-endpoint`) and the `temporal` CLI (`--codec-endpoint`) show payloads decrypted.
+    CodecServer(CodecServerArgs),
     /// Start (or join) the billing run of a business date; never starts a completed one again.
     BillingRun(crate::start::BillingRunArgs),
     /// The jobs file (punctual.toml) as Temporal schedules: apply, list, describe, pause, resume,
@@ -121,6 +124,31 @@ pub struct SandboxProviderArgs {
     /// Address to listen on; loopback unless you mean to expose it.
     #[arg(long, value_name = "ADDR", env = "PUNCTUAL_PROVIDER_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
+}
+
+/// Settings of `punctual codec-server`. The keys come from PUNCTUAL_PAYLOAD_KEY(_ID) and
+/// PUNCTUAL_PAYLOAD_OLD_KEYS, as for every command.
+#[derive(Debug, Clone, Args)]
+pub struct CodecServerArgs {
+    /// Address to listen on; loopback unless you mean to expose it (it decrypts for anyone who
+    /// reaches it).
+    #[arg(long, value_name = "ADDR", env = "PUNCTUAL_CODEC_LISTEN", default_value = "127.0.0.1:8089")]
+    pub listen: SocketAddr,
+
+    /// Web UI origins allowed to call it from a browser, comma-separated.
+    #[arg(
+        long,
+        value_name = "ORIGINS",
+        env = "PUNCTUAL_CODEC_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:8233,http://127.0.0.1:8233"
+    )]
+    pub origins: Vec<String>,
+
+    /// Require this exact `Authorization` header (the CLI's `--codec-auth`, the UI's access
+    /// token). Never printed.
+    #[arg(long, value_name = "VALUE", env = "PUNCTUAL_CODEC_AUTH", hide_env_values = true)]
+    pub auth: Option<String>,
 }
 
 /// Settings of `punctual notify-sink`.

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use punctual_worker::{
-    cli::{Cli, Command, NotifySinkArgs, PseudonymArgs, SandboxProviderArgs, SeedArgs, WorkerArgs},
+    cli::{Cli, CodecServerArgs, Command, NotifySinkArgs, PseudonymArgs, SandboxProviderArgs, SeedArgs, WorkerArgs},
     codec,
     connect::TemporalTarget,
     metrics_server::{self, Readiness},
@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
         Command::Failures(args) => punctual_worker::failures::run(args).await,
         Command::Chaos(args) => punctual_worker::chaos::run(args).await,
         Command::Pseudonym(args) => pseudonym(args),
+        Command::CodecServer(args) => codec_server(args).await,
         Command::SearchAttributes => {
             for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
                 println!("{name}={kind}");
@@ -91,6 +92,32 @@ fn pseudonym(args: PseudonymArgs) -> anyhow::Result<()> {
         println!("{customer}\t{shown}\tCustomerId = '{shown}'");
     }
     Ok(())
+}
+
+async fn codec_server(args: CodecServerArgs) -> anyhow::Result<()> {
+    let keys = codec::KeyRing::from_env()?;
+    anyhow::ensure!(
+        !keys.is_empty(),
+        "no payload key is configured: set {} and {} (and {} for retired keys) to what the workers use",
+        codec::KEY_VAR,
+        codec::KEY_ID_VAR,
+        codec::OLD_KEYS_VAR
+    );
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {} for the codec server (--listen / PUNCTUAL_CODEC_LISTEN)", args.listen))?;
+    if !args.listen.ip().is_loopback() && args.auth.is_none() {
+        tracing::warn!(addr = %args.listen, "codec server beyond loopback without PUNCTUAL_CODEC_AUTH: anyone who reaches it can decrypt payloads");
+    }
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        key_ids = ?keys.ids(),
+        origins = ?args.origins,
+        auth = args.auth.is_some(),
+        "serving /decode and /encode"
+    );
+    let server = codec::server::CodecServer::new(codec::EncryptionCodec::new(keys), args.auth, args.origins);
+    server.serve(listener, shutdown::signal()).await.context("serving the codec server")
 }
 
 /// Starts `/metrics`, `/healthz` and `/readyz` on `addr`; returns the SDK runtime options that

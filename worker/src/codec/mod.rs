@@ -16,6 +16,7 @@
 
 mod keys;
 mod pseudonym_key;
+pub mod server;
 
 pub use keys::{KEY_ID_VAR, KEY_VAR, KeyError, KeyRing, OLD_KEYS_VAR};
 pub use pseudonym_key::{PSEUDONYM_KEY_VAR, pseudonyms_from_env};
