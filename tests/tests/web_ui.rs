@@ -41,7 +41,7 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
-async fn start_ui_server() -> UiServer {
+async fn start_ui_server(extra: &[String]) -> UiServer {
     let temporal_bin = punctual_tests::server::temporal_bin();
     let (port, ui_port) = (free_port(), free_port());
     let mut cmd = Command::new("setpriv");
@@ -49,6 +49,7 @@ async fn start_ui_server() -> UiServer {
         "server", "start-dev", "--ip", "127.0.0.1", "--port", &port.to_string(), "--ui-port", &ui_port.to_string(),
         "--log-level", "error",
     ]);
+    cmd.args(extra);
     for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
         cmd.args(["--search-attribute", &format!("{name}={kind}")]);
     }
@@ -102,7 +103,7 @@ async fn look(ui_url: &str, workflow_id: &str, shots: &Path) -> Value {
 #[tokio::test]
 async fn a_billing_run_is_listed_by_business_date_with_its_search_attributes() {
     ensure_browser();
-    let ui = start_ui_server().await;
+    let ui = start_ui_server(&[]).await;
     let env = TestEnv::start_on("web-ui", ui.server, fresh_sqlite_url("web-ui"), 10).await;
     let id = keys::billing_run(TZ, DATE);
     let summary: BillingRunSummary = env
@@ -142,4 +143,91 @@ async fn a_billing_run_is_listed_by_business_date_with_its_search_attributes() {
         let size = std::fs::metadata(shots.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(size > 10_000, "screenshot {shot} kept ({size} bytes)");
     }
+}
+
+/// A `punctual` process (worker, codec server) with the given environment; killed on drop.
+struct Punctual(Child);
+
+impl Punctual {
+    fn spawn(env: &TestEnv, extra: &[(&str, String)], args: &[&str]) -> Self {
+        let child = Command::new("setpriv")
+            .args(["--pdeathsig", "KILL"])
+            .arg(punctual_tests::punctual_bin())
+            .args(args)
+            .envs(env.punctual_env())
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn punctual");
+        Self(child)
+    }
+}
+
+impl Drop for Punctual {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// Opens `workflow_id` in the UI; returns what the page showed of `text`.
+async fn look_for(ui_url: &str, workflow_id: &str, text: &str, shot: &Path) -> Value {
+    let script = workspace_root().join("tests/ui/check-codec.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .args([ui_url, workflow_id, text, &shot.display().to_string()])
+        .current_dir(workspace_root().join("tests/ui"))
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "node {} failed:\n{stdout}\n{}", script.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("browser check printed non-JSON ({e}): {stdout}"))
+}
+
+#[tokio::test]
+async fn with_encryption_the_ui_shows_a_saga_decrypted_through_the_codec_server_and_only_then() {
+    ensure_browser();
+    let codec_port = free_port();
+    let codec_url = format!("http://127.0.0.1:{codec_port}");
+    let ui = start_ui_server(&["--ui-codec-endpoint".to_owned(), codec_url.clone()]).await;
+    let env = TestEnv::start_on("web-ui-codec", ui.server, fresh_sqlite_url("web-ui-codec"), 10).await;
+    // Throwaway keys (`openssl rand -base64 32`), used nowhere else.
+    let secrets = vec![
+        ("PUNCTUAL_PAYLOAD_KEY", "kV3yq0mP9c4s1d8XrT2bW6nH5jL7aE0fG3iK9oU1zQ4=".to_owned()),
+        ("PUNCTUAL_PAYLOAD_KEY_ID", "ui-test".to_owned()),
+        ("PUNCTUAL_PSEUDONYM_KEY", "Zp0wQ8rT3yU6iO9pA2sD5fG8hJ1kL4zX7cV0bN3mQ6E=".to_owned()),
+    ];
+    let _worker = Punctual::spawn(&env, &secrets, &["worker"]);
+    let date = "2026-12-04";
+    let run = env.punctual_with(&secrets, &["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+    assert!(run.success, "{}", run.stderr);
+
+    let customer = (1..=10).map(punctual_activities::seed::demo_customer).find(|c| c.timezone == TZ).expect("a customer in TZ").id;
+    let named = env.punctual_with(&secrets, &["pseudonym", &customer]).await;
+    assert!(named.success, "{}", named.stderr);
+    let shown = named.stdout.split('\t').nth(1).expect("a pseudonym").to_owned();
+    let saga = keys::payment_saga(&keys::invoice_id(&shown, date));
+
+    let shots = workspace_root().join("target/web-ui-codec");
+    std::fs::remove_dir_all(&shots).ok();
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let mut codec_env = secrets.clone();
+    codec_env.push(("PUNCTUAL_CODEC_ORIGINS", ui.ui_url.clone()));
+    let codec = Punctual::spawn(&env, &codec_env, &["codec-server", "--listen", &format!("127.0.0.1:{codec_port}")]);
+    eventually("the codec server to listen", WAIT, async || {
+        reqwest::Client::new().post(format!("{codec_url}/decode")).body("{}").send().await.ok().map(|_| ())
+    })
+    .await;
+    let seen = look_for(&ui.ui_url, &saga, &customer, &shots.join("decrypted.png")).await;
+    assert!(seen.get("error").is_none(), "the browser check failed (see {}): {seen:#}", shots.display());
+    assert_eq!(seen["shows_text"], true, "the saga page shows {customer} from its decrypted input: {seen:#}");
+
+    // Without the codec server the same page cannot show it: it is only inside ciphertext.
+    drop(codec);
+    let seen = look_for(&ui.ui_url, &saga, &customer, &shots.join("encrypted.png")).await;
+    assert_eq!(seen["opened"], true, "{seen:#}");
+    assert_eq!(seen["shows_text"], false, "{customer} readable without the codec server: {seen:#}");
 }
