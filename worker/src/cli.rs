@@ -52,6 +52,8 @@ pub enum Command {
     Schedule(crate::schedule::ScheduleArgs),
     /// Runs that failed for good (the failed-run archive): list them, retry one by business key.
     Failures(crate::failures::FailuresArgs),
+    /// Export workflow histories and replay them on this binary: check an upgrade first.
+    History(crate::history::HistoryArgs),
     /// A bounded run under random faults (workers killed, server restarted, provider and ledger
     /// failing, duplicate triggers) that counts lost and duplicated effects; non-zero exit if any.
     Chaos(crate::chaos::ChaosArgs),

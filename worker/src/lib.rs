@@ -14,6 +14,7 @@ pub mod cli;
 pub mod codec;
 pub mod connect;
 pub mod failures;
+pub mod history;
 pub mod jobs;
 pub mod metrics_server;
 pub mod registration;

@@ -28,6 +28,7 @@ async fn main() -> ExitCode {
         Command::BillingRun(args) => billing_run(args).await,
         Command::Schedule(args) => punctual_worker::schedule::commands::run(args).await,
         Command::Failures(args) => punctual_worker::failures::run(args).await,
+        Command::History(args) => punctual_worker::history::run(args).await,
         Command::Chaos(args) => punctual_worker::chaos::run(args).await,
         Command::Pseudonym(args) => pseudonym(args),
         Command::CodecServer(args) => codec_server(args).await,

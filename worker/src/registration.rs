@@ -9,7 +9,32 @@ use punctual_workflows::reports::{ReconciliationWorkflow, SlaCheckWorkflow};
 use punctual_workflows::{BenchWorkflow, BillingBatchWorkflow, BillingRunWorkflow, PaymentSagaWorkflow};
 use std::time::Duration;
 use temporalio_client::Client;
+use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
 use temporalio_sdk::{WorkerOptions, WorkflowRegistrationError};
+
+/// Registers every punctual workflow on a worker's or a replayer's options builder: one list,
+/// so what replay tests check is what workers run.
+macro_rules! register_workflows {
+    ($builder:expr) => {
+        $builder
+            .register_workflow::<BenchWorkflow>()?
+            .register_workflow::<BillingRunWorkflow>()?
+            .register_workflow::<BillingBatchWorkflow>()?
+            .register_workflow::<PaymentSagaWorkflow>()?
+            .register_workflow::<FireBillingWorkflow>()?
+            .register_workflow::<ReconciliationWorkflow>()?
+            .register_workflow::<SlaCheckWorkflow>()?
+            .register_workflow::<ScheduledJobWorkflow>()?
+            .register_workflow::<JobOccurrenceWorkflow>()?
+    };
+}
+
+/// A replayer of every punctual workflow: recorded histories must replay on today's code
+/// (`tests/tests/replay.rs`), or in-flight runs would fail after an upgrade.
+pub fn replayer() -> Result<WorkflowReplayer, anyhow::Error> {
+    let options = register_workflows!(WorkflowReplayerOptions::new()).build();
+    Ok(WorkflowReplayer::new(options)?)
+}
 
 /// Worker options for `task_queue` with every punctual workflow and activity registered.
 ///
@@ -23,16 +48,7 @@ pub fn worker_options(
 ) -> Result<WorkerOptions, WorkflowRegistrationError> {
     // The job activities start occurrences on this worker's own queue, through this client.
     let jobs = JobActivities::new(billing.ledger().clone(), client, task_queue);
-    let mut options = WorkerOptions::new(task_queue)
-        .register_workflow::<BenchWorkflow>()?
-        .register_workflow::<BillingRunWorkflow>()?
-        .register_workflow::<BillingBatchWorkflow>()?
-        .register_workflow::<PaymentSagaWorkflow>()?
-        .register_workflow::<FireBillingWorkflow>()?
-        .register_workflow::<ReconciliationWorkflow>()?
-        .register_workflow::<SlaCheckWorkflow>()?
-        .register_workflow::<ScheduledJobWorkflow>()?
-        .register_workflow::<JobOccurrenceWorkflow>()?
+    let mut options = register_workflows!(WorkerOptions::new(task_queue))
         .register_activities(BenchActivities)
         .register_activities(billing.reports())
         .register_activities(jobs)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Records the histories tests/tests/replay.rs replays, written by a given punctual binary (an
+# earlier release) against a fresh in-memory dev server:
+#   scripts/record-histories.sh PATH/TO/OLD/punctual LABEL
+# LABEL (e.g. the commit) goes into each file name. Writes tests/histories/KIND-LABEL.json for a
+# billing run, its batch, a completed and a compensated payment saga, a schedule fire and its
+# occurrence, exported with target/debug/punctual (build it first). Needs nothing running; leaves
+# nothing running.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bin="$(realpath "$1")"; label="$2"
+temporal="$(bash scripts/ensure-temporal.sh)"
+work="$(mktemp -d)"; pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+tport=$(port); pport=$(port); sport=$(port)
+export TEMPORAL_ADDRESS="127.0.0.1:$tport" PUNCTUAL_TASK_QUEUE="record-$label"
+export PUNCTUAL_DATABASE_URL="sqlite://$work/ledger.db" PUNCTUAL_PROVIDER_URL="http://127.0.0.1:$pport" PUNCTUAL_NOTIFY_URL="http://127.0.0.1:$sport"
+sa=(); while IFS= read -r a; do sa+=(--search-attribute "$a"); done < <("$bin" search-attributes)
+"$temporal" server start-dev --headless --ip 127.0.0.1 --port "$tport" --log-level error "${sa[@]}" >"$work/server.log" 2>&1 & pids+=($!)
+for _ in $(seq 1 120); do "$temporal" operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 && break; sleep 0.5; done
+"$bin" sandbox-provider --listen "127.0.0.1:$pport" >"$work/provider.log" 2>&1 & pids+=($!)
+"$bin" notify-sink --listen "127.0.0.1:$sport" >"$work/sink.log" 2>&1 & pids+=($!)
+"$bin" seed --customers 30 >/dev/null
+"$bin" worker >"$work/worker.log" 2>&1 & pids+=($!)
+
+tz=Asia/Shanghai; date=2026-11-24
+"$bin" billing-run --date "$date" --timezone "$tz" --wait >/dev/null
+cat >"$work/jobs.toml" <<TOML
+[jobs.replay_sla]
+workflow = "SlaCheckWorkflow"
+timezone = "UTC"
+at = "03:00"
+calendar = "everyday"
+TOML
+PUNCTUAL_CONFIG="$work/jobs.toml" "$bin" schedule apply >/dev/null
+PUNCTUAL_CONFIG="$work/jobs.toml" "$bin" schedule trigger replay_sla >/dev/null
+
+# Exported by the punctual being tested (reading histories does not depend on workflow code).
+new="$PWD/target/debug/punctual"
+show() { "$new" history export "$1"; }
+first() { # first workflow id matching a query, once it is closed
+  for _ in $(seq 1 120); do
+    id=$("$temporal" workflow list --address "$TEMPORAL_ADDRESS" --query "$1 AND ExecutionStatus != 'Running'" -o json \
+      | python3 -c 'import json,sys; l=json.load(sys.stdin) or []; print(l[0]["execution"]["workflowId"] if l else "")')
+    [[ -n "$id" ]] && { echo "$id"; return; }
+    sleep 1
+  done
+  echo "nothing matched: $1" >&2; exit 1
+}
+out=tests/histories
+show "billing-run/$tz/$date" >"$out/billing-run-$label.json"
+show "$(first "WorkflowType = 'BillingBatchWorkflow'")" >"$out/billing-batch-$label.json"
+show "$(first "WorkflowType = 'PaymentSagaWorkflow' AND RunOutcome = 'completed'")" >"$out/payment-completed-$label.json"
+show "$(first "WorkflowType = 'PaymentSagaWorkflow' AND RunOutcome = 'compensated'")" >"$out/payment-compensated-$label.json"
+show "$(first "WorkflowType = 'ScheduledJobWorkflow'")" >"$out/fire-$label.json"
+show "$(first "WorkflowType = 'JobOccurrenceWorkflow'")" >"$out/occurrence-$label.json"
+ls -la "$out"
