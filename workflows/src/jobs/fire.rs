@@ -24,7 +24,7 @@ use crate::{names, search};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::time::Duration;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ApplicationFailure, LocalActivityOptions, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowResult};
 
 /// Search attribute the server sets on scheduled runs: the nominal time, before jitter.
 const SCHEDULED_START_TIME: &str = "TemporalScheduledStartTime";
@@ -104,7 +104,9 @@ impl ScheduledJobWorkflow {
                     }
                     let key = occurrence.key.clone();
                     let start = OccurrenceInput { job: job.spec.clone(), occurrence, trigger: trigger.to_owned(), force: false };
-                    let started = start_occurrence(ctx, start, &key).await?;
+                    let started = ctx
+                        .execute_activity(JobContract::start_occurrence, start, activity(format!("start/{key}")))
+                        .await?;
                     let outcome = if started.outcome == "already_done" {
                         OccurrenceResult { key: key.clone(), outcome: "already_done".to_owned(), reason: None, result: None }
                     } else {
@@ -119,35 +121,6 @@ impl ScheduledJobWorkflow {
         }
         ctx.upsert_search_attributes([search::RUN_OUTCOME.value_set(result.outcome.clone())]);
         Ok(result)
-    }
-}
-
-/// Patch marking fires that start their occurrence from a local activity.
-pub const START_OCCURRENCE_LOCALLY: &str = "start-occurrence-locally";
-
-/// Starts (or finds) the occurrence `key` through `StartOccurrence`.
-///
-/// New fires run it as a local activity: the start happens inside the fire's first workflow
-/// task, without an activity task's round trip through the server (schedule, match, poll,
-/// complete, a second workflow task), which was most of the worker's share of schedule lag under
-/// a burst of fires. The start is idempotent by its workflow ID either way (conflict policy
-/// use-existing, reuse allow-duplicate-failed-only), so a retried attempt joins, never doubles.
-/// Fires recorded before the patch replay with the regular activity they scheduled.
-async fn start_occurrence(
-    ctx: &WorkflowContext<ScheduledJobWorkflow>,
-    input: OccurrenceInput,
-    key: &str,
-) -> Result<StartedOccurrence, temporalio_sdk::ActivityExecutionError> {
-    let activity_id = format!("start/{key}");
-    if ctx.patched(START_OCCURRENCE_LOCALLY) {
-        let options = LocalActivityOptions::builder()
-            .activity_id(activity_id)
-            .start_to_close_timeout(crate::billing::options::START_TO_CLOSE)
-            .retry_policy(crate::billing::options::retry_policy())
-            .build();
-        ctx.execute_local_activity(JobContract::start_occurrence, input, options).await
-    } else {
-        ctx.execute_activity(JobContract::start_occurrence, input, activity(activity_id)).await
     }
 }
 
