@@ -9,7 +9,7 @@
 //! `punctual history export` (`scripts/record-histories.sh OLD_BINARY LABEL` records a set), each
 //! named after what it is and the commit that wrote it: a billing run, its
 //! batch, a completed and a compensated payment saga (before customer pseudonyms), and a schedule
-//! fire with its occurrence (before `StartOccurrence` became a local activity).
+//! fire with its occurrence.
 
 use punctual_tests::workspace_root;
 use punctual_worker::registration;
