@@ -76,3 +76,40 @@ async fn a_history_the_code_would_not_write_fails_replay() {
         "{name}: {err}"
     );
 }
+
+/// The commands a person runs before an upgrade: `history export` of a real run, then
+/// `history replay` of it and of a history the code would not write.
+#[tokio::test]
+async fn history_export_then_replay_from_the_cli() {
+    let env = punctual_tests::TestEnv::start("history-cli").await;
+    let (tz, date) = ("Asia/Shanghai", "2026-11-24");
+    let run = env.with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", tz, "--wait"])).await;
+    assert!(run.success, "{}", run.stderr);
+    let id = punctual_workflows::keys::billing_run(tz, date);
+    let exported = env.punctual(&["history", "export", &id]).await;
+    assert!(exported.success, "{}", exported.stderr);
+    let dir = std::env::temp_dir().join(format!("punctual-history-{}", env.task_queue));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let good = dir.join("run.json");
+    std::fs::write(&good, &exported.stdout).expect("write export");
+
+    let replayed = env.punctual(&["history", "replay", &good.display().to_string()]).await;
+    assert!(replayed.success, "{}\n{}", replayed.stdout, replayed.stderr);
+    assert!(replayed.stdout.contains("ok") && replayed.stdout.contains(&id), "{}", replayed.stdout);
+
+    // The same run with its first activity renamed: the binary must refuse it, naming the file.
+    let mut json: Value = serde_json::from_str(&exported.stdout).expect("export is JSON");
+    let renamed = json["events"]
+        .as_array_mut()
+        .expect("events")
+        .iter_mut()
+        .find_map(|e| e.pointer_mut("/attributes/ActivityTaskScheduledEventAttributes/activity_id"))
+        .map(|id| *id = Value::String("list-customers-after-someone-else".to_owned()));
+    assert!(renamed.is_some(), "the run scheduled an activity");
+    let bad = dir.join("changed.json");
+    std::fs::write(&bad, json.to_string()).expect("write changed history");
+    let refused = env.punctual(&["history", "replay", &good.display().to_string(), &bad.display().to_string()]).await;
+    assert!(!refused.success, "{}", refused.stdout);
+    assert!(refused.stdout.contains("FAILED") && refused.stderr.contains("1 of 2 histories"), "{}\n{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("changed.json") && !refused.stderr.contains("run.json"), "{}", refused.stderr);
+}
