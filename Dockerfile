@@ -15,6 +15,9 @@ WORKDIR /src
 COPY . .
 # Cargo's registry, git checkouts and target dir are cache mounts: rebuilds after a source change
 # recompile only what changed. The cache is not in the image, so the binary is copied out of it.
+# The image gets fat LTO and one codegen unit: measured on BenchWorkflow (BENCHMARKS.md), 16 % less
+# worker CPU and 18 % less memory, for a build 5x longer than `make run`'s, which keeps the default.
+ENV CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
