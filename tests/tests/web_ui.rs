@@ -85,12 +85,12 @@ fn ensure_browser() {
     );
 }
 
-/// Runs the browser check; returns what it saw.
-async fn look(ui_url: &str, workflow_id: &str, shots: &Path) -> Value {
-    let script = workspace_root().join("tests/ui/check-web-ui.mjs");
+/// Runs the browser script `tests/ui/{script}` with `args`; returns the JSON line it printed.
+async fn browser_check(script: &str, args: &[&str]) -> Value {
+    let script = workspace_root().join("tests/ui").join(script);
     let out = tokio::process::Command::new("node")
         .arg(&script)
-        .args([ui_url, workflow_id, DATE, OTHER_DATE, &shots.display().to_string()])
+        .args(args)
         .current_dir(workspace_root().join("tests/ui"))
         .output()
         .await
@@ -98,6 +98,11 @@ async fn look(ui_url: &str, workflow_id: &str, shots: &Path) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "node {} failed:\n{stdout}\n{}", script.display(), String::from_utf8_lossy(&out.stderr));
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("browser check printed non-JSON ({e}): {stdout}"))
+}
+
+/// The list and search-attribute check; returns what it saw.
+async fn look(ui_url: &str, workflow_id: &str, shots: &Path) -> Value {
+    browser_check("check-web-ui.mjs", &[ui_url, workflow_id, DATE, OTHER_DATE, &shots.display().to_string()]).await
 }
 
 #[tokio::test]
@@ -174,17 +179,7 @@ impl Drop for Punctual {
 
 /// Opens `workflow_id` in the UI; returns what the page showed of `text`.
 async fn look_for(ui_url: &str, workflow_id: &str, text: &str, shot: &Path) -> Value {
-    let script = workspace_root().join("tests/ui/check-codec.mjs");
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .args([ui_url, workflow_id, text, &shot.display().to_string()])
-        .current_dir(workspace_root().join("tests/ui"))
-        .output()
-        .await
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "node {} failed:\n{stdout}\n{}", script.display(), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("browser check printed non-JSON ({e}): {stdout}"))
+    browser_check("check-codec.mjs", &[ui_url, workflow_id, text, &shot.display().to_string()]).await
 }
 
 #[tokio::test]
