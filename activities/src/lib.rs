@@ -19,7 +19,7 @@ pub mod runs;
 pub mod seed;
 
 pub use bench::BenchActivities;
-pub use billing::BillingActivities;
+pub use billing::{BillingActivities, BulkBillingActivities};
 pub use jobs::JobActivities;
 pub use reports::ReportActivities;
 pub use runs::RunActivities;

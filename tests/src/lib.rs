@@ -6,6 +6,7 @@
 //! ([`TestEnv::with_worker`]) or the real `punctual` binary ([`punctual_bin`]), and can drive the
 //! real `temporal` CLI against the same server ([`TestEnv::cli`]).
 
+pub mod billing;
 pub mod env;
 pub mod jobs;
 pub mod own_server;

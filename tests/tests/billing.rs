@@ -2,6 +2,7 @@
 //! provider, the sink and the business tables — where the outside world sees them.
 
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
+use punctual_tests::billing::{TZ, assert_exactly_once, expected};
 use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
 use punctual_workflows::billing::types::BillingRunSummary;
 use punctual_workflows::{BillingRunWorkflow, JsonInput, keys};
@@ -11,67 +12,6 @@ use std::process::Command;
 use std::time::Duration;
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_client::WorkflowIdConflictPolicy;
-
-const TZ: &str = "Asia/Shanghai";
-
-/// What a billing run over the first `n` demo customers in `TZ` must leave behind.
-struct Expected {
-    invoices: Vec<String>,
-    charged: Vec<String>,
-    declined: Vec<String>,
-    closed: Vec<String>,
-}
-
-fn expected(n: u32, date: &str) -> Expected {
-    let mut e = Expected { invoices: vec![], charged: vec![], declined: vec![], closed: vec![] };
-    for c in (1..=n).map(demo_customer).filter(|c| c.timezone == TZ) {
-        let inv = keys::invoice_id(&c.id, date);
-        e.invoices.push(inv.clone());
-        if c.payment_method == CARD_DECLINED {
-            e.declined.push(inv);
-        } else {
-            e.charged.push(inv.clone());
-            if c.status == "closed" {
-                e.closed.push(inv);
-            }
-        }
-    }
-    e
-}
-
-/// Counts values of `field` across `items`.
-fn count_by(items: &[Value], field: &str) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for item in items {
-        *counts.entry(item[field].as_str().unwrap_or("<none>").to_owned()).or_default() += 1;
-    }
-    counts
-}
-
-/// Asserts every expected effect happened exactly once, and no other.
-async fn assert_exactly_once(env: &TestEnv, e: &Expected) {
-    let charges = count_by(&env.world.charges().await, "invoice_id");
-    let want: BTreeMap<_, _> = e.charged.iter().map(|i| (i.clone(), 1)).collect();
-    assert_eq!(charges, want, "charges per invoice at the provider");
-
-    let refunds = env.world.refunds().await;
-    assert_eq!(refunds.len(), e.closed.len(), "refunds: {refunds:#?}");
-
-    let delivered = count_by(&env.world.delivered().await, "invoice_id");
-    let paid: Vec<_> = e.charged.iter().filter(|i| !e.closed.contains(i)).collect();
-    let want: BTreeMap<_, _> = paid.iter().map(|i| ((*i).clone(), 1)).collect();
-    assert_eq!(delivered, want, "receipts per invoice at the sink");
-
-    let invoices = env.world.invoices().await;
-    let ids: Vec<_> = invoices.iter().map(|(id, _)| id.clone()).collect();
-    assert_eq!(ids, e.invoices, "one invoice row per customer");
-    for (id, status) in &invoices {
-        let want = if paid.contains(&id) { "paid" } else { "void" };
-        assert_eq!(status, want, "{id}");
-        let payments = env.world.payments_for(id).await;
-        assert_eq!(payments, i64::from(paid.contains(&id)), "payment rows of {id}");
-    }
-}
 
 fn run_input(date: &str) -> JsonInput {
     JsonInput::from(json!({"business_date": date, "timezone": TZ}))
@@ -228,6 +168,7 @@ async fn bad_billing_input_fails_at_once_with_no_effect() {
         (r#"{"business_date":"2026-02-30","timezone":"Asia/Shanghai"}"#, "field `business_date`"),
         (r#"{"business_date":"2026-11-24","timezone":"Asia/Shangai"}"#, "field `timezone`"),
         (r#"{"business_date":"2026-11-24"}"#, "missing field `timezone`"),
+        (r#"{"business_date":"2026-11-24","timezone":"Asia/Shanghai","mode":"fast"}"#, "field `mode`"),
     ];
     env.with_worker(async {
         for (i, (input, expected)) in cases.iter().enumerate() {

@@ -115,6 +115,11 @@ pub struct WorkerArgs {
     #[command(flatten)]
     pub backends: BackendArgs,
 
+    /// Customers of a page a bulk billing step (`"mode": "bulk"` runs) works on at once.
+    #[arg(long, env = "PUNCTUAL_BULK_CONCURRENCY", default_value_t = punctual_activities::billing::DEFAULT_BULK_CONCURRENCY as u16,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub bulk_concurrency: u16,
+
     /// Task slots, pollers and sticky cache; unset means the SDK's default.
     #[command(flatten)]
     pub tuning: crate::tuning::TuningArgs,

@@ -71,7 +71,12 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let pseudonyms = codec::pseudonyms_from_env(target.payload_key_id().is_some())?;
     tracing::info!(customer_pseudonyms = pseudonyms.is_keyed(), "customers shown in Temporal");
     // Open the database before polling: a worker that cannot record effects must not take work.
-    let billing = args.backends.billing_activities().await?.with_pseudonyms(pseudonyms);
+    let billing = args
+        .backends
+        .billing_activities()
+        .await?
+        .with_pseudonyms(pseudonyms)
+        .with_bulk_concurrency(usize::from(args.bulk_concurrency));
     let client = target.connect(args.connect_timeout).await?;
     let mut options = registration::worker_options(&args.task_queue, args.shutdown_grace, billing, client.clone())
         .context("registering workflows")?;

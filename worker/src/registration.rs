@@ -6,7 +6,9 @@ use punctual_activities::{BenchActivities, BillingActivities, JobActivities, Run
 use punctual_workflows::jobs::{JobOccurrenceWorkflow, ScheduledJobWorkflow};
 use punctual_workflows::billing::FireBillingWorkflow;
 use punctual_workflows::reports::{ReconciliationWorkflow, SlaCheckWorkflow};
-use punctual_workflows::{BenchWorkflow, BillingBatchWorkflow, BillingRunWorkflow, PaymentSagaWorkflow};
+use punctual_workflows::{
+    BenchWorkflow, BillingBatchWorkflow, BillingBulkBatchWorkflow, BillingRunWorkflow, PaymentSagaWorkflow,
+};
 use std::time::Duration;
 use temporalio_client::Client;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -20,6 +22,7 @@ macro_rules! register_workflows {
             .register_workflow::<BenchWorkflow>()?
             .register_workflow::<BillingRunWorkflow>()?
             .register_workflow::<BillingBatchWorkflow>()?
+            .register_workflow::<BillingBulkBatchWorkflow>()?
             .register_workflow::<PaymentSagaWorkflow>()?
             .register_workflow::<FireBillingWorkflow>()?
             .register_workflow::<ReconciliationWorkflow>()?
@@ -53,6 +56,7 @@ pub fn worker_options(
         .register_activities(billing.reports())
         .register_activities(jobs)
         .register_activities(RunActivities::new(billing.ledger().clone()))
+        .register_activities(billing.bulk())
         .register_activities(billing)
         .graceful_shutdown_period(shutdown_grace)
         .build();

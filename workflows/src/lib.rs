@@ -21,5 +21,8 @@ pub mod schedule;
 pub mod search;
 
 pub use bench::{BenchActivityContract, BenchWorkflow};
-pub use billing::{BillingBatchWorkflow, BillingContract, BillingRunWorkflow, PaymentSagaWorkflow};
+pub use billing::{
+    BillingBatchWorkflow, BillingBulkBatchWorkflow, BillingContract, BillingRunWorkflow, BulkBillingContract,
+    PaymentSagaWorkflow,
+};
 pub use input::JsonInput;

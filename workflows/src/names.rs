@@ -19,6 +19,9 @@ pub const BILLING_RUN_WORKFLOW: &str = "BillingRunWorkflow";
 pub const BILLING_BATCH_WORKFLOW: &str = "BillingBatchWorkflow";
 /// Workflow type of one invoice's charge → record → notify saga (child of a batch).
 pub const PAYMENT_SAGA_WORKFLOW: &str = "PaymentSagaWorkflow";
+/// Workflow type of one page of customers in a bulk billing run: one activity per step for the
+/// whole page, a saga child only for the customers whose payment needs compensating.
+pub const BILLING_BULK_BATCH_WORKFLOW: &str = "BillingBulkBatchWorkflow";
 /// Workflow type of a small billing run per schedule fire, billed for the fire's own period.
 pub const FIRE_BILLING_WORKFLOW: &str = "FireBillingWorkflow";
 
@@ -32,6 +35,14 @@ pub const CHARGE_INVOICE_ACTIVITY: &str = "ChargeInvoice";
 pub const RECORD_PAYMENT_ACTIVITY: &str = "RecordPayment";
 /// Activity: deliver the payment receipt, once.
 pub const SEND_RECEIPT_ACTIVITY: &str = "SendReceipt";
+/// Bulk activity: create the bills of a page of customers, each once.
+pub const GENERATE_BILLS_ACTIVITY: &str = "GenerateBills";
+/// Bulk activity: charge a page of invoices, each once.
+pub const CHARGE_INVOICES_ACTIVITY: &str = "ChargeInvoices";
+/// Bulk activity: record a page of payments, each once.
+pub const RECORD_PAYMENTS_ACTIVITY: &str = "RecordPayments";
+/// Bulk activity: deliver a page of receipts, each once.
+pub const SEND_RECEIPTS_ACTIVITY: &str = "SendReceipts";
 /// Compensation: refund a charge, once.
 pub const REFUND_CHARGE_ACTIVITY: &str = "RefundCharge";
 /// Compensation: void an invoice, once.
@@ -96,6 +107,11 @@ mod tests {
         assert_eq!(BILLING_BATCH_WORKFLOW, "BillingBatchWorkflow");
         assert_eq!(PAYMENT_SAGA_WORKFLOW, "PaymentSagaWorkflow");
         assert_eq!(FIRE_BILLING_WORKFLOW, "FireBillingWorkflow");
+        assert_eq!(BILLING_BULK_BATCH_WORKFLOW, "BillingBulkBatchWorkflow");
+        assert_eq!(
+            [GENERATE_BILLS_ACTIVITY, CHARGE_INVOICES_ACTIVITY, RECORD_PAYMENTS_ACTIVITY, SEND_RECEIPTS_ACTIVITY],
+            ["GenerateBills", "ChargeInvoices", "RecordPayments", "SendReceipts"]
+        );
         let activities = [
             LIST_CUSTOMERS_ACTIVITY, GENERATE_BILL_ACTIVITY, CHARGE_INVOICE_ACTIVITY,
             RECORD_PAYMENT_ACTIVITY, SEND_RECEIPT_ACTIVITY, REFUND_CHARGE_ACTIVITY,

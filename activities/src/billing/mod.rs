@@ -6,6 +6,7 @@
 //! (exactly once by passing the business key, with intent and outcome recorded in the ledger).
 
 mod bills;
+mod bulk;
 mod customers;
 mod payments;
 mod receipts;
@@ -18,6 +19,8 @@ use crate::reports::ReportActivities;
 use punctual_workflows::billing::types::*;
 use punctual_workflows::names;
 use std::sync::Arc;
+
+pub use bulk::{BulkBillingActivities, DEFAULT_CONCURRENCY as DEFAULT_BULK_CONCURRENCY};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -28,12 +31,13 @@ pub struct BillingActivities {
     provider: ProviderClient,
     sink: SinkClient,
     pseudonyms: Pseudonyms,
+    bulk_concurrency: usize,
 }
 
 impl BillingActivities {
     /// Activities over `ledger` (which also holds customers and invoices), `provider` and `sink`.
     pub fn new(ledger: Ledger, provider: ProviderClient, sink: SinkClient) -> Self {
-        Self { ledger, provider, sink, pseudonyms: Pseudonyms::none() }
+        Self { ledger, provider, sink, pseudonyms: Pseudonyms::none(), bulk_concurrency: bulk::DEFAULT_CONCURRENCY }
     }
 
     /// The same activities naming customers by `pseudonyms` wherever Temporal shows them (see
@@ -47,11 +51,34 @@ impl BillingActivities {
         &self.ledger
     }
 
+    /// The same activities, whose bulk versions work on `concurrency` customers of a page at
+    /// once (default [`DEFAULT_BULK_CONCURRENCY`]).
+    pub fn with_bulk_concurrency(self, concurrency: usize) -> Self {
+        Self { bulk_concurrency: concurrency.max(1), ..self }
+    }
+
+    /// The bulk billing activities (one activity per step for a page of customers) over the
+    /// same resources.
+    pub fn bulk(&self) -> BulkBillingActivities {
+        BulkBillingActivities::new(self.clone(), self.bulk_concurrency)
+    }
+
     /// The reporting activities over the same ledger, provider and sink, so a worker that
     /// serves billing serves its reports with no wiring of its own.
     pub fn reports(&self) -> ReportActivities {
         ReportActivities::new(self.ledger.clone(), self.provider.clone(), self.sink.clone())
     }
+}
+
+/// `bill` with its customer's pseudonym and the invoice id spelt with it, when there is a key.
+/// Named after the ledger replied, so a bill made before pseudonyms (or under another key) is
+/// shown under today's pseudonym: the ledger row itself never depends on it.
+fn customers_named(pseudonyms: &Pseudonyms, mut bill: Bill) -> Bill {
+    if let Some(customer_ref) = pseudonyms.of(&bill.customer_id) {
+        bill.invoice_ref = punctual_workflows::keys::invoice_id(&customer_ref, &bill.business_date);
+        bill.customer_ref = customer_ref;
+    }
+    bill
 }
 
 /// Who is performing an effect, recorded on its ledger row for the audit.
@@ -99,14 +126,8 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: GenerateBillInput,
     ) -> Result<Bill, ActivityError> {
-        let mut bill = heartbeat::while_running(&ctx, bills::generate(&self.ledger, &caller(&ctx), &input)).await?;
-        // Named after the ledger replied, so a bill made before pseudonyms (or under another
-        // key) is shown under today's pseudonym: the ledger row itself never depends on it.
-        if let Some(customer_ref) = self.pseudonyms.of(&bill.customer_id) {
-            bill.invoice_ref = punctual_workflows::keys::invoice_id(&customer_ref, &bill.business_date);
-            bill.customer_ref = customer_ref;
-        }
-        Ok(bill)
+        let bill = heartbeat::while_running(&ctx, bills::generate(&self.ledger, &caller(&ctx), &input)).await?;
+        Ok(customers_named(&self.pseudonyms, bill))
     }
 
     /// `ChargeInvoice`.

@@ -78,6 +78,8 @@ async fn billing_run(
     let args = BillingRunArgs {
         date: field("business_date")?,
         timezone: field("timezone")?,
+        // A failed bulk run is retried in bulk (its archived input says so).
+        bulk: input["mode"].as_str() == Some("bulk"),
         task_queue: task_queue.to_owned(),
         wait,
         connect_timeout,

@@ -37,11 +37,16 @@ pub struct BatchInput {
 impl BatchInput {
     /// Reads and validates the batch input, naming the offending field.
     pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
+        Self::with_at_most(input, MAX_BATCH)
+    }
+
+    /// [`BatchInput::from_json`] for a batch workflow that takes up to `max` customers.
+    pub fn with_at_most(input: &JsonInput, max: usize) -> Result<Self, InputError> {
         let obj = input.object(&["business_date", "timezone", "customer_ids", "customer_refs"], EXAMPLE)?;
-        let customer_ids = obj.string_list("customer_ids", MAX_BATCH)?;
+        let customer_ids = obj.string_list("customer_ids", max)?;
         let customer_refs = match obj.optional("customer_refs") {
             None => Vec::new(),
-            Some(_) => obj.string_list("customer_refs", MAX_BATCH)?,
+            Some(_) => obj.string_list("customer_refs", max)?,
         };
         if !customer_refs.is_empty() && customer_refs.len() != customer_ids.len() {
             return Err(InputError::Invalid {

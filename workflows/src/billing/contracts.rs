@@ -3,6 +3,7 @@
 //! Every effectful activity here is idempotent at the effect through the ledger and the business
 //! key (see `punctual_activities::ledger`), so Temporal's at-least-once retries are safe.
 
+use super::bulk_types::*;
 use super::types::*;
 use crate::names;
 use temporalio_macros::activity_definitions;
@@ -54,6 +55,39 @@ impl BillingContract {
     /// `VoidInvoice` (compensation): voids once per `void/{invoice}`.
     #[activity(name = names::VOID_INVOICE_ACTIVITY)]
     pub fn void_invoice(input: VoidInput) -> Result<EffectReceipt, ActivityError> {
+        unimplemented!()
+    }
+}
+
+/// Contracts of the bulk billing activities, implemented in
+/// `punctual_activities::billing::BulkBillingActivities`: each takes a page and makes every
+/// customer's effect once under the same ledger key as its per-customer activity above, so a
+/// bulk run and a per-customer run of one business key can never both make an effect.
+pub struct BulkBillingContract;
+
+#[activity_definitions]
+impl BulkBillingContract {
+    /// `GenerateBills`: `GenerateBill` for each customer of a page.
+    #[activity(name = names::GENERATE_BILLS_ACTIVITY)]
+    pub fn generate_bills(input: GenerateBillsInput) -> Result<Bulk<Bill>, ActivityError> {
+        unimplemented!()
+    }
+
+    /// `ChargeInvoices`: `ChargeInvoice` for each bill; declines are refusals.
+    #[activity(name = names::CHARGE_INVOICES_ACTIVITY)]
+    pub fn charge_invoices(input: ChargeInvoicesInput) -> Result<Bulk<ChargedInvoice>, ActivityError> {
+        unimplemented!()
+    }
+
+    /// `RecordPayments`: `RecordPayment` for each charge; closed accounts are refusals.
+    #[activity(name = names::RECORD_PAYMENTS_ACTIVITY)]
+    pub fn record_payments(input: RecordPaymentsInput) -> Result<Bulk<InvoiceReceipt>, ActivityError> {
+        unimplemented!()
+    }
+
+    /// `SendReceipts`: `SendReceipt` for each recorded payment.
+    #[activity(name = names::SEND_RECEIPTS_ACTIVITY)]
+    pub fn send_receipts(input: SendReceiptsInput) -> Result<Bulk<InvoiceReceipt>, ActivityError> {
         unimplemented!()
     }
 }

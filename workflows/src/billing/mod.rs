@@ -2,6 +2,8 @@
 //! invoice. Types and activity contracts are shared with the activities crate.
 
 pub mod batch;
+pub mod bulk_batch;
+pub mod bulk_types;
 pub mod contracts;
 pub mod fire;
 pub mod options;
@@ -10,7 +12,8 @@ pub mod run;
 pub mod types;
 
 pub use batch::BillingBatchWorkflow;
-pub use contracts::BillingContract;
+pub use bulk_batch::BillingBulkBatchWorkflow;
+pub use contracts::{BillingContract, BulkBillingContract};
 pub use fire::FireBillingWorkflow;
 pub use payment_saga::PaymentSagaWorkflow;
 pub use run::BillingRunWorkflow;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_sdk::{
-    ActivityOptions, ChildWorkflowOptions, ChildWorkflowStartError, StartChildWorkflowExecutionFailedCause,
+    ActivityCloseTimeouts, ActivityOptions, ChildWorkflowOptions, ChildWorkflowStartError, StartChildWorkflowExecutionFailedCause,
     WorkflowIdReusePolicy,
 };
 
@@ -44,6 +44,18 @@ pub fn activity(activity_id: String) -> ActivityOptions {
 pub fn effect(activity_id: String) -> ActivityOptions {
     let mut options = activity(activity_id);
     options.heartbeat_timeout = Some(EFFECT_HEARTBEAT_TIMEOUT);
+    options
+}
+
+/// A bulk step works through a whole page (hundreds of customers, each a ledger transaction and
+/// perhaps a provider call), so one attempt may take minutes; its heartbeat, not this, bounds
+/// how long a dead worker holds the page.
+pub const BULK_START_TO_CLOSE: Duration = Duration::from_secs(15 * 60);
+
+/// Options for one bulk effect activity: [`effect`] with [`BULK_START_TO_CLOSE`].
+pub fn bulk_effect(activity_id: String) -> ActivityOptions {
+    let mut options = effect(activity_id);
+    options.close_timeouts = ActivityCloseTimeouts::StartToClose(BULK_START_TO_CLOSE);
     options
 }
 

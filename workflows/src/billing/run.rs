@@ -1,6 +1,7 @@
 //! `BillingRunWorkflow`: a whole billing run for one business date in one time zone.
 
 use super::batch::{BatchInput, BillingBatchWorkflow};
+use super::bulk_batch::BillingBulkBatchWorkflow;
 use super::contracts::BillingContract;
 use super::options::{activity, already_started, child};
 use super::types::*;
@@ -10,18 +11,48 @@ use crate::runs::{self, RunOutcomeRecord};
 use crate::search::{self, job};
 use crate::{keys, names};
 use serde::{Deserialize, Serialize};
+use temporalio_common::WorkflowDefinition;
 use temporalio_macros::{workflow, workflow_methods};
+
 use temporalio_sdk::{
     ContinueAsNewOptions, WorkflowContext, WorkflowResult,
 };
 
-/// Customers per batch child.
+/// Customers per batch child in the per-customer mode.
 pub const PAGE_SIZE: u32 = 50;
+/// Customers per batch child in the bulk mode: large enough that the four steps' round trips
+/// are small against the page's work, small enough that a batch's payloads stay far below
+/// Temporal's limits (see [`MAX_BULK_BATCH`](super::bulk_batch::MAX_BULK_BATCH)).
+pub const BULK_PAGE_SIZE: u32 = 500;
 /// Batches per run before continuing as new, keeping each run's history small whatever the
 /// number of customers (about 10 events per batch).
 pub const BATCHES_PER_RUN: u64 = 40;
 
-const EXAMPLE: &str = r#"{"business_date": "2026-11-24", "timezone": "Asia/Shanghai"}"#;
+const EXAMPLE: &str = r#"{"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "mode": "bulk"}"#;
+
+/// How a run bills each page of customers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BillingMode {
+    /// A `BillingBatchWorkflow` per 50 customers, a `PaymentSagaWorkflow` per customer: every
+    /// customer's payment is a workflow of its own (findable by `CustomerId`). The default, and
+    /// what every run before the bulk mode did.
+    #[default]
+    PerCustomer,
+    /// A `BillingBulkBatchWorkflow` per 500 customers: one activity per step for the page, a
+    /// saga only for customers whose payment is refused. Same keys, same effects, several times
+    /// the throughput; for runs of tens of thousands of customers.
+    Bulk,
+}
+
+impl BillingMode {
+    fn page_size(self) -> u32 {
+        match self {
+            BillingMode::PerCustomer => PAGE_SIZE,
+            BillingMode::Bulk => BULK_PAGE_SIZE,
+        }
+    }
+}
 
 /// Where a continued run resumes; set by the workflow itself when it continues as new.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,15 +82,30 @@ pub struct BillingRunInput {
     pub business_date: String,
     /// IANA time zone whose customers are billed.
     pub timezone: String,
+    /// `per_customer` (default) or `bulk`; see [`BillingMode`].
+    #[serde(default, skip_serializing_if = "is_per_customer")]
+    pub mode: BillingMode,
     /// Internal: progress carried across continue-as-new. Users leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<Resume>,
 }
 
+fn is_per_customer(mode: &BillingMode) -> bool {
+    *mode == BillingMode::PerCustomer
+}
+
 impl BillingRunInput {
     /// Reads and validates the run input, naming the offending field.
     pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
-        let obj = input.object(&["business_date", "timezone", "resume"], EXAMPLE)?;
+        let obj = input.object(&["business_date", "timezone", "mode", "resume"], EXAMPLE)?;
+        let mode = match obj.optional("mode") {
+            None => BillingMode::PerCustomer,
+            Some(v) => serde_json::from_value(v.clone()).map_err(|_| InputError::Invalid {
+                field: "mode",
+                expected: r#""per_customer" or "bulk""#.to_owned(),
+                got: v.to_string(),
+            })?,
+        };
         let resume = match obj.optional("resume") {
             None => None,
             Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| InputError::Invalid {
@@ -71,6 +117,7 @@ impl BillingRunInput {
         Ok(Self {
             business_date: date_field(&obj, "business_date")?.to_string(),
             timezone: timezone_field(&obj, "timezone")?.name().to_owned(),
+            mode,
             resume,
         })
     }
@@ -99,7 +146,10 @@ impl BillingRunWorkflow {
     ) -> WorkflowResult<BillingRunSummary> {
         let run = BillingRunInput::from_json(&input)?;
         let key = keys::billing_run(&run.timezone, &run.business_date);
-        let user_input = serde_json::json!({ "business_date": run.business_date, "timezone": run.timezone });
+        let mut user_input = serde_json::json!({ "business_date": run.business_date, "timezone": run.timezone });
+        if run.mode != BillingMode::PerCustomer {
+            user_input["mode"] = serde_json::to_value(run.mode).unwrap_or_default();
+        }
         let result = bill(ctx, run).await;
         let outcome = runs::outcome_of(&result, |summary| {
             if summary.totals.failed == 0 { Outcome::Completed.as_str() } else { Outcome::Failed.as_str() }
@@ -125,7 +175,8 @@ impl BillingRunWorkflow {
 
 /// The run proper: pages, batches, continue-as-new; see [`BillingRunWorkflow`].
 async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInput) -> WorkflowResult<BillingRunSummary> {
-    let (date, tz) = (run.business_date.clone(), run.timezone.clone());
+    let (date, tz, mode) = (run.business_date.clone(), run.timezone.clone(), run.mode);
+    let page_size = mode.page_size();
     let business_key = keys::billing_run(&tz, &date);
     ctx.upsert_search_attributes([
         search::BUSINESS_KEY.value_set(business_key.clone()),
@@ -138,7 +189,7 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
         let page = ctx
             .execute_activity(
                 BillingContract::list_customers,
-                ListCustomersInput { timezone: tz.clone(), after: state.after.clone(), limit: PAGE_SIZE },
+                ListCustomersInput { timezone: tz.clone(), after: state.after.clone(), limit: page_size },
                 activity(format!("list-customers-after-{}", state.shown_after().unwrap_or("start"))),
             )
             .await?;
@@ -156,18 +207,18 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
             customer_ids: page.customer_ids,
             customer_refs: page.customer_refs,
         };
-        let started = ctx
-            .start_child_workflow(BillingBatchWorkflow::run, to_input(&input), child(batch_id.clone()))
-            .await;
-        match started {
-            Ok(started) => state.totals.add(&started.result().await?),
-            Err(err) if already_started(&err) => {
+        let ran = match mode {
+            BillingMode::PerCustomer => run_batch(ctx, BillingBatchWorkflow::run, &input, &batch_id).await?,
+            BillingMode::Bulk => run_batch(ctx, BillingBulkBatchWorkflow::run, &input, &batch_id).await?,
+        };
+        match ran {
+            Some(totals) => state.totals.add(&totals),
+            None => {
                 // An earlier run of this business key already completed (or is running)
                 // this batch: its effects are done or in flight there.
                 state.totals.customers += count as u64;
                 state.totals.already_done += count as u64;
             }
-            Err(err) => return Err(err.into()),
         }
         if !ctx.is_replaying() {
             tracing::info!(batch = %batch_id, customers = count, "billing batch done");
@@ -176,11 +227,11 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
         state.after = Some(last);
         state.batches += 1;
         batches_this_run += 1;
-        if count < PAGE_SIZE as usize {
+        if count < page_size as usize {
             break;
         }
         if batches_this_run >= BATCHES_PER_RUN {
-            let next = BillingRunInput { business_date: date, timezone: tz, resume: Some(state) };
+            let next = BillingRunInput { business_date: date, timezone: tz, mode, resume: Some(state) };
             ctx.continue_as_new(to_input(&next), ContinueAsNewOptions::default())?;
             unreachable!("continue_as_new always returns Err");
         }
@@ -194,4 +245,45 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
         batches: state.batches,
         totals: state.totals,
     })
+}
+
+/// Runs one page as a `workflow` child (either mode's batch) under `batch_id` and returns its
+/// totals, or `None` when that batch already ran (or runs) under an earlier run of the key.
+async fn run_batch<W>(
+    ctx: &WorkflowContext<BillingRunWorkflow>,
+    workflow: W,
+    input: &BatchInput,
+    batch_id: &str,
+) -> WorkflowResult<Option<BillingTotals>>
+where
+    W: WorkflowDefinition<Input = JsonInput, Output = BillingTotals> + 'static,
+{
+    match ctx.start_child_workflow(workflow, to_input(input), child(batch_id.to_owned())).await {
+        Ok(started) => Ok(Some(started.result().await?)),
+        Err(err) if already_started(&err) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mode_defaults_to_per_customer_and_is_named_when_wrong() {
+        let plain = json!({"business_date": "2026-11-24", "timezone": "Asia/Shanghai"});
+        let run = BillingRunInput::from_json(&JsonInput::from(plain.clone())).unwrap();
+        assert_eq!(run.mode, BillingMode::PerCustomer);
+        // A continued per-customer run's input keeps the shape runs had before the bulk mode.
+        assert!(serde_json::to_value(&run).unwrap().get("mode").is_none());
+        let mut bulk = plain.clone();
+        bulk["mode"] = json!("bulk");
+        let run = BillingRunInput::from_json(&JsonInput::from(bulk)).unwrap();
+        assert_eq!((run.mode, run.mode.page_size()), (BillingMode::Bulk, BULK_PAGE_SIZE));
+        let mut wrong = plain;
+        wrong["mode"] = json!("fast");
+        let err = BillingRunInput::from_json(&JsonInput::from(wrong)).unwrap_err().to_string();
+        assert!(err.contains("field `mode`") && err.contains("\"bulk\""), "{err}");
+    }
 }

@@ -1,0 +1,146 @@
+//! Bulk billing runs (`"mode": "bulk"`), end to end on a real dev server: one activity per step
+//! for each page of 500 customers, a saga only for refused payments — and still every
+//! customer's effect once, counted where the outside world sees it.
+
+use punctual_tests::billing::{TZ, assert_exactly_once, expected};
+use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+use punctual_workflows::keys;
+
+/// Demo customers seeded: 960 of them in `TZ`, so two bulk pages (500 and 460).
+const CUSTOMERS: u32 = 1_200;
+
+/// Activity types a workflow scheduled, in order, from its history.
+async fn scheduled(env: &TestEnv, workflow_id: &str) -> Vec<String> {
+    let history = env.cli_json(&["workflow", "show", "--workflow-id", workflow_id]).await;
+    history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|ev| ev["activityTaskScheduledEventAttributes"]["activityType"]["name"].as_str())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Workflow ids of `query` on this test's task queue, sorted, once visibility shows `want` of them.
+async fn listed(env: &TestEnv, query: &str, want: usize) -> Vec<String> {
+    let query = format!("{query} AND TaskQueue='{}'", env.task_queue);
+    eventually(&format!("{want} workflows for {query}"), Duration::from_secs(60), async || {
+        let out = env.cli(&["workflow", "list", "--query", &query, "-o", "json", "--limit", "2000"]).await;
+        let list: Vec<Value> = serde_json::from_str(&out.stdout).ok()?;
+        let ids: BTreeSet<String> =
+            list.iter().filter_map(|w| w["execution"]["workflowId"].as_str().map(str::to_owned)).collect();
+        (ids.len() == want).then(|| ids.into_iter().collect())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_bulk_run_makes_each_effect_once_and_sagas_only_for_refusals() {
+    let env = TestEnv::start_with("bulk", fresh_sqlite_url("bulk"), CUSTOMERS).await;
+    let date = "2026-12-01";
+    let e = expected(CUSTOMERS, date);
+    let refused = e.declined.len() + e.closed.len();
+    assert!(e.declined.len() > 10 && e.closed.len() > 10, "demo data has both refusals");
+
+    let out = env
+        .with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
+        .await;
+    assert!(out.success, "{}", out.stderr);
+    let json = out.stdout.find('{').map(|at| &out.stdout[at..]).unwrap_or_default();
+    let summary: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("summary JSON ({err}): {}", out.stdout));
+    let totals = &summary["totals"];
+    assert_eq!(summary["batches"], 2, "{summary:#}");
+    assert_eq!(totals["customers"], e.invoices.len(), "{summary:#}");
+    assert_eq!(totals["completed"], e.invoices.len() - refused, "{summary:#}");
+    assert_eq!(totals["compensated"], refused, "{summary:#}");
+    assert_eq!(totals["failed"], 0, "{summary:#}");
+    assert_exactly_once(&env, &e).await;
+    // The sagas replayed the refused invoices' charges from the ledger: one provider call per
+    // invoice in all, none from a saga.
+    let charge_posts = env.world.provider_requests().await.into_iter().filter(|r| r["endpoint"] == "POST /charges").count();
+    assert_eq!(charge_posts, e.charged.len() + e.declined.len());
+
+    // Each page is one workflow with one activity per step.
+    let batches = listed(&env, &format!("WorkflowType='BillingBulkBatchWorkflow' AND BusinessDate='{date}'"), 2).await;
+    for batch in &batches {
+        assert_eq!(scheduled(&env, batch).await, ["GenerateBills", "ChargeInvoices", "RecordPayments", "SendReceipts"], "{batch}");
+    }
+    // A saga for each refused payment and for no other, findable as in the per-customer mode.
+    let sagas = listed(&env, &format!("WorkflowType='PaymentSagaWorkflow' AND BusinessDate='{date}'"), refused).await;
+    let mut want: Vec<String> = e.declined.iter().chain(&e.closed).map(|i| keys::payment_saga(i)).collect();
+    want.sort();
+    assert_eq!(sagas, want);
+    let compensated = listed(&env, &format!("RunOutcome='compensated' AND BusinessDate='{date}'"), refused).await;
+    assert_eq!(compensated, want);
+    assert_eq!(scheduled(&env, &keys::payment_saga(&e.closed[0])).await, ["ChargeInvoice", "RecordPayment", "RefundCharge", "VoidInvoice"]);
+    assert_eq!(scheduled(&env, &keys::payment_saga(&e.declined[0])).await, ["ChargeInvoice", "VoidInvoice"]);
+
+    // The same business key again, by hand under another workflow id: both pages already ran,
+    // nothing is redone.
+    let input = json!({"business_date": date, "timezone": TZ, "mode": "bulk"}).to_string();
+    let again_id = format!("{}/again", keys::billing_run(TZ, date));
+    let again = env
+        .with_worker(async {
+            let started = env
+                .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
+                       "--workflow-id", &again_id, "--input", &input])
+                .await;
+            assert!(started.success, "{}", started.stderr);
+            env.cli_json(&["workflow", "result", "--workflow-id", &again_id]).await
+        })
+        .await;
+    assert_eq!(again["status"], "COMPLETED", "{again:#}");
+    assert_eq!(again["result"]["totals"]["already_done"], e.invoices.len(), "{again:#}");
+    assert_exactly_once(&env, &e).await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_bulk_step_loses_and_doubles_nothing() {
+    let env = TestEnv::start_with("bulk-sigkill", fresh_sqlite_url("bulk-sigkill"), 600).await;
+    let date = "2026-12-02";
+    // A slow provider keeps the page's ChargeInvoices attempt running when the kill lands.
+    env.world.provider_faults(json!({"latency_ms": 60})).await;
+    let mut first = env.spawn_worker();
+    let id = keys::billing_run(TZ, date);
+    let input = json!({"business_date": date, "timezone": TZ, "mode": "bulk"}).to_string();
+    let started = env
+        .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
+               "--workflow-id", &id, "--input", &input])
+        .await;
+    assert!(started.success, "{}", started.stderr);
+    let e = expected(600, date);
+    eventually("some charges before the kill", Duration::from_secs(120), async || {
+        (env.world.charges().await.len() >= 20).then_some(())
+    })
+    .await;
+    first.kill().expect("SIGKILL the worker");
+    first.wait().expect("reap the killed worker");
+    let charged_at_kill = env.world.charges().await.len();
+    assert!(charged_at_kill < e.charged.len(), "the kill landed mid-step ({charged_at_kill} charged)");
+
+    let mut second = env.spawn_worker();
+    let result = env.cli_json(&["workflow", "result", "--workflow-id", &id]).await;
+    let kill = Command::new("kill").args(["-TERM", &second.id().to_string()]).status();
+    assert!(kill.expect("kill").success());
+    second.wait().expect("reap the second worker");
+
+    assert_eq!(result["status"], "COMPLETED", "{result:#}");
+    assert_eq!(result["result"]["totals"]["customers"], e.invoices.len(), "{result:#}");
+    assert_eq!(result["result"]["totals"]["failed"], 0, "{result:#}");
+    assert_exactly_once(&env, &e).await;
+    // The killed attempt's step went to the second worker after its heartbeat timeout, and
+    // replayed what the first had charged: the page's batch shows the retried attempt.
+    let batch = keys::billing_batch(TZ, date, "C00001");
+    let history = env.cli_json(&["workflow", "show", "--workflow-id", &batch]).await;
+    let attempts: Vec<i64> = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|ev| ev["activityTaskStartedEventAttributes"]["attempt"].as_i64())
+        .collect();
+    assert!(attempts.iter().any(|&a| a > 1), "a step was retried after the kill: {attempts:?}");
+}
