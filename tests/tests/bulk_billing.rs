@@ -1,6 +1,6 @@
 //! Bulk billing runs (`"mode": "bulk"`), end to end on a real dev server: one activity per step
-//! for each page of 500 customers, a saga only for refused payments — and still every
-//! customer's effect once, counted where the outside world sees it.
+//! (compensations included) for each page of 500 customers — and still every customer's effect
+//! once, counted where the outside world sees it, under the per-customer mode's own keys.
 
 use punctual_tests::billing::{TZ, assert_exactly_once, expected};
 use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
@@ -39,7 +39,7 @@ async fn listed(env: &TestEnv, query: &str, want: usize) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_bulk_run_makes_each_effect_once_and_sagas_only_for_refusals() {
+async fn a_bulk_run_makes_each_effect_once_and_compensates_in_bulk() {
     let env = TestEnv::start_with("bulk", fresh_sqlite_url("bulk"), CUSTOMERS).await;
     let date = "2026-12-01";
     let e = expected(CUSTOMERS, date);
@@ -59,25 +59,29 @@ async fn a_bulk_run_makes_each_effect_once_and_sagas_only_for_refusals() {
     assert_eq!(totals["compensated"], refused, "{summary:#}");
     assert_eq!(totals["failed"], 0, "{summary:#}");
     assert_exactly_once(&env, &e).await;
-    // The sagas replayed the refused invoices' charges from the ledger: one provider call per
-    // invoice in all, none from a saga.
+    // One provider call per invoice: nothing was charged twice, not even asked twice.
     let charge_posts = env.world.provider_requests().await.into_iter().filter(|r| r["endpoint"] == "POST /charges").count();
     assert_eq!(charge_posts, e.charged.len() + e.declined.len());
 
-    // Each page is one workflow with one activity per step.
+    // Each page is one workflow with one activity per step, compensations included, and no
+    // saga child: every refusal here is a business one, compensated in bulk.
     let batches = listed(&env, &format!("WorkflowType='BillingBulkBatchWorkflow' AND BusinessDate='{date}'"), 2).await;
     for batch in &batches {
-        assert_eq!(scheduled(&env, batch).await, ["GenerateBills", "ChargeInvoices", "RecordPayments", "SendReceipts"], "{batch}");
+        let steps = ["GenerateBills", "ChargeInvoices", "RecordPayments", "SendReceipts", "RefundCharges", "VoidInvoices"];
+        assert_eq!(scheduled(&env, batch).await, steps, "{batch}");
+        let history = env.cli_json(&["workflow", "show", "--workflow-id", batch]).await;
+        let children = history["events"].as_array().expect("events").iter()
+            .filter(|ev| ev.get("startChildWorkflowExecutionInitiatedEventAttributes").is_some())
+            .count();
+        assert_eq!(children, 0, "{batch} started sagas");
     }
-    // A saga for each refused payment and for no other, findable as in the per-customer mode.
-    let sagas = listed(&env, &format!("WorkflowType='PaymentSagaWorkflow' AND BusinessDate='{date}'"), refused).await;
-    let mut want: Vec<String> = e.declined.iter().chain(&e.closed).map(|i| keys::payment_saga(i)).collect();
-    want.sort();
-    assert_eq!(sagas, want);
-    let compensated = listed(&env, &format!("RunOutcome='compensated' AND BusinessDate='{date}'"), refused).await;
-    assert_eq!(compensated, want);
-    assert_eq!(scheduled(&env, &keys::payment_saga(&e.closed[0])).await, ["ChargeInvoice", "RecordPayment", "RefundCharge", "VoidInvoice"]);
-    assert_eq!(scheduled(&env, &keys::payment_saga(&e.declined[0])).await, ["ChargeInvoice", "VoidInvoice"]);
+    // The saga's compensations, with the refusal as the void reason.
+    for (invoice, reason) in env.world.void_reasons().await {
+        let reason = reason.unwrap_or_default();
+        let why = if e.declined.contains(&invoice) { "declined" } else { "is closed" };
+        assert!(e.closed.contains(&invoice) || e.declined.contains(&invoice), "{invoice} voided");
+        assert!(reason.contains(why) && reason.contains(&invoice), "{invoice}: {reason}");
+    }
 
     // The same business key again, by hand under another workflow id: both pages already ran,
     // nothing is redone.
@@ -143,4 +147,43 @@ async fn a_worker_killed_mid_bulk_step_loses_and_doubles_nothing() {
         .filter_map(|ev| ev["activityTaskStartedEventAttributes"]["attempt"].as_i64())
         .collect();
     assert!(attempts.iter().any(|&a| a > 1), "a step was retried after the kill: {attempts:?}");
+}
+
+#[tokio::test]
+async fn a_bulk_batch_after_per_customer_sagas_replays_every_effect() {
+    let env = TestEnv::start("bulk-after-sagas").await;
+    let date = "2026-12-03";
+    let e = expected(30, date);
+    let per_customer = env.with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"])).await;
+    assert!(per_customer.success, "{}", per_customer.stderr);
+    assert_exactly_once(&env, &e).await;
+    let requests_before = env.world.provider_requests().await.len();
+
+    // The same customers as a bulk page under another workflow id: every key the sagas made
+    // must replay — same keys, same requests — and nothing reach the provider again.
+    let customers: Vec<String> = (1..=30u32)
+        .map(punctual_activities::seed::demo_customer)
+        .filter(|c| c.timezone == TZ)
+        .map(|c| c.id)
+        .collect();
+    let input = json!({"business_date": date, "timezone": TZ, "customer_ids": customers}).to_string();
+    let id = format!("{}-bulk-again", env.task_queue);
+    let result = env
+        .with_worker(async {
+            let started = env
+                .cli(&["workflow", "start", "--type", "BillingBulkBatchWorkflow", "--task-queue", &env.task_queue,
+                       "--workflow-id", &id, "--input", &input])
+                .await;
+            assert!(started.success, "{}", started.stderr);
+            env.cli_json(&["workflow", "result", "--workflow-id", &id]).await
+        })
+        .await;
+    assert_eq!(result["status"], "COMPLETED", "{result:#}");
+    let totals = &result["result"];
+    let refused = e.declined.len() + e.closed.len();
+    assert_eq!(totals["completed"], e.invoices.len() - refused, "{result:#}");
+    assert_eq!(totals["compensated"], refused, "{result:#}");
+    assert_eq!(totals["failed"], 0, "{result:#}");
+    assert_exactly_once(&env, &e).await;
+    assert_eq!(env.world.provider_requests().await.len(), requests_before, "the provider was asked again");
 }

@@ -115,7 +115,7 @@ pub struct WorkerArgs {
     #[command(flatten)]
     pub backends: BackendArgs,
 
-    /// Customers of a page a bulk billing step (`"mode": "bulk"` runs) works on at once.
+    /// Provider or sink calls a bulk billing step (`"mode": "bulk"` runs) makes at once.
     #[arg(long, env = "PUNCTUAL_BULK_CONCURRENCY", default_value_t = punctual_activities::billing::DEFAULT_BULK_CONCURRENCY as u16,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub bulk_concurrency: u16,

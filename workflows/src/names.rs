@@ -43,6 +43,10 @@ pub const CHARGE_INVOICES_ACTIVITY: &str = "ChargeInvoices";
 pub const RECORD_PAYMENTS_ACTIVITY: &str = "RecordPayments";
 /// Bulk activity: deliver a page of receipts, each once.
 pub const SEND_RECEIPTS_ACTIVITY: &str = "SendReceipts";
+/// Bulk compensation: refund a page's charges, each once.
+pub const REFUND_CHARGES_ACTIVITY: &str = "RefundCharges";
+/// Bulk compensation: void a page's invoices, each once.
+pub const VOID_INVOICES_ACTIVITY: &str = "VoidInvoices";
 /// Compensation: refund a charge, once.
 pub const REFUND_CHARGE_ACTIVITY: &str = "RefundCharge";
 /// Compensation: void an invoice, once.
@@ -109,8 +113,9 @@ mod tests {
         assert_eq!(FIRE_BILLING_WORKFLOW, "FireBillingWorkflow");
         assert_eq!(BILLING_BULK_BATCH_WORKFLOW, "BillingBulkBatchWorkflow");
         assert_eq!(
-            [GENERATE_BILLS_ACTIVITY, CHARGE_INVOICES_ACTIVITY, RECORD_PAYMENTS_ACTIVITY, SEND_RECEIPTS_ACTIVITY],
-            ["GenerateBills", "ChargeInvoices", "RecordPayments", "SendReceipts"]
+            [GENERATE_BILLS_ACTIVITY, CHARGE_INVOICES_ACTIVITY, RECORD_PAYMENTS_ACTIVITY, SEND_RECEIPTS_ACTIVITY,
+             REFUND_CHARGES_ACTIVITY, VOID_INVOICES_ACTIVITY],
+            ["GenerateBills", "ChargeInvoices", "RecordPayments", "SendReceipts", "RefundCharges", "VoidInvoices"]
         );
         let activities = [
             LIST_CUSTOMERS_ACTIVITY, GENERATE_BILL_ACTIVITY, CHARGE_INVOICE_ACTIVITY,

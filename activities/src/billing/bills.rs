@@ -1,5 +1,8 @@
 //! Effects in our own database: bills (invoice rows), payment records, voids. Exactly once by
 //! transaction: the ledger row and the effect's rows commit together or not at all.
+//!
+//! The single-key activities here and the bulk ones (`super::bulk`) share each effect's key,
+//! request and SQL through the helpers below, so a bill made by either replays in the other.
 
 use crate::failure;
 use crate::ledger::{Caller, EffectError, Ledger, Once};
@@ -7,7 +10,7 @@ use punctual_workflows::billing::types::*;
 use punctual_workflows::failures::ACCOUNT_CLOSED;
 use punctual_workflows::keys;
 use serde_json::json;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use temporalio_sdk::activities::ActivityError;
 
 const UNKNOWN_CUSTOMER: &str = "UnknownCustomer";
@@ -16,51 +19,105 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339()
 }
 
-fn receipt(key: String, once: Once<String>, with_id: bool) -> EffectReceipt {
+pub(super) fn receipt(key: String, once: Once<String>, with_id: bool) -> EffectReceipt {
     let replayed = once.was_replayed();
     let id = once.into_inner();
     EffectReceipt { key, external_id: with_id.then_some(id), replayed }
 }
 
+/// The ledger request of a bill: who and which date.
+pub(super) fn bill_request(input: &GenerateBillInput) -> serde_json::Value {
+    json!({ "customer_id": input.customer_id, "business_date": input.business_date })
+}
+
+/// The bill `input` asks for, from the customer's row; `None` for an unknown customer.
+pub(super) async fn bill_for(conn: &mut AnyConnection, input: &GenerateBillInput) -> Result<Option<Bill>, sqlx::Error> {
+    let Some(row) = sqlx::query("SELECT plan_cents, payment_method FROM customers WHERE id = $1")
+        .bind(&input.customer_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Bill {
+        invoice_id: keys::invoice_id(&input.customer_id, &input.business_date),
+        customer_id: input.customer_id.clone(),
+        business_date: input.business_date.clone(),
+        amount_cents: row.try_get("plan_cents")?,
+        payment_method: row.try_get("payment_method")?,
+        customer_ref: String::new(),
+        invoice_ref: String::new(),
+    }))
+}
+
+/// The refusal for a customer with no row.
+pub(super) fn unknown_customer(customer: &str) -> String {
+    format!("{UNKNOWN_CUSTOMER}: no customer `{customer}`")
+}
+
+/// The effect of a bill: its open invoice row.
+pub(super) async fn insert_invoice(conn: &mut AnyConnection, bill: &Bill) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
+         VALUES ($1, $2, $3, $4, 'open', $5)",
+    )
+    .bind(&bill.invoice_id)
+    .bind(&bill.customer_id)
+    .bind(&bill.business_date)
+    .bind(bill.amount_cents)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// `GenerateBill`: inserts the invoice once per `bill/{customer}/{date}`.
 pub(super) async fn generate(ledger: &Ledger, caller: &Caller, input: &GenerateBillInput) -> Result<Bill, ActivityError> {
     let key = keys::bill(&input.customer_id, &input.business_date);
-    let request = json!({ "customer_id": input.customer_id, "business_date": input.business_date });
-    let (customer, date) = (input.customer_id.clone(), input.business_date.clone());
+    let input = input.clone();
     let once = ledger
-        .once(&key, &request, caller, move |conn| {
+        .once(&key, &bill_request(&input), caller, move |conn| {
             Box::pin(async move {
-                let row = sqlx::query("SELECT plan_cents, payment_method FROM customers WHERE id = $1")
-                    .bind(&customer)
-                    .fetch_optional(&mut *conn)
+                let bill = bill_for(conn, &input)
                     .await?
-                    .ok_or_else(|| EffectError::permanent(format!("{UNKNOWN_CUSTOMER}: no customer `{customer}`")))?;
-                let bill = Bill {
-                    invoice_id: keys::invoice_id(&customer, &date),
-                    customer_id: customer.clone(),
-                    business_date: date.clone(),
-                    amount_cents: row.try_get("plan_cents")?,
-                    payment_method: row.try_get("payment_method")?,
-                    customer_ref: String::new(),
-                    invoice_ref: String::new(),
-                };
-                sqlx::query(
-                    "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
-                     VALUES ($1, $2, $3, $4, 'open', $5)",
-                )
-                .bind(&bill.invoice_id)
-                .bind(&bill.customer_id)
-                .bind(&bill.business_date)
-                .bind(bill.amount_cents)
-                .bind(now())
-                .execute(&mut *conn)
-                .await?;
+                    .ok_or_else(|| EffectError::permanent(unknown_customer(&input.customer_id)))?;
+                insert_invoice(conn, &bill).await?;
                 Ok(bill)
             })
         })
         .await
         .map_err(failure::from_ledger)?;
     Ok(once.into_inner())
+}
+
+/// Whether `input`'s customer may pay: a closed account refuses the payment (non-retryable).
+pub(super) async fn check_payable(ledger: &Ledger, input: &RecordPaymentInput) -> Result<(), ActivityError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM customers WHERE id = $1")
+        .bind(&input.customer_id)
+        .fetch_optional(ledger.pool())
+        .await
+        .map_err(|e| failure::retryable(format!("reading customer: {e}")))?;
+    match status.as_deref() {
+        None => Err(failure::permanent(UNKNOWN_CUSTOMER, format!("no customer `{}`", input.customer_id))),
+        Some("closed") => Err(failure::permanent(
+            ACCOUNT_CLOSED,
+            format!("account {} is closed: payment for {} cannot be recorded", input.customer_id, input.invoice_id),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The effect of a payment record: the payment row, and the invoice marked paid.
+pub(super) async fn insert_payment(conn: &mut AnyConnection, p: &RecordPaymentInput) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO payments (invoice_id, charge_id, amount_cents, recorded_at) VALUES ($1, $2, $3, $4)")
+        .bind(&p.invoice_id)
+        .bind(&p.charge_id)
+        .bind(p.amount_cents)
+        .bind(now())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE invoices SET status = 'paid' WHERE id = $1").bind(&p.invoice_id).execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// `RecordPayment`: marks the invoice paid and stores the payment once per
@@ -70,38 +127,14 @@ pub(super) async fn record_payment(
     caller: &Caller,
     input: &RecordPaymentInput,
 ) -> Result<EffectReceipt, ActivityError> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM customers WHERE id = $1")
-        .bind(&input.customer_id)
-        .fetch_optional(ledger.pool())
-        .await
-        .map_err(|e| failure::retryable(format!("reading customer: {e}")))?;
-    match status.as_deref() {
-        None => return Err(failure::permanent(UNKNOWN_CUSTOMER, format!("no customer `{}`", input.customer_id))),
-        Some("closed") => {
-            return Err(failure::permanent(
-                ACCOUNT_CLOSED,
-                format!("account {} is closed: payment for {} cannot be recorded", input.customer_id, input.invoice_id),
-            ));
-        }
-        Some(_) => {}
-    }
+    check_payable(ledger, input).await?;
     let key = keys::payment_record(&input.invoice_id);
     let request = serde_json::to_value(input).expect("plain struct");
     let p = input.clone();
     let once = ledger
         .once(&key, &request, caller, move |conn| {
             Box::pin(async move {
-                sqlx::query("INSERT INTO payments (invoice_id, charge_id, amount_cents, recorded_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&p.invoice_id)
-                    .bind(&p.charge_id)
-                    .bind(p.amount_cents)
-                    .bind(now())
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query("UPDATE invoices SET status = 'paid' WHERE id = $1")
-                    .bind(&p.invoice_id)
-                    .execute(&mut *conn)
-                    .await?;
+                insert_payment(conn, &p).await?;
                 Ok(p.charge_id.clone())
             })
         })
@@ -110,19 +143,29 @@ pub(super) async fn record_payment(
     Ok(receipt(key, once, true))
 }
 
+/// The ledger request of a void: which invoice (the reason is kept on the row, not compared).
+pub(super) fn void_request(input: &VoidInput) -> serde_json::Value {
+    json!({ "invoice_id": input.invoice_id })
+}
+
+/// The effect of a void: the invoice marked void, with the reason.
+pub(super) async fn void_rows(conn: &mut AnyConnection, v: &VoidInput) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invoices SET status = 'void', void_reason = $2 WHERE id = $1")
+        .bind(&v.invoice_id)
+        .bind(&v.reason)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// `VoidInvoice` (compensation): voids the invoice once per `void/{invoice}`.
 pub(super) async fn void(ledger: &Ledger, caller: &Caller, input: &VoidInput) -> Result<EffectReceipt, ActivityError> {
     let key = keys::void(&input.invoice_id);
-    let request = json!({ "invoice_id": input.invoice_id });
     let v = input.clone();
     let once = ledger
-        .once(&key, &request, caller, move |conn| {
+        .once(&key, &void_request(input), caller, move |conn| {
             Box::pin(async move {
-                sqlx::query("UPDATE invoices SET status = 'void', void_reason = $2 WHERE id = $1")
-                    .bind(&v.invoice_id)
-                    .bind(&v.reason)
-                    .execute(&mut *conn)
-                    .await?;
+                void_rows(conn, &v).await?;
                 Ok(v.invoice_id.clone())
             })
         })

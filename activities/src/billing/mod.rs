@@ -51,8 +51,8 @@ impl BillingActivities {
         &self.ledger
     }
 
-    /// The same activities, whose bulk versions work on `concurrency` customers of a page at
-    /// once (default [`DEFAULT_BULK_CONCURRENCY`]).
+    /// The same activities, whose bulk versions make `concurrency` provider or sink calls of a
+    /// page at once (default [`DEFAULT_BULK_CONCURRENCY`]).
     pub fn with_bulk_concurrency(self, concurrency: usize) -> Self {
         Self { bulk_concurrency: concurrency.max(1), ..self }
     }

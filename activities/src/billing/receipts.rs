@@ -18,14 +18,8 @@ pub(super) async fn send(
     caller: &Caller,
     input: &ReceiptInput,
 ) -> Result<EffectReceipt, ActivityError> {
-    let key = keys::notify(&input.invoice_id, CHANNEL);
-    let body = json!({
-        "invoice_id": input.invoice_id,
-        "customer_id": input.customer_id,
-        "channel": CHANNEL,
-        "kind": "receipt",
-        "message": format!("Payment of {} cents received for {}", input.amount_cents, input.invoice_id),
-    });
+    let key = receipt_key(input);
+    let body = receipt_body(input);
     let (delivery_id, replayed) = match ledger.claim_external::<String>(&key, &body, caller).await.map_err(failure::from_ledger)? {
         Claim::Done(id) => (id, true),
         Claim::Proceed { .. } => {
@@ -35,4 +29,20 @@ pub(super) async fn send(
         }
     };
     Ok(EffectReceipt { key, external_id: Some(delivery_id), replayed })
+}
+
+/// The ledger and sink key of a receipt.
+pub(super) fn receipt_key(input: &ReceiptInput) -> String {
+    keys::notify(&input.invoice_id, CHANNEL)
+}
+
+/// What the sink delivers for a receipt (also its ledger request).
+pub(super) fn receipt_body(input: &ReceiptInput) -> serde_json::Value {
+    json!({
+        "invoice_id": input.invoice_id,
+        "customer_id": input.customer_id,
+        "channel": CHANNEL,
+        "kind": "receipt",
+        "message": format!("Payment of {} cents received for {}", input.amount_cents, input.invoice_id),
+    })
 }

@@ -70,7 +70,7 @@ impl Ledger {
     }
 
     /// The key exists: replay its recorded result, or say why not.
-    async fn replay_local<R: DeserializeOwned>(&self, key: &str, hash: &str) -> Result<Once<R>, LedgerError> {
+    pub(super) async fn replay_local<R: DeserializeOwned>(&self, key: &str, hash: &str) -> Result<Once<R>, LedgerError> {
         let mut conn = self.pool.acquire().await.map_err(failed("reading", key))?;
         let entry = select_entry(&mut conn, key)
             .await?

@@ -40,6 +40,7 @@
 //! (a fleet), through `sqlx::any` with runtime SQL using `$N` placeholders, which both accept.
 //! The schema lives in `activities/migrations/` and is applied by [`Ledger::connect`].
 
+mod batch;
 mod connect;
 mod entry;
 mod error;
@@ -51,6 +52,7 @@ mod read;
 mod store;
 mod url;
 
+pub use batch::LocalBatch;
 pub use entry::{EntryKind, EntryStatus, LedgerEntry};
 pub use error::{EffectError, LedgerError};
 pub use hash::request_hash;

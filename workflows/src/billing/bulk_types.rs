@@ -6,7 +6,7 @@
 //! not hold up or fail a page of hundreds. An outage (database or provider down) fails the whole
 //! activity retryably; the retry replays every customer already done from the ledger.
 
-use super::types::{Bill, Charge, EffectReceipt, ReceiptInput, RecordPaymentInput};
+use super::types::{Bill, Charge, EffectReceipt, ReceiptInput, RecordPaymentInput, RefundInput, VoidInput};
 use serde::{Deserialize, Serialize};
 
 /// Input of `GenerateBills`: one business date, a page of customers.
@@ -37,6 +37,20 @@ pub struct RecordPaymentsInput {
 pub struct SendReceiptsInput {
     /// One per recorded payment.
     pub receipts: Vec<ReceiptInput>,
+}
+
+/// Input of `RefundCharges` (compensation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundChargesInput {
+    /// One per charge to refund.
+    pub refunds: Vec<RefundInput>,
+}
+
+/// Input of `VoidInvoices` (compensation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoidInvoicesInput {
+    /// One per invoice to void, with why.
+    pub voids: Vec<VoidInput>,
 }
 
 /// One customer's step that did not succeed, and why: the failure's type (`PaymentDeclined`,

@@ -90,4 +90,16 @@ impl BulkBillingContract {
     pub fn send_receipts(input: SendReceiptsInput) -> Result<Bulk<InvoiceReceipt>, ActivityError> {
         unimplemented!()
     }
+
+    /// `RefundCharges` (compensation): `RefundCharge` for each charge.
+    #[activity(name = names::REFUND_CHARGES_ACTIVITY)]
+    pub fn refund_charges(input: RefundChargesInput) -> Result<Bulk<InvoiceReceipt>, ActivityError> {
+        unimplemented!()
+    }
+
+    /// `VoidInvoices` (compensation): `VoidInvoice` for each invoice.
+    #[activity(name = names::VOID_INVOICES_ACTIVITY)]
+    pub fn void_invoices(input: VoidInvoicesInput) -> Result<Bulk<InvoiceReceipt>, ActivityError> {
+        unimplemented!()
+    }
 }
