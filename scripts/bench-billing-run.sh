@@ -9,6 +9,8 @@
 # (with --bulk unless MODE is per-customer), and prints: wall time, worker and server CPU and
 # peak RSS, and the exactly-once check: per invoice, charges, refunds, receipts, payment rows
 # and invoice status against what each customer's data says must happen — each exactly once.
+# BENCH_KILL_AFTER=SECONDS: SIGKILL the worker that long into the run and start a fresh one
+# (the run must still finish with every effect exactly once).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 in_zone="${1:-100000}"
@@ -45,7 +47,7 @@ server=$!; pids+=("$server")
 "$punctual" notify-sink --listen "${PUNCTUAL_NOTIFY_URL#http://}" >"$dir/sink.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 120); do "$temporal" operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 && break; sleep 0.5; done
 "$punctual" seed --customers "$customers" >/dev/null
-"$punctual" worker --log-format json >"$dir/worker.log" 2>&1 &
+"$punctual" --log-format json worker >"$dir/worker.log" 2>&1 &
 worker=$!; pids+=("$worker")
 
 cpu_ms() { awk '{ printf "%d", ($14 + $15) * 1000 / 100 }' "/proc/$1/stat"; }
@@ -54,9 +56,20 @@ worker_cpu0=$(cpu_ms "$worker"); server_cpu0=$(cpu_ms "$server")
 flag=(--bulk); [[ "$mode" == per-customer ]] && flag=()
 echo "billing $in_zone customers of Asia/Shanghai ($mode), $date; data in $dir"
 start=$(date +%s.%N)
-"$punctual" billing-run --date "$date" --timezone Asia/Shanghai "${flag[@]}" --wait >"$dir/summary.txt"
+"$punctual" billing-run --date "$date" --timezone Asia/Shanghai "${flag[@]}" --wait >"$dir/summary.txt" &
+run=$!
+killed_cpu=0
+if [[ -n "${BENCH_KILL_AFTER:-}" ]]; then
+  sleep "$BENCH_KILL_AFTER"
+  killed_cpu=$(( $(cpu_ms "$worker") - worker_cpu0 )); worker_cpu0=0
+  kill -KILL "$worker"; wait "$worker" 2>/dev/null || true
+  echo "SIGKILLed the worker ${BENCH_KILL_AFTER} s into the run; starting another"
+  "$punctual" --log-format json worker >"$dir/worker2.log" 2>&1 &
+  worker=$!; pids+=("$worker")
+fi
+wait "$run"
 end=$(date +%s.%N)
-worker_cpu=$(( $(cpu_ms "$worker") - worker_cpu0 )); server_cpu=$(( $(cpu_ms "$server") - server_cpu0 ))
+worker_cpu=$(( $(cpu_ms "$worker") - worker_cpu0 + killed_cpu )); server_cpu=$(( $(cpu_ms "$server") - server_cpu0 ))
 cat "$dir/summary.txt"
 python3 - "$dir" "$start" "$end" "$worker_cpu" "$server_cpu" "$(hwm_mb "$worker")" "$(hwm_mb "$server")" <<'PY'
 import json, sqlite3, sys, urllib.request, os
