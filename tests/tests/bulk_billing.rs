@@ -187,3 +187,35 @@ async fn a_bulk_batch_after_per_customer_sagas_replays_every_effect() {
     assert_exactly_once(&env, &e).await;
     assert_eq!(env.world.provider_requests().await.len(), requests_before, "the provider was asked again");
 }
+
+#[tokio::test]
+async fn on_postgresql_a_bulk_page_racing_per_customer_sagas_makes_each_effect_once() {
+    let url = punctual_tests::fresh_database("bulk_pg").await;
+    let env = TestEnv::start_with("bulk-pg", url, 30).await;
+    let date = "2026-12-04";
+    let e = expected(30, date);
+    let customers: Vec<String> = e.invoices.iter().map(|i| i.split('-').nth(1).expect("INV-{customer}-{date}").to_owned()).collect();
+    let bulk_input = json!({"business_date": date, "timezone": TZ, "customer_ids": customers}).to_string();
+    let run_input = json!({"business_date": date, "timezone": TZ}).to_string();
+    let (bulk_id, run_id) = (format!("{}-bulk", env.task_queue), keys::billing_run(TZ, date));
+    // Both started before any worker polls, so their effects race on the same keys: the
+    // batches' single-key transactions against the page's one transaction per step.
+    for (kind, id, input) in [("BillingBulkBatchWorkflow", &bulk_id, &bulk_input), ("BillingRunWorkflow", &run_id, &run_input)] {
+        let started = env
+            .cli(&["workflow", "start", "--type", kind, "--task-queue", &env.task_queue, "--workflow-id", id, "--input", input])
+            .await;
+        assert!(started.success, "{}", started.stderr);
+    }
+    let (bulk, run) = env
+        .with_worker(async {
+            let bulk = env.cli_json(&["workflow", "result", "--workflow-id", &bulk_id]).await;
+            let run = env.cli_json(&["workflow", "result", "--workflow-id", &run_id]).await;
+            (bulk, run)
+        })
+        .await;
+    assert_eq!(bulk["status"], "COMPLETED", "{bulk:#}");
+    assert_eq!(run["status"], "COMPLETED", "{run:#}");
+    assert_eq!(bulk["result"]["failed"], 0, "{bulk:#}");
+    assert_eq!(run["result"]["totals"]["failed"], 0, "{run:#}");
+    assert_exactly_once(&env, &e).await;
+}
