@@ -52,6 +52,11 @@ else
     sa_args+=(--ui-codec-endpoint "$codec_url")
     echo "started the codec server at $codec_url for the Web UI (log .data/codec-server.log)"
   fi
+  # Schedules: the scheduler starts at most 30 workflows a second per namespace by default, and
+  # its internal worker polls with few pollers, so 100 jobs due in one second lag ~15 s at p99.
+  # A production cluster sets the same dynamic config (BENCHMARKS.md, "Schedule lag").
+  sa_args+=(--dynamic-config-value worker.schedulerNamespaceStartWorkflowRPS=1000
+            --dynamic-config-value 'worker.perNamespaceWorkerOptions={"MaxConcurrentWorkflowTaskPollers":16,"MaxConcurrentActivityTaskPollers":8}')
   echo "starting Temporal dev server on $TEMPORAL_ADDRESS (Web UI http://localhost:$ui_port, data .data/temporal.db, log .data/temporal.log)"
   # Own session: Ctrl-C reaches the worker first; the server is stopped after it has drained.
   setsid "$temporal" server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$ui_port" \

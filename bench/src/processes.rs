@@ -17,6 +17,19 @@ pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Dynamic config values for the dev servers the benchmark starts (`KEY=JSON;KEY=JSON`), in
+/// place of [`SCHEDULER_TUNING`]; set it empty for the server's own defaults.
+pub(crate) const DYNAMIC_CONFIG_ENV: &str = "PUNCTUAL_BENCH_DYNAMIC_CONFIG";
+
+/// The server settings `make run` also starts its dev server with (`scripts/run.sh`): the
+/// scheduler's start rate (30 a second per namespace by default, which makes 100 schedules due
+/// in one second wait on timers) and its internal worker's pollers. Measured in BENCHMARKS.md
+/// ("Schedule lag"): the scheduler's share of lag p99 15.4 s → 2.3 s.
+pub(crate) const SCHEDULER_TUNING: [&str; 2] = [
+    "worker.schedulerNamespaceStartWorkflowRPS=1000",
+    r#"worker.perNamespaceWorkerOptions={"MaxConcurrentWorkflowTaskPollers":16,"MaxConcurrentActivityTaskPollers":8}"#,
+];
+
 /// `temporal server start-dev --headless` on a free port, in memory unless `db_file` is given.
 pub(crate) struct DevServer {
     child: Child,
@@ -33,6 +46,10 @@ impl DevServer {
         command.args(["server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", &port.to_string()]);
         for attribute in search_attributes {
             command.args(["--search-attribute", attribute]);
+        }
+        let tuning = std::env::var(DYNAMIC_CONFIG_ENV).unwrap_or_else(|_| SCHEDULER_TUNING.join(";"));
+        for value in tuning.split(';').filter(|v| !v.trim().is_empty()) {
+            command.args(["--dynamic-config-value", value.trim()]);
         }
         let child = spawn_logged(command, log)?;
         let server = Self { child, address };
