@@ -1,13 +1,11 @@
 //! Exactly-once business effects, end to end on a real dev server: effects are counted at the
 //! provider, the sink and the business tables — where the outside world sees them.
 
-use punctual_activities::seed::{CARD_DECLINED, demo_customer};
 use punctual_tests::billing::{TZ, assert_exactly_once, expected};
 use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
 use punctual_workflows::billing::types::BillingRunSummary;
 use punctual_workflows::{BillingRunWorkflow, JsonInput, keys};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
