@@ -5,10 +5,14 @@
 #   3. installs the other SDKs' bench workers (Python, TypeScript; bench/other-sdks/install.sh);
 #   4. runs punctual-bench on its own in-memory dev server: the throughput scenario with every
 #      worker side by side, alternating (the Rust SDK with its defaults, punctual as shipped,
-#      Python, TypeScript), then schedule lag and recovery with punctual as shipped.
+#      Python, TypeScript), then schedule lag and recovery with punctual as shipped;
+#   5. the large billing run on a file-backed dev server (scripts/bench-billing-run.sh):
+#      BENCH_BILLING_CUSTOMERS (default 100000) customers in bulk mode, timed and every effect
+#      counted once; BENCH_BILLING_CUSTOMERS=0 skips it.
 # Extra arguments go to punctual-bench (`target/release/punctual-bench --help`), e.g.
 #   make bench BENCH_ARGS="--scenarios throughput --rounds 3"
-# Not part of `make test`: it asserts nothing and takes about 15 minutes.
+# Not part of `make test`: it asserts nothing (bar the billing run's effect count) and takes
+# about 20 minutes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PIP_ROOT_USER_ACTION=ignore
@@ -40,6 +44,12 @@ mkdir -p target/bench
 eval "extra=(${BENCH_ARGS:-})"
 target/release/punctual-bench --temporal "$temporal" --punctual target/release/punctual --out target/bench \
   "${variants[@]}" "${extra[@]}" "$@" | tee -a target/bench/latest.md
+
+if [[ "${BENCH_BILLING_CUSTOMERS:-100000}" != 0 ]]; then
+  { echo; echo "## Billing run (scripts/bench-billing-run.sh ${BENCH_BILLING_CUSTOMERS:-100000} bulk)"; echo '```'; } | tee -a target/bench/latest.md
+  bash scripts/bench-billing-run.sh "${BENCH_BILLING_CUSTOMERS:-100000}" bulk 2>/dev/null | sed -n '/^customers /,$p' | tee -a target/bench/latest.md
+  echo '```' | tee -a target/bench/latest.md
+fi
 
 echo "- uptime after: $(uptime)" | tee -a target/bench/latest.md
 echo "(also in target/bench/latest.md; logs in target/bench/)"
