@@ -219,3 +219,43 @@ async fn on_postgresql_a_bulk_page_racing_per_customer_sagas_makes_each_effect_o
     assert_eq!(run["result"]["totals"]["failed"], 0, "{run:#}");
     assert_exactly_once(&env, &e).await;
 }
+
+#[tokio::test]
+async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_archive() {
+    let env = TestEnv::start("bulk-fallback").await;
+    let date = "2026-12-05";
+    // The provider rejects an unknown payment method (400): permanent, but not a decline.
+    sqlx::query("UPDATE customers SET payment_method = 'pm_card_unknown' WHERE id = 'C00002'")
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("break C00002's payment method");
+    let invoice = keys::invoice_id("C00002", date);
+    let saga = keys::payment_saga(&invoice);
+    let e = expected(30, date);
+    let refused = e.declined.len() + e.closed.len();
+
+    let out = env
+        .with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
+        .await;
+    assert!(out.success, "{}", out.stderr);
+    let json = out.stdout.find('{').map(|at| &out.stdout[at..]).unwrap_or_default();
+    let summary: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("summary JSON ({err}): {}", out.stdout));
+    assert_eq!(summary["totals"]["failed"], 1, "{summary:#}");
+    assert_eq!(summary["totals"]["compensated"], refused, "{summary:#}");
+    assert_eq!(summary["totals"]["completed"], e.invoices.len() - refused - 1, "{summary:#}");
+
+    // Only that invoice went to a saga, which tried the charge again, voided, and failed.
+    let sagas = listed(&env, &format!("WorkflowType='PaymentSagaWorkflow' AND BusinessDate='{date}'"), 1).await;
+    assert_eq!(sagas, [saga.clone()]);
+    let described = env.cli_json(&["workflow", "describe", "--workflow-id", &saga]).await;
+    assert_eq!(described["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_FAILED", "{described:#}");
+    assert_eq!(scheduled(&env, &saga).await, ["ChargeInvoice", "VoidInvoice"]);
+    let void = env.world.void_reasons().await.into_iter().find(|(id, _)| *id == invoice);
+    assert!(void.is_some_and(|(_, reason)| reason.unwrap_or_default().contains("No such PaymentMethod")), "{invoice} voided with the provider's reason");
+    assert!(!env.world.charges().await.iter().any(|c| c["invoice_id"] == invoice.as_str()), "{invoice} charged");
+
+    // And it is in the failed-run archive, for a person.
+    let failures = env.punctual(&["failures", "list"]).await;
+    assert!(failures.success, "{}", failures.stderr);
+    assert!(failures.stdout.lines().any(|l| l.starts_with(&saga) && l.contains("failed")), "{}", failures.stdout);
+}
