@@ -246,7 +246,7 @@ async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_
 
     // Only that invoice went to a saga, which tried the charge again, voided, and failed.
     let sagas = listed(&env, &format!("WorkflowType='PaymentSagaWorkflow' AND BusinessDate='{date}'"), 1).await;
-    assert_eq!(sagas, [saga.clone()]);
+    assert_eq!(sagas, std::slice::from_ref(&saga));
     let described = env.cli_json(&["workflow", "describe", "--workflow-id", &saga]).await;
     assert_eq!(described["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_FAILED", "{described:#}");
     assert_eq!(scheduled(&env, &saga).await, ["ChargeInvoice", "VoidInvoice"]);
