@@ -402,6 +402,46 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
 }
 
 #[tokio::test]
+async fn a_bulk_run_with_keys_shows_no_customer_in_the_clear() {
+    let env = TestEnv::start("encryption-bulk").await;
+    let customers = billed_customers();
+    let ids: Vec<String> = customers.iter().map(|(id, _)| id.clone()).collect();
+
+    // Without keys the bulk page's payloads and its workflow id show customers: the walk can fail.
+    let plain_date = "2026-11-21";
+    let plain = env
+        .with_worker(env.punctual(&["billing-run", "--date", plain_date, "--timezone", TZ, "--bulk", "--wait"]))
+        .await;
+    assert!(plain.success, "{}", plain.stderr);
+    let plain_histories = histories(&env, &keys::billing_run(TZ, plain_date)).await;
+    assert!(!readable(&plain_histories, &customers).is_empty(), "a plain bulk page shows customers");
+    let mut plain_fields = BTreeSet::new();
+    for history in plain_histories.values() {
+        walk(history, "", &ids, &mut Vec::new(), &mut plain_fields);
+    }
+    assert!(plain_fields.contains("workflowId"), "{plain_fields:?}");
+
+    // With keys: every payload of the run and its page encrypted, no customer outside them.
+    let date = "2026-11-22";
+    let worker = Worker::spawn(&env, &key_1());
+    let run = env.punctual_with(&key_1(), &["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]).await;
+    assert!(run.success, "{}\n{}", run.stderr, worker.log());
+    assert_eq!(summary(&run.stdout)["totals"]["customers"], customers.len());
+    let encrypted = histories(&env, &keys::billing_run(TZ, date)).await;
+    assert_eq!(encrypted.len(), 2, "the run and its one bulk page, no saga: {:?}", encrypted.keys());
+    let mut leaked_fields = BTreeSet::new();
+    for (id, history) in &encrypted {
+        let mut payloads = Vec::new();
+        walk(history, "", &ids, &mut payloads, &mut leaked_fields);
+        for p in &payloads {
+            assert_eq!(p.metadata.get("encoding").map(String::as_str), Some("binary/encrypted"), "{id} {}: {p:?}", p.path);
+        }
+    }
+    assert_eq!(readable(&encrypted, &customers), Vec::<String>::new(), "payloads readable with encryption on");
+    assert_eq!(leaked_fields, BTreeSet::new(), "fields outside payloads that show customer ids");
+}
+
+#[tokio::test]
 async fn bad_keys_stop_every_command_by_name_and_no_key_is_ever_printed() {
     let env = TestEnv::start("encryption-keys").await;
     let args = ["billing-run", "--date", "2026-11-24", "--timezone", TZ];
