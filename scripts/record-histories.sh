@@ -4,7 +4,8 @@
 #   scripts/record-histories.sh PATH/TO/OLD/punctual LABEL
 # LABEL (e.g. the commit) goes into each file name. Writes tests/histories/KIND-LABEL.json for a
 # billing run, its batch, a completed and a compensated payment saga, a schedule fire and its
-# occurrence, exported with target/debug/punctual (build it first). Needs nothing running; leaves
+# occurrence, and (binaries with the bulk mode; BULK=0 skips it) a bulk billing run and its page,
+# exported with target/debug/punctual (build it first). Needs nothing running; leaves
 # nothing running.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,6 +27,8 @@ for _ in $(seq 1 120); do "$temporal" operator cluster health --address "$TEMPOR
 
 tz=Asia/Shanghai; date=2026-11-24
 "$bin" billing-run --date "$date" --timezone "$tz" --wait >/dev/null
+bulk_date=2026-11-25
+if [[ "${BULK:-1}" != 0 ]]; then "$bin" billing-run --date "$bulk_date" --timezone "$tz" --bulk --wait >/dev/null; fi
 cat >"$work/jobs.toml" <<TOML
 [jobs.replay_sla]
 workflow = "SlaCheckWorkflow"
@@ -55,4 +58,8 @@ show "$(first "WorkflowType = 'PaymentSagaWorkflow' AND RunOutcome = 'completed'
 show "$(first "WorkflowType = 'PaymentSagaWorkflow' AND RunOutcome = 'compensated'")" >"$out/payment-compensated-$label.json"
 show "$(first "WorkflowType = 'ScheduledJobWorkflow'")" >"$out/fire-$label.json"
 show "$(first "WorkflowType = 'JobOccurrenceWorkflow'")" >"$out/occurrence-$label.json"
+if [[ "${BULK:-1}" != 0 ]]; then
+  show "billing-run/$tz/$bulk_date" >"$out/billing-run-bulk-$label.json"
+  show "$(first "WorkflowType = 'BillingBulkBatchWorkflow'")" >"$out/billing-bulk-batch-$label.json"
+fi
 ls -la "$out"

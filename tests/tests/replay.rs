@@ -37,7 +37,8 @@ fn histories() -> Vec<(String, Vec<u8>)> {
 async fn histories_of_earlier_releases_replay_on_todays_code() {
     let all = histories();
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
-    for kind in ["billing-run", "billing-batch", "payment-completed", "payment-compensated", "fire", "occurrence"] {
+    let kinds = ["billing-run", "billing-batch", "payment-completed", "payment-compensated", "fire", "occurrence", "billing-run-bulk", "billing-bulk-batch"];
+    for kind in kinds {
         assert!(names.iter().any(|n| n.starts_with(kind)), "no {kind} history among {names:?}");
     }
     let replayer = registration::replayer().expect("replayer");
