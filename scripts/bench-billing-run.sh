@@ -9,6 +9,7 @@
 # (with --bulk unless MODE is per-customer), and prints: wall time, worker and server CPU and
 # peak RSS, and the exactly-once check: per invoice, charges, refunds, receipts, payment rows
 # and invoice status against what each customer's data says must happen — each exactly once.
+# BENCH_PROVIDER_LATENCY_MS=N: the sandbox provider answers each call N ms late, like a real one.
 # BENCH_KILL_AFTER=SECONDS: SIGKILL the worker that long into the run and start a fresh one
 # (the run must still finish with every effect exactly once).
 set -euo pipefail
@@ -46,6 +47,10 @@ server=$!; pids+=("$server")
 "$punctual" sandbox-provider --listen "${PUNCTUAL_PROVIDER_URL#http://}" >"$dir/provider.log" 2>&1 & pids+=($!)
 "$punctual" notify-sink --listen "${PUNCTUAL_NOTIFY_URL#http://}" >"$dir/sink.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 120); do "$temporal" operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 && break; sleep 0.5; done
+for _ in $(seq 1 40); do curl -fsS "$PUNCTUAL_PROVIDER_URL/healthz" >/dev/null 2>&1 && break; sleep 0.25; done
+if [[ -n "${BENCH_PROVIDER_LATENCY_MS:-}" ]]; then
+  curl -fsS -X PUT -H 'content-type: application/json' -d "{\"latency_ms\": $BENCH_PROVIDER_LATENCY_MS}" "$PUNCTUAL_PROVIDER_URL/faults" >/dev/null
+fi
 "$punctual" seed --customers "$customers" >/dev/null
 "$punctual" --log-format json worker >"$dir/worker.log" 2>&1 &
 worker=$!; pids+=("$worker")
