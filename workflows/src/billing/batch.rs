@@ -1,8 +1,8 @@
 //! `BillingBatchWorkflow`: bills one page of customers and collects each invoice through a saga.
 
 use super::contracts::BillingContract;
-use super::options::{already_started, child, effect};
-use super::payment_saga::PaymentSagaWorkflow;
+use super::options::effect;
+use super::sagas::run_sagas;
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
 use crate::input::{InputError, JsonInput};
@@ -102,39 +102,19 @@ impl BillingBatchWorkflow {
         }))
         .await;
 
-        let mut sagas = Vec::new();
+        let mut generated = Vec::new();
         for bill in bills {
-            let bill = match bill {
-                Ok(bill) => bill,
+            match bill {
+                Ok(bill) => generated.push(bill),
                 Err(err) => {
                     totals.failed += 1;
                     if !ctx.is_replaying() {
                         tracing::error!(error = %crate::failures::message(&err), "bill generation failed");
                     }
-                    continue;
                 }
-            };
-            let started = ctx
-                .start_child_workflow(
-                    PaymentSagaWorkflow::run,
-                    crate::input::to_input(&bill),
-                    child(keys::payment_saga(bill.shown_invoice())),
-                )
-                .await;
-            match started {
-                Ok(started) => sagas.push(started),
-                Err(err) if already_started(&err) => totals.already_done += 1,
-                Err(err) => return Err(err.into()),
             }
         }
-
-        for result in join_in_order(sagas.into_iter().map(|s| s.result())).await {
-            match result {
-                Ok(PaymentResult { outcome: Outcome::Completed, .. }) => totals.completed += 1,
-                Ok(PaymentResult { outcome: Outcome::Compensated, .. }) => totals.compensated += 1,
-                Ok(PaymentResult { outcome: Outcome::Failed, .. }) | Err(_) => totals.failed += 1,
-            }
-        }
+        run_sagas(ctx, generated, &mut totals).await?;
         Ok(totals)
     }
 }

@@ -26,14 +26,13 @@
 use super::batch::BatchInput;
 use super::bulk_types::*;
 use super::contracts::BulkBillingContract;
-use super::options::{already_started, bulk_effect, child};
-use super::payment_saga::PaymentSagaWorkflow;
+use super::options::bulk_effect;
+use super::sagas::run_sagas;
 use super::types::*;
 use crate::failures::{ACCOUNT_CLOSED, PAYMENT_DECLINED};
 use crate::input::JsonInput;
-use crate::join::join_in_order;
 use crate::search::{self, job};
-use crate::{keys, names};
+use crate::names;
 use std::collections::{BTreeMap, BTreeSet};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
@@ -137,8 +136,7 @@ impl BillingBulkBatchWorkflow {
         totals.compensated += compensated;
         for_sagas.extend(refused);
         let to_collect: Vec<&Bill> = bills.done.iter().filter(|b| for_sagas.contains(&b.invoice_id)).collect();
-        let outcomes = collect_with_sagas(ctx, &to_collect).await?;
-        totals.add(&outcomes);
+        run_sagas(ctx, to_collect, &mut totals).await?;
         Ok(totals)
     }
 }
@@ -206,38 +204,6 @@ async fn compensate(
     log_refusals(ctx, "COMPENSATION FAILED: void refused", &voided.refused);
     refused.extend(voided.refused.into_iter().map(|r| r.id));
     Ok((voided.done.len() as u64, refused))
-}
-
-/// Starts one `PaymentSagaWorkflow` per refused bill and counts how they end; a saga that
-/// already ran for the invoice (an earlier run of the business key) counts as already done.
-async fn collect_with_sagas(
-    ctx: &WorkflowContext<BillingBulkBatchWorkflow>,
-    bills: &[&Bill],
-) -> WorkflowResult<BillingTotals> {
-    let mut totals = BillingTotals::default();
-    let mut sagas = Vec::new();
-    for bill in bills {
-        let started = ctx
-            .start_child_workflow(
-                PaymentSagaWorkflow::run,
-                crate::input::to_input(*bill),
-                child(keys::payment_saga(bill.shown_invoice())),
-            )
-            .await;
-        match started {
-            Ok(started) => sagas.push(started),
-            Err(err) if already_started(&err) => totals.already_done += 1,
-            Err(err) => return Err(err.into()),
-        }
-    }
-    for result in join_in_order(sagas.into_iter().map(|s| s.result())).await {
-        match result {
-            Ok(PaymentResult { outcome: Outcome::Completed, .. }) => totals.completed += 1,
-            Ok(PaymentResult { outcome: Outcome::Compensated, .. }) => totals.compensated += 1,
-            Ok(PaymentResult { outcome: Outcome::Failed, .. }) | Err(_) => totals.failed += 1,
-        }
-    }
-    Ok(totals)
 }
 
 fn log_refusals(ctx: &WorkflowContext<BillingBulkBatchWorkflow>, what: &str, refused: &[Refusal]) {

@@ -12,12 +12,12 @@
 //! (`payment/{invoice}`: charge, record, receipt; refund and void on failure).
 
 use super::contracts::BillingContract;
-use super::options::{activity, already_started, child, effect};
-use super::payment_saga::PaymentSagaWorkflow;
+use super::options::{activity, effect};
+use super::sagas::run_sagas;
 use super::run::PAGE_SIZE;
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
-use crate::input::{InputError, JsonInput, to_input};
+use crate::input::{InputError, JsonInput};
 use crate::join::join_in_order;
 use crate::{keys, names, search};
 use serde::{Deserialize, Serialize};
@@ -167,28 +167,16 @@ async fn bill_period(
         ctx.execute_activity(BillingContract::generate_bill, input, effect(keys::bill_activity(shown, period)))
     }))
     .await;
-    let mut sagas = Vec::new();
+    let mut payments = Vec::new();
     for bill in bills {
         let Ok(bill) = bill else {
             totals.failed += 1;
             continue;
         };
         // The saga's business date is the fire's date; its invoice carries the period.
-        let payment = PaymentInput { business_date: business_date.to_owned(), ..bill };
-        let saga_id = keys::payment_saga(payment.shown_invoice());
-        match ctx.start_child_workflow(PaymentSagaWorkflow::run, to_input(&payment), child(saga_id)).await {
-            Ok(started) => sagas.push(started),
-            Err(err) if already_started(&err) => totals.already_done += 1,
-            Err(err) => return Err(err.into()),
-        }
+        payments.push(PaymentInput { business_date: business_date.to_owned(), ..bill });
     }
-    for result in join_in_order(sagas.into_iter().map(|s| s.result())).await {
-        match result {
-            Ok(PaymentResult { outcome: Outcome::Completed, .. }) => totals.completed += 1,
-            Ok(PaymentResult { outcome: Outcome::Compensated, .. }) => totals.compensated += 1,
-            Ok(PaymentResult { outcome: Outcome::Failed, .. }) | Err(_) => totals.failed += 1,
-        }
-    }
+    run_sagas(ctx, payments, &mut totals).await?;
     Ok(totals)
 }
 

@@ -9,6 +9,7 @@ pub mod fire;
 pub mod options;
 pub mod payment_saga;
 pub mod run;
+pub mod sagas;
 pub mod types;
 
 pub use batch::BillingBatchWorkflow;
