@@ -20,11 +20,25 @@ pub struct Expected {
     pub declined: Vec<String>,
     /// Charged invoices of closed accounts (refunded, voided).
     pub closed: Vec<String>,
+    /// Invoices the run must leave alone: open, never charged (see [`Expected::untouched`]).
+    pub untouched: Vec<String>,
+}
+
+impl Expected {
+    /// The same, except that the run must not touch `invoice` (its row was there before, by
+    /// other hands): it stays open, uncharged, unpaid.
+    pub fn untouched(mut self, invoice: &str) -> Self {
+        for list in [&mut self.charged, &mut self.declined, &mut self.closed] {
+            list.retain(|i| i != invoice);
+        }
+        self.untouched.push(invoice.to_owned());
+        self
+    }
 }
 
 /// What a run of `date` over demo customers `1..=n` must leave.
 pub fn expected(n: u32, date: &str) -> Expected {
-    let mut e = Expected { invoices: vec![], charged: vec![], declined: vec![], closed: vec![] };
+    let mut e = Expected { invoices: vec![], charged: vec![], declined: vec![], closed: vec![], untouched: vec![] };
     for c in (1..=n).map(demo_customer).filter(|c| c.timezone == TZ) {
         let inv = keys::invoice_id(&c.id, date);
         e.invoices.push(inv.clone());
@@ -67,7 +81,13 @@ pub async fn assert_exactly_once(env: &TestEnv, e: &Expected) {
     let ids: Vec<_> = invoices.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(ids, e.invoices, "one invoice row per customer");
     for (id, status) in &invoices {
-        let want = if paid.contains(&id) { "paid" } else { "void" };
+        let want = if paid.contains(&id) {
+            "paid"
+        } else if e.untouched.contains(id) {
+            "open"
+        } else {
+            "void"
+        };
         assert_eq!(status, want, "{id}");
         let payments = env.world.payments_for(id).await;
         assert_eq!(payments, i64::from(paid.contains(&id)), "payment rows of {id}");

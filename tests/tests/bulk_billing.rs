@@ -259,3 +259,54 @@ async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_
     assert!(failures.success, "{}", failures.stderr);
     assert!(failures.stdout.lines().any(|l| l.starts_with(&saga) && l.contains("failed")), "{}", failures.stdout);
 }
+
+#[tokio::test]
+async fn a_row_left_behind_holds_up_only_its_own_customer_in_a_bulk_step() {
+    let env = TestEnv::start("bulk-bad-row").await;
+    let date = "2026-12-06";
+    let e = expected(30, date);
+    // An invoice row for a paying customer, there before the run and without its ledger row (a
+    // hand-made fix, a restore): the bill's insert violates the primary key on every attempt.
+    let invoice = e.charged.iter().find(|i| !e.closed.contains(i)).expect("a paying customer").clone();
+    let customer = invoice.split('-').nth(1).expect("INV-{customer}-{date}").to_owned();
+    sqlx::query("INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) VALUES ($1, $2, $3, 1, 'open', '2026-12-01T00:00:00Z')")
+        .bind(&invoice)
+        .bind(&customer)
+        .bind(date)
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("leave a row behind");
+    let refused = e.declined.len() + e.closed.len();
+
+    let out = env
+        .with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
+        .await;
+    assert!(out.success, "{}", out.stderr);
+    let json = out.stdout.find('{').map(|at| &out.stdout[at..]).unwrap_or_default();
+    let summary: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("summary JSON ({err}): {}", out.stdout));
+    assert_eq!(summary["totals"]["failed"], 1, "{summary:#}");
+    assert_eq!(summary["totals"]["completed"], e.invoices.len() - refused - 1, "{summary:#}");
+    assert_eq!(summary["totals"]["compensated"], refused, "{summary:#}");
+
+    // Everyone else once; that customer's row untouched, never charged, and its key still free.
+    assert_exactly_once(&env, &e.untouched(&invoice)).await;
+    let amount: i64 = sqlx::query_scalar("SELECT amount_cents FROM invoices WHERE id = $1")
+        .bind(&invoice)
+        .fetch_one(env.world.ledger.pool())
+        .await
+        .expect("read the row left behind");
+    assert_eq!(amount, 1, "the row left behind was overwritten");
+    let bill_key = keys::bill(&customer, date);
+    assert_eq!(env.world.ledger.entry(&bill_key).await.expect("read"), None, "{bill_key} recorded as made");
+
+    // The page's GenerateBills step ran once: the refusal did not make it retry.
+    let pages = listed(&env, &format!("WorkflowType='BillingBulkBatchWorkflow' AND BusinessDate='{date}'"), 1).await;
+    let history = env.cli_json(&["workflow", "show", "--workflow-id", &pages[0]]).await;
+    let attempts: Vec<i64> = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["activityTaskStartedEventAttributes"]["attempt"].as_i64())
+        .collect();
+    assert!(attempts.iter().all(|a| *a == 1), "a step was retried: attempts {attempts:?}");
+}

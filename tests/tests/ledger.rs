@@ -38,6 +38,7 @@ on_both_engines!(
     external_claims_and_completions,
     keys_mix_kinds_only_loudly,
     prefix_listing_is_literal_and_ordered,
+    a_batch_goes_on_past_a_key_whose_rows_contradict_it,
 );
 
 type Effect<R> = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<R, EffectError>> + Send>;
@@ -205,6 +206,78 @@ async fn failed_effect_rolls_back_and_frees_the_key(url: String) {
     assert_eq!(once.expect("retry"), Once::Performed("voided".to_owned()));
     assert_eq!((retry.load(Ordering::SeqCst), effect_rows(&ledger, key).await), (1, 1));
     assert_eq!(ledger.entry(key).await.expect("read").expect("row").last_attempt, 3);
+}
+
+/// A key whose effect violates a constraint (its row already there without a ledger row) is
+/// refused for good, alone: the batch's other keys commit, and the same key through
+/// [`Ledger::once`] is refused non-retryably too, instead of being retried forever. On PostgreSQL
+/// this needs the batch's per-key savepoint: a failed statement poisons the transaction.
+async fn a_batch_goes_on_past_a_key_whose_rows_contradict_it(url: String) {
+    let ledger = open(&url).await;
+    sqlx::query("CREATE TABLE IF NOT EXISTS unique_effects (key TEXT PRIMARY KEY, note TEXT NOT NULL)")
+        .execute(ledger.pool())
+        .await
+        .expect("create unique_effects");
+    sqlx::query("INSERT INTO unique_effects (key, note) VALUES ('bill/C2', 'left by hand')")
+        .execute(ledger.pool())
+        .await
+        .expect("seed the contradicting row");
+    let insert = |key: &'static str| -> Effect<String> {
+        Box::new(move |conn| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO unique_effects (key, note) VALUES ($1, 'billed')").bind(key).execute(&mut *conn).await?;
+                Ok(format!("{key} billed"))
+            })
+        })
+    };
+    let keys = ["bill/C1", "bill/C2", "bill/C3"];
+    let mut batch = ledger.local_batch("test bills").await.expect("begin");
+    let mut made = Vec::new();
+    for key in keys {
+        made.push(batch.once(key, &json!({ "key": key }), &caller("r", 1), insert(key)).await.expect("no outage"));
+    }
+    assert!(matches!(made[0], Ok(true)) && matches!(made[2], Ok(true)), "{made:?}");
+    match &made[1] {
+        Err(err @ LedgerError::Effect(e)) => {
+            assert!(!err.is_retryable(), "a violated constraint is permanent: {err:?}");
+            assert!(e.message().contains("contradicts rows already in the database"), "{}", e.message());
+        }
+        other => panic!("expected bill/C2 refused, got {other:?}"),
+    }
+    let replayed = batch.commit::<String>().await.expect("the batch commits past the refused key");
+    assert!(replayed.is_empty(), "{replayed:?}");
+    for key in ["bill/C1", "bill/C3"] {
+        let entry = ledger.entry(key).await.expect("read").expect("committed");
+        assert_eq!(entry.status, EntryStatus::Done, "{key}");
+    }
+    assert_eq!(ledger.entry("bill/C2").await.expect("read"), None, "the refused key's claim rolled back");
+    let notes: Vec<(String, String)> = sqlx::query_as("SELECT key, note FROM unique_effects ORDER BY key")
+        .fetch_all(ledger.pool())
+        .await
+        .expect("read unique_effects");
+    let expected = [("bill/C1", "billed"), ("bill/C2", "left by hand"), ("bill/C3", "billed")];
+    assert_eq!(notes, expected.map(|(k, n)| (k.to_owned(), n.to_owned())));
+
+    // The single-key path refuses it the same way: permanent, not a retry loop.
+    let err = ledger.once("bill/C2", &json!({ "key": "bill/C2" }), &caller("r", 2), insert("bill/C2")).await.expect_err("refused");
+    assert!(matches!(err, LedgerError::Effect(_)) && !err.is_retryable(), "{err:?}");
+
+    // A later batch replays the committed keys and still refuses the contradicted one.
+    let mut again = ledger.local_batch("test bills, again").await.expect("begin");
+    let mut second = Vec::new();
+    for key in keys {
+        second.push(again.once(key, &json!({ "key": key }), &caller("r", 3), insert(key)).await.expect("no outage"));
+    }
+    assert!(matches!(second[0], Ok(false)) && second[1].is_err() && matches!(second[2], Ok(false)), "{second:?}");
+    let replayed = again.commit::<String>().await.expect("commit");
+    let replayed: Vec<(String, Once<String>)> = replayed.into_iter().map(|(k, once)| (k, once.expect("replays"))).collect();
+    assert_eq!(
+        replayed,
+        vec![
+            ("bill/C1".to_owned(), Once::Replayed("bill/C1 billed".to_owned())),
+            ("bill/C3".to_owned(), Once::Replayed("bill/C3 billed".to_owned())),
+        ]
+    );
 }
 
 async fn racing_workers_perform_once(url: String) {

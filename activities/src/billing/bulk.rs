@@ -129,6 +129,19 @@ fn sorted<T>(outcomes: Vec<Outcome<T>>) -> Result<Bulk<T>, ActivityError> {
     Ok(bulk)
 }
 
+/// Keeps a key's own refusal from [`LocalBatch::once`](crate::ledger::LocalBatch::once) (it
+/// becomes that customer's [`Refusal`]); anything retryable aborts the step.
+fn refuse_on_err<R>(
+    refused: &mut BTreeMap<String, Result<Once<R>, ActivityError>>,
+    key: &str,
+    made: Result<Result<bool, crate::ledger::LedgerError>, crate::ledger::LedgerError>,
+) -> Result<(), ActivityError> {
+    if let Err(refusal) = made.map_err(failure::from_ledger)? {
+        refused.insert(key.to_owned(), Err(failure::from_ledger(refusal)));
+    }
+    Ok(())
+}
+
 /// Replayed results of a local batch, by key.
 fn by_key<R>(replayed: Vec<(String, Result<Once<R>, crate::ledger::LedgerError>)>) -> BTreeMap<String, Result<Once<R>, ActivityError>> {
     replayed.into_iter().map(|(key, once)| (key, once.map_err(failure::from_ledger))).collect()
@@ -155,18 +168,25 @@ impl BulkBillingActivities {
             }
             drop(conn);
             let mut batch = self.ledger().local_batch("bills").await.map_err(failure::from_ledger)?;
+            let mut refused = BTreeMap::new();
             for (ask, bill) in &wanted {
                 let Some(bill) = bill else { continue };
                 let key = keys::bill(&ask.customer_id, date);
-                if batch.claim(&key, &bills::bill_request(ask), &who).await.map_err(failure::from_ledger)? {
-                    bills::insert_invoice(batch.conn(), bill).await.map_err(|e| failure::retryable(format!("billing: {e}")))?;
-                    batch.done(&key, bill).await.map_err(failure::from_ledger)?;
-                }
+                let bill = bill.clone();
+                let made = batch
+                    .once(&key, &bills::bill_request(ask), &who, move |conn| {
+                        Box::pin(async move {
+                            bills::insert_invoice(conn, &bill).await?;
+                            Ok(bill)
+                        })
+                    })
+                    .await;
+                refuse_on_err(&mut refused, &key, made)?;
             }
             let mut replayed = by_key(batch.commit::<Bill>().await.map_err(failure::from_ledger)?);
             let outcomes = wanted.into_iter().map(|(ask, bill)| {
                 let key = keys::bill(&ask.customer_id, date);
-                let made = match (replayed.remove(&key), bill) {
+                let made = match (refused.remove(&key).or_else(|| replayed.remove(&key)), bill) {
                     (Some(once), _) => once.map(Once::into_inner),
                     (None, Some(bill)) => Ok(bill),
                     (None, None) => Err(failure::permanent("UnknownCustomer", bills::unknown_customer(&ask.customer_id))),
@@ -219,18 +239,25 @@ impl BulkBillingActivities {
                 });
             }
             let mut batch = self.ledger().local_batch("payments").await.map_err(failure::from_ledger)?;
+            let mut refused = BTreeMap::new();
             for (payment, _) in input.payments.iter().zip(&payable).filter(|(_, ok)| ok.is_ok()) {
                 let key = keys::payment_record(&payment.invoice_id);
                 let request = serde_json::to_value(payment).expect("plain struct");
-                if batch.claim(&key, &request, &who).await.map_err(failure::from_ledger)? {
-                    bills::insert_payment(batch.conn(), payment).await.map_err(|e| failure::retryable(format!("recording payments: {e}")))?;
-                    batch.done(&key, &payment.charge_id).await.map_err(failure::from_ledger)?;
-                }
+                let payment = payment.clone();
+                let made = batch
+                    .once(&key, &request, &who, move |conn| {
+                        Box::pin(async move {
+                            bills::insert_payment(conn, &payment).await?;
+                            Ok(payment.charge_id)
+                        })
+                    })
+                    .await;
+                refuse_on_err(&mut refused, &key, made)?;
             }
             let mut replayed = by_key(batch.commit::<String>().await.map_err(failure::from_ledger)?);
             let outcomes = input.payments.iter().zip(payable).map(|(payment, checked)| {
                 let key = keys::payment_record(&payment.invoice_id);
-                let once = checked.and_then(|()| match replayed.remove(&key) {
+                let once = checked.and_then(|()| match refused.remove(&key).or_else(|| replayed.remove(&key)) {
                     Some(once) => once,
                     None => Ok(Once::Performed(payment.charge_id.clone())),
                 });
@@ -300,17 +327,27 @@ impl BulkBillingActivities {
         let who = caller(&ctx);
         let work = async {
             let mut batch = self.ledger().local_batch("voids").await.map_err(failure::from_ledger)?;
+            let mut refused = BTreeMap::new();
             for void in &input.voids {
                 let key = keys::void(&void.invoice_id);
-                if batch.claim(&key, &bills::void_request(void), &who).await.map_err(failure::from_ledger)? {
-                    bills::void_rows(batch.conn(), void).await.map_err(|e| failure::retryable(format!("voiding: {e}")))?;
-                    batch.done(&key, &void.invoice_id).await.map_err(failure::from_ledger)?;
-                }
+                let v = void.clone();
+                let made = batch
+                    .once(&key, &bills::void_request(void), &who, move |conn| {
+                        Box::pin(async move {
+                            bills::void_rows(conn, &v).await?;
+                            Ok(v.invoice_id)
+                        })
+                    })
+                    .await;
+                refuse_on_err(&mut refused, &key, made)?;
             }
             let mut replayed = by_key(batch.commit::<String>().await.map_err(failure::from_ledger)?);
             let outcomes = input.voids.iter().map(|void| {
                 let key = keys::void(&void.invoice_id);
-                let once = replayed.remove(&key).unwrap_or_else(|| Ok(Once::Performed(void.invoice_id.clone())));
+                let once = refused
+                    .remove(&key)
+                    .or_else(|| replayed.remove(&key))
+                    .unwrap_or_else(|| Ok(Once::Performed(void.invoice_id.clone())));
                 let receipt = counted("void", once.map(|once| bills::receipt(key, once, false)));
                 (void.invoice_id.clone(), receipt.map(|receipt| InvoiceReceipt { invoice_id: void.invoice_id.clone(), receipt }))
             });

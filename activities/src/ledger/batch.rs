@@ -9,19 +9,20 @@
 
 use super::Ledger;
 use super::entry::EntryKind;
-use super::error::LedgerError;
+use super::error::{EffectError, LedgerError};
 use super::external::{claim_in, complete_in, result_value};
 use super::hash::request_hash;
 use super::outcome::{Caller, Claim, Once};
 use super::store::{failed, insert_claim, mark_done};
+use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::Any;
 use sqlx::{AnyConnection, Transaction};
 
-/// Local effects (kind a) of many keys in one transaction: [`LocalBatch::claim`] each key, make
-/// the effect of each new one on [`LocalBatch::conn`] and [`LocalBatch::done`] it, then
-/// [`LocalBatch::commit`], which also replays the keys that were already made.
+/// Local effects (kind a) of many keys in one transaction: [`LocalBatch::once`] each key (its
+/// claim, effect and result), then [`LocalBatch::commit`], which also replays the keys that were
+/// already made.
 pub struct LocalBatch<'l> {
     ledger: &'l Ledger,
     tx: Transaction<'static, Any>,
@@ -87,10 +88,9 @@ fn kept_unless_outage<T>(outcome: Result<T, LedgerError>) -> Result<Result<T, Le
 }
 
 impl LocalBatch<'_> {
-    /// Claims `key` for `request`. `true`: the key is new, and the caller makes its effect on
-    /// [`LocalBatch::conn`] then calls [`LocalBatch::done`]; `false`: it was made before, and
-    /// [`LocalBatch::commit`] replays it.
-    pub async fn claim(&mut self, key: &str, request: &serde_json::Value, meta: &Caller) -> Result<bool, LedgerError> {
+    /// Claims `key` for `request`. `true`: the key is new, and its effect is to be made and
+    /// [`LocalBatch::done`]; `false`: it was made before, and [`LocalBatch::commit`] replays it.
+    async fn claim(&mut self, key: &str, request: &serde_json::Value, meta: &Caller) -> Result<bool, LedgerError> {
         let hash = request_hash(request);
         let new = insert_claim(&mut self.tx, key, EntryKind::Local, &hash, meta).await.map_err(failed("claiming", key))?;
         if !new {
@@ -99,13 +99,57 @@ impl LocalBatch<'_> {
         Ok(new)
     }
 
-    /// The batch's connection: effects made on it commit with their ledger rows.
-    pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+    /// [`LocalBatch::claim`], the effect and [`LocalBatch::done`] for one key, under a savepoint
+    /// of the batch's transaction, like [`Ledger::once`] for a single key:
+    /// - `Ok(Ok(true))`: `effect` ran and its result is recorded (committed by
+    ///   [`LocalBatch::commit`]); `Ok(Ok(false))`: the key was made before, and `commit` replays it;
+    /// - `Ok(Err(refusal))`: `effect` failed for good (a permanent [`EffectError`], a violated
+    ///   constraint, say). Its claim and rows roll back to the savepoint, the key stays free,
+    ///   and the rest of the batch goes on: one customer's bad data must not hold up a page,
+    ///   nor make the whole step retry forever;
+    /// - `Err(..)`: anything retryable; the caller abandons the batch (dropping it rolls back).
+    ///
+    /// The savepoint is what lets the batch go on after a failed statement on PostgreSQL, which
+    /// otherwise refuses every later statement of the transaction.
+    pub async fn once<R, F>(
+        &mut self,
+        key: &str,
+        request: &serde_json::Value,
+        meta: &Caller,
+        effect: F,
+    ) -> Result<Result<bool, LedgerError>, LedgerError>
+    where
+        R: Serialize + Send,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<R, EffectError>> + Send,
+    {
+        self.statement("SAVEPOINT punctual_key", key).await?;
+        if !self.claim(key, request, meta).await? {
+            self.statement("RELEASE SAVEPOINT punctual_key", key).await?;
+            return Ok(Ok(false));
+        }
+        match effect(&mut self.tx).await {
+            Ok(result) => {
+                self.done(key, &result).await?;
+                self.statement("RELEASE SAVEPOINT punctual_key", key).await?;
+                Ok(Ok(true))
+            }
+            Err(err) if err.is_retryable() => Err(LedgerError::Effect(err)),
+            Err(err) => {
+                tracing::warn!(key, error = %err, "effect refused; its rows rolled back, the rest of the batch goes on");
+                self.statement("ROLLBACK TO SAVEPOINT punctual_key", key).await?;
+                self.statement("RELEASE SAVEPOINT punctual_key", key).await?;
+                Ok(Err(LedgerError::Effect(err)))
+            }
+        }
+    }
+
+    async fn statement(&mut self, sql: &str, key: &str) -> Result<(), LedgerError> {
+        sqlx::query(sql).execute(&mut *self.tx).await.map_err(failed("claiming", key))?;
+        Ok(())
     }
 
     /// Records the result of a claimed key's effect.
-    pub async fn done<R: Serialize>(&mut self, key: &str, result: &R) -> Result<(), LedgerError> {
+    async fn done<R: Serialize>(&mut self, key: &str, result: &R) -> Result<(), LedgerError> {
         let json = serde_json::to_string(result).map_err(|e| {
             LedgerError::Corrupt(format!("result of `{key}` cannot be stored as JSON: {e}"))
         })?;

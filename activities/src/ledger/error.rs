@@ -38,11 +38,25 @@ impl EffectError {
     }
 }
 
-/// Database errors inside an effect are retryable: the transaction rolled back, so a retry
-/// starts from a clean slate.
+/// Database errors inside an effect are retryable — the transaction rolled back, so a retry
+/// starts from a clean slate — except a violated constraint (unique, foreign key, not null,
+/// check). The ledger already serialises callers of one key, so such a violation means the
+/// database holds rows that contradict the effect (an invoice row without its ledger row, say):
+/// the same statement would fail on every retry, forever. It is permanent, and says so.
 impl From<sqlx::Error> for EffectError {
     fn from(err: sqlx::Error) -> Self {
-        Self::retryable(err.to_string())
+        use sqlx::error::ErrorKind;
+        match &err {
+            sqlx::Error::Database(db)
+                if matches!(
+                    db.kind(),
+                    ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation | ErrorKind::NotNullViolation | ErrorKind::CheckViolation
+                ) =>
+            {
+                Self::permanent(format!("the effect contradicts rows already in the database ({err}); retrying cannot fix it"))
+            }
+            _ => Self::retryable(err.to_string()),
+        }
     }
 }
 
