@@ -2,7 +2,7 @@
 //! (compensations included) for each page of 500 customers — and still every customer's effect
 //! once, counted where the outside world sees it, under the per-customer mode's own keys.
 
-use punctual_tests::billing::{TZ, assert_exactly_once, expected};
+use punctual_tests::billing::{Expected, TZ, assert_exactly_once, expected};
 use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -25,6 +25,23 @@ async fn scheduled(env: &TestEnv, workflow_id: &str) -> Vec<String> {
         .collect()
 }
 
+/// `punctual billing-run --bulk --wait` over `date`, expecting every customer of `e` completed or
+/// compensated as the demo data says, except `failed` paying customers; returns the summary.
+async fn bulk_run(env: &TestEnv, date: &str, e: &Expected, failed: usize) -> Value {
+    let out = env
+        .with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
+        .await;
+    assert!(out.success, "{}", out.stderr);
+    let json = out.stdout.find('{').map(|at| &out.stdout[at..]).unwrap_or_default();
+    let summary: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("summary JSON ({err}): {}", out.stdout));
+    let refused = e.declined.len() + e.closed.len();
+    assert_eq!(summary["totals"]["customers"], e.invoices.len(), "{summary:#}");
+    assert_eq!(summary["totals"]["failed"], failed, "{summary:#}");
+    assert_eq!(summary["totals"]["compensated"], refused, "{summary:#}");
+    assert_eq!(summary["totals"]["completed"], e.invoices.len() - refused - failed, "{summary:#}");
+    summary
+}
+
 /// Workflow ids of `query` on this test's task queue, sorted, once visibility shows `want` of them.
 async fn listed(env: &TestEnv, query: &str, want: usize) -> Vec<String> {
     let query = format!("{query} AND TaskQueue='{}'", env.task_queue);
@@ -43,21 +60,10 @@ async fn a_bulk_run_makes_each_effect_once_and_compensates_in_bulk() {
     let env = TestEnv::start_with("bulk", fresh_sqlite_url("bulk"), CUSTOMERS).await;
     let date = "2026-12-01";
     let e = expected(CUSTOMERS, date);
-    let refused = e.declined.len() + e.closed.len();
     assert!(e.declined.len() > 10 && e.closed.len() > 10, "demo data has both refusals");
 
-    let out = env
-        .with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
-        .await;
-    assert!(out.success, "{}", out.stderr);
-    let json = out.stdout.find('{').map(|at| &out.stdout[at..]).unwrap_or_default();
-    let summary: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("summary JSON ({err}): {}", out.stdout));
-    let totals = &summary["totals"];
+    let summary = bulk_run(&env, date, &e, 0).await;
     assert_eq!(summary["batches"], 2, "{summary:#}");
-    assert_eq!(totals["customers"], e.invoices.len(), "{summary:#}");
-    assert_eq!(totals["completed"], e.invoices.len() - refused, "{summary:#}");
-    assert_eq!(totals["compensated"], refused, "{summary:#}");
-    assert_eq!(totals["failed"], 0, "{summary:#}");
     assert_exactly_once(&env, &e).await;
     // One provider call per invoice: nothing was charged twice, not even asked twice.
     let charge_posts = env.world.provider_requests().await.into_iter().filter(|r| r["endpoint"] == "POST /charges").count();
@@ -232,17 +238,7 @@ async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_
     let invoice = keys::invoice_id("C00002", date);
     let saga = keys::payment_saga(&invoice);
     let e = expected(30, date);
-    let refused = e.declined.len() + e.closed.len();
-
-    let out = env
-        .with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
-        .await;
-    assert!(out.success, "{}", out.stderr);
-    let json = out.stdout.find('{').map(|at| &out.stdout[at..]).unwrap_or_default();
-    let summary: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("summary JSON ({err}): {}", out.stdout));
-    assert_eq!(summary["totals"]["failed"], 1, "{summary:#}");
-    assert_eq!(summary["totals"]["compensated"], refused, "{summary:#}");
-    assert_eq!(summary["totals"]["completed"], e.invoices.len() - refused - 1, "{summary:#}");
+    bulk_run(&env, date, &e, 1).await;
 
     // Only that invoice went to a saga, which tried the charge again, voided, and failed.
     let sagas = listed(&env, &format!("WorkflowType='PaymentSagaWorkflow' AND BusinessDate='{date}'"), 1).await;
@@ -276,17 +272,7 @@ async fn a_row_left_behind_holds_up_only_its_own_customer_in_a_bulk_step() {
         .execute(env.world.ledger.pool())
         .await
         .expect("leave a row behind");
-    let refused = e.declined.len() + e.closed.len();
-
-    let out = env
-        .with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
-        .await;
-    assert!(out.success, "{}", out.stderr);
-    let json = out.stdout.find('{').map(|at| &out.stdout[at..]).unwrap_or_default();
-    let summary: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("summary JSON ({err}): {}", out.stdout));
-    assert_eq!(summary["totals"]["failed"], 1, "{summary:#}");
-    assert_eq!(summary["totals"]["completed"], e.invoices.len() - refused - 1, "{summary:#}");
-    assert_eq!(summary["totals"]["compensated"], refused, "{summary:#}");
+    bulk_run(&env, date, &e, 1).await;
 
     // Everyone else once; that customer's row untouched, never charged, and its key still free.
     assert_exactly_once(&env, &e.untouched(&invoice)).await;
