@@ -26,8 +26,9 @@ async fn scheduled(env: &TestEnv, workflow_id: &str) -> Vec<String> {
 }
 
 /// `punctual billing-run --bulk --wait` over `date`, expecting every customer of `e` completed or
-/// compensated as the demo data says, except `failed` paying customers; returns the summary.
-async fn bulk_run(env: &TestEnv, date: &str, e: &Expected, failed: usize) -> Value {
+/// compensated as the demo data says, except `failed` customers, of which `failed_refused` were
+/// declined or closed (so not compensated); returns the summary.
+async fn bulk_run(env: &TestEnv, date: &str, e: &Expected, failed: usize, failed_refused: usize) -> Value {
     let out = env
         .with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
         .await;
@@ -37,8 +38,8 @@ async fn bulk_run(env: &TestEnv, date: &str, e: &Expected, failed: usize) -> Val
     let refused = e.declined.len() + e.closed.len();
     assert_eq!(summary["totals"]["customers"], e.invoices.len(), "{summary:#}");
     assert_eq!(summary["totals"]["failed"], failed, "{summary:#}");
-    assert_eq!(summary["totals"]["compensated"], refused, "{summary:#}");
-    assert_eq!(summary["totals"]["completed"], e.invoices.len() - refused - failed, "{summary:#}");
+    assert_eq!(summary["totals"]["compensated"], refused - failed_refused, "{summary:#}");
+    assert_eq!(summary["totals"]["completed"], e.invoices.len() - refused - (failed - failed_refused), "{summary:#}");
     summary
 }
 
@@ -62,7 +63,7 @@ async fn a_bulk_run_makes_each_effect_once_and_compensates_in_bulk() {
     let e = expected(CUSTOMERS, date);
     assert!(e.declined.len() > 10 && e.closed.len() > 10, "demo data has both refusals");
 
-    let summary = bulk_run(&env, date, &e, 0).await;
+    let summary = bulk_run(&env, date, &e, 0, 0).await;
     assert_eq!(summary["batches"], 2, "{summary:#}");
     assert_exactly_once(&env, &e).await;
     // One provider call per invoice: nothing was charged twice, not even asked twice.
@@ -238,7 +239,7 @@ async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_
     let invoice = keys::invoice_id("C00002", date);
     let saga = keys::payment_saga(&invoice);
     let e = expected(30, date);
-    bulk_run(&env, date, &e, 1).await;
+    bulk_run(&env, date, &e, 1, 0).await;
 
     // Only that invoice went to a saga, which tried the charge again, voided, and failed.
     let sagas = listed(&env, &format!("WorkflowType='PaymentSagaWorkflow' AND BusinessDate='{date}'"), 1).await;
@@ -272,7 +273,7 @@ async fn a_row_left_behind_holds_up_only_its_own_customer_in_a_bulk_step() {
         .execute(env.world.ledger.pool())
         .await
         .expect("leave a row behind");
-    bulk_run(&env, date, &e, 1).await;
+    bulk_run(&env, date, &e, 1, 0).await;
 
     // Everyone else once; that customer's row untouched, never charged, and its key still free.
     assert_exactly_once(&env, &e.untouched(&invoice)).await;
@@ -295,4 +296,48 @@ async fn a_row_left_behind_holds_up_only_its_own_customer_in_a_bulk_step() {
         .filter_map(|e| e["activityTaskStartedEventAttributes"]["attempt"].as_i64())
         .collect();
     assert!(attempts.iter().all(|a| *a == 1), "a step was retried: attempts {attempts:?}");
+}
+
+#[tokio::test]
+async fn a_refused_compensation_goes_to_a_saga_and_the_failed_run_archive() {
+    let env = TestEnv::start("bulk-refund-refused").await;
+    let date = "2026-12-07";
+    let e = expected(30, date);
+    // A closed account is charged, refused at RecordPayments, then refunded in bulk. Its refund
+    // key was already used with another request (a forged retry, a bug): the ledger refuses it.
+    let invoice = e.closed.first().expect("demo data has a closed account").clone();
+    let refund_key = keys::refund(&invoice);
+    let forger = punctual_activities::ledger::Caller {
+        workflow_id: "someone-else".into(),
+        run_id: "r".into(),
+        activity_type: "RefundCharge".into(),
+        attempt: 1,
+    };
+    let forged = json!({"invoice_id": invoice, "charge_id": "ch_forged"});
+    env.world.ledger.claim_external::<String>(&refund_key, &forged, &forger).await.expect("claim the refund key first");
+
+    bulk_run(&env, date, &e, 1, 1).await;
+
+    // That invoice alone went to a saga, which replayed the charge, met the closed account and
+    // the same refusal of its refund, and failed: compensation failed, a person must act.
+    let saga = keys::payment_saga(&invoice);
+    let sagas = listed(&env, &format!("WorkflowType='PaymentSagaWorkflow' AND BusinessDate='{date}'"), 1).await;
+    assert_eq!(sagas, std::slice::from_ref(&saga));
+    let described = env.cli_json(&["workflow", "describe", "--workflow-id", &saga]).await;
+    assert_eq!(described["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_FAILED", "{described:#}");
+    assert_eq!(scheduled(&env, &saga).await, ["ChargeInvoice", "RecordPayment", "RefundCharge"]);
+
+    // Charged once, never refunded, not voided; every other closed account refunded once.
+    let charges = env.world.charges().await;
+    let charge = charges.iter().find(|c| c["invoice_id"] == invoice.as_str()).expect("charged");
+    assert_eq!(charges.iter().filter(|c| c["invoice_id"] == invoice.as_str()).count(), 1, "{invoice} charged twice");
+    let refunds = env.world.refunds().await;
+    assert!(!refunds.iter().any(|r| r["charge_id"] == charge["id"]), "{invoice} refunded: {refunds:#?}");
+    assert_eq!(refunds.len(), e.closed.len() - 1, "{refunds:#?}");
+    let status = env.world.invoices().await.into_iter().find(|(id, _)| *id == invoice).map(|(_, s)| s);
+    assert_eq!(status.as_deref(), Some("open"), "{invoice} must stay as it is for a person to settle");
+
+    let failures = env.punctual(&["failures", "list"]).await;
+    assert!(failures.success, "{}", failures.stderr);
+    assert!(failures.stdout.lines().any(|l| l.starts_with(&saga) && l.contains("failed")), "{}", failures.stdout);
 }
