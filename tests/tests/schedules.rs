@@ -127,6 +127,31 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
     .await;
 }
 
+#[tokio::test]
+async fn a_phase_moves_an_every_jobs_fires_off_the_intervals_multiples() {
+    let env = TestEnv::start("sched-phase").await;
+    let name = job(&env, "tick");
+    let text = format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\nevery = \"10s\"\nphase = \"3s\"\n");
+    let cfg = config(&env, &text);
+    env.with_worker(async {
+        ok(&env, &cfg, &["apply"]).await;
+        let d = described(&env, &name).await;
+        let interval = &d["schedule"]["spec"]["interval"][0];
+        assert_eq!((interval["interval"].as_str(), interval["phase"].as_str()), (Some("10s"), Some("3s")), "{d}");
+        // Each fire's business key names its own phased time: seconds 03, 13, 23 ...
+        let done = eventually("two committed fires", WAIT, async || {
+            let committed: Vec<_> = rows(&env, &name).await.into_iter().filter(|r| r.status == "committed").collect();
+            (committed.len() >= 2).then_some(committed)
+        })
+        .await;
+        ok(&env, &cfg, &["delete", &name]).await;
+        for row in &done {
+            assert!(row.key.ends_with('3') && row.key.len() == name.len() + 1 + "2026-11-24T00:00:03".len(), "{} is not a phased fire", row.key);
+        }
+    })
+    .await;
+}
+
 /// `temporal schedule describe -o json` for a job's schedule.
 async fn described(env: &TestEnv, name: &str) -> Value {
     env.cli_json(&["schedule", "describe", "--schedule-id", &format!("punctual-{name}")]).await
@@ -196,6 +221,7 @@ async fn config_errors_name_the_job_and_the_field() {
             ["depends_on", "x -> y -> x", "cycle"],
         ),
         (base("every = \"0s\""), ["job \"x\"", "\"every\"", "at least"]),
+        (base("every = \"10s\"\nphase = \"10s\""), ["job \"x\"", "\"phase\"", "shorter than `every`"]),
     ];
     for (text, needles) in cases {
         let cfg = config(&env, &text);

@@ -13,7 +13,9 @@
 //! input = { timezone = "Asia/Shanghai" }  # optional table, sent as JSON; punctual adds business_date
 //! timezone = "Asia/Shanghai"      # required (here or in [defaults]): IANA zone
 //! at = "00:30"                    # local time(s): "HH:MM" or ["00:30", "12:00"] ...
-//! # cron = "*/5 * * * *"          # ... or a five-field cron expression: exactly one of the two
+//! # cron = "*/5 * * * *"          # ... or a five-field cron expression ...
+//! # every = "30s"                 # ... or a fixed interval of absolute time: exactly one of the three
+//! # phase = "7s"                  # with every: fire this long past each multiple of it (default "0s")
 //! calendar = "cn"                 # calendars/NAME.toml; default "everyday" (no days off; "none" = Mon-Fri)
 //! roll = "following"              # skip (default) | following | preceding | modified_following
 //! days = "every_day"              # every_day (default) | last_business_day
@@ -34,7 +36,7 @@
 //! ```
 //!
 //! Durations are whole seconds written with units `d`, `h`, `m`, `s`, e.g. `"90s"`, `"1h30m"`.
-//! A job that sets `at` or `cron` ignores both timing keys of `[defaults]`.
+//! A job that sets `at`, `cron` or `every` ignores the timing keys of `[defaults]` (`phase` too).
 
 use chrono::{NaiveTime, Weekday};
 use chrono_tz::Tz;
@@ -63,6 +65,7 @@ const JOB_KEYS: &[&str] = &[
     "at",
     "cron",
     "every",
+    "phase",
     "calendar",
     "roll",
     "days",
@@ -232,6 +235,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<JobSpec>, ConfigError> {
             job.keys.remove("at");
             job.keys.remove("cron");
             job.keys.remove("every");
+            job.keys.remove("phase");
         }
         for (key, value) in table {
             check_key(Some(job.name), key)?;
@@ -457,10 +461,18 @@ impl Job<'_> {
             if at.is_some() || cron.is_some() {
                 return Err(self.err("every", "set only one of `at`, `cron` and `every`"));
             }
-            return match self.duration("every")? {
-                Some(secs) if secs >= 1 => Ok(Timing::Every { secs }),
-                _ => Err(self.err("every", "the interval must be at least \"1s\"")),
+            let secs = match self.duration("every")? {
+                Some(secs) if secs >= 1 => secs,
+                _ => return Err(self.err("every", "the interval must be at least \"1s\"")),
             };
+            let phase_secs = self.duration("phase")?.unwrap_or(0);
+            if phase_secs >= secs {
+                return Err(self.err("phase", format!("must be shorter than `every` ({secs}s), got {phase_secs}s")));
+            }
+            return Ok(Timing::Every { secs, phase_secs });
+        }
+        if self.keys.contains_key("phase") {
+            return Err(self.err("phase", "goes only with `every` (an `at` or `cron` job fires at its own times)"));
         }
         match (at, cron) {
             (Some(_), Some(_)) => Err(self.err("cron", "set either `at` or `cron`, not both")),
@@ -1025,6 +1037,20 @@ days = "every_day"
                 expr: "0 * * * *".into()
             }
         );
+    }
+
+    #[test]
+    fn every_takes_a_phase_shorter_than_itself() {
+        let spec = &parse("t.toml", &with_job("every = \"30s\"\nphase = \"7s\"")).unwrap()[0];
+        assert_eq!(spec.timing, Timing::Every { secs: 30, phase_secs: 7 });
+        let spec = &parse("t.toml", &with_job("every = \"30s\"")).unwrap()[0];
+        assert_eq!(spec.timing, Timing::Every { secs: 30, phase_secs: 0 });
+        // A job's own timing drops the defaults' phase with the rest of their timing.
+        let text = "[defaults]\nevery = \"10s\"\nphase = \"5s\"\n".to_owned() + &with_job("every = \"4s\"");
+        assert_eq!(parse("t.toml", &text).unwrap()[0].timing, Timing::Every { secs: 4, phase_secs: 0 });
+        rejects(&with_job("every = \"30s\"\nphase = \"30s\""), Some("x"), "phase", "must be shorter than `every` (30s), got 30s");
+        rejects(&with_job("every = \"30s\"\nphase = \"soon\""), Some("x"), "phase", "");
+        rejects(&with_job("at = \"09:00\"\nphase = \"5s\""), Some("x"), "phase", "goes only with `every`");
     }
 
     #[test]

@@ -177,7 +177,8 @@ fn summary(job: &Job) -> String {
             format!("daily at {}", times.iter().map(|t| t.format("%H:%M").to_string()).collect::<Vec<_>>().join(", "))
         }
         punctual_workflows::jobs::Timing::Cron { expr } => format!("cron \"{expr}\""),
-        punctual_workflows::jobs::Timing::Every { secs } => format!("every {secs}s"),
+        punctual_workflows::jobs::Timing::Every { secs, phase_secs: 0 } => format!("every {secs}s"),
+        punctual_workflows::jobs::Timing::Every { secs, phase_secs } => format!("every {secs}s, {phase_secs}s past"),
     };
     format!("{} {when} {}", job.spec.workflow, job.spec.timezone)
 }

@@ -140,7 +140,10 @@ fn spec_for(job: &Job, now: DateTime<Utc>) -> ScheduleSpec {
             }
         }
         Timing::Cron { expr } => spec.cron_string.push(expr.clone()),
-        Timing::Every { secs } => spec.interval.push(IntervalSpec { interval: Some(duration(Duration::from_secs(*secs))), phase: None }),
+        Timing::Every { secs, phase_secs } => spec.interval.push(IntervalSpec {
+            interval: Some(duration(Duration::from_secs(*secs))),
+            phase: (*phase_secs > 0).then(|| duration(Duration::from_secs(*phase_secs))),
+        }),
     }
     if job.spec.dst_missing == DstMissing::Shift {
         spec.structured_calendar.extend(shifted_entries(job, now.date_naive()));

@@ -53,8 +53,13 @@ impl Job {
         if !matches!(spec.timing, Timing::Daily { .. }) && spec.day_rule != DayRule::EveryDay {
             return Err(err("days", "only every_day goes with `cron` or `every`".to_owned()));
         }
-        if spec.timing == (Timing::Every { secs: 0 }) {
-            return Err(err("every", "the interval must be at least 1s".to_owned()));
+        if let Timing::Every { secs, phase_secs } = spec.timing {
+            if secs == 0 {
+                return Err(err("every", "the interval must be at least 1s".to_owned()));
+            }
+            if phase_secs >= secs {
+                return Err(err("phase", format!("the phase must be shorter than the interval ({secs}s), got {phase_secs}s")));
+            }
         }
         Ok(Job { spec, tz, calendar, cron })
     }
@@ -69,7 +74,7 @@ impl Job {
         match (&self.spec.timing, &self.cron) {
             (_, Some(cron)) => cron.fires_at_most_once_a_day(),
             (Timing::Daily { times }, None) => times.len() == 1,
-            (Timing::Every { secs }, None) => *secs >= 86_400,
+            (Timing::Every { secs, .. }, None) => *secs >= 86_400,
             (Timing::Cron { .. }, None) => unreachable!("resolve parses every cron"),
         }
     }
@@ -77,8 +82,16 @@ impl Job {
     /// The interval of an `every` job.
     pub fn every(&self) -> Option<u64> {
         match self.spec.timing {
-            Timing::Every { secs } => Some(secs),
+            Timing::Every { secs, .. } => Some(secs),
             _ => None,
+        }
+    }
+
+    /// The phase of an `every` job: its fires are `phase` seconds past multiples of the interval.
+    pub fn phase(&self) -> u64 {
+        match self.spec.timing {
+            Timing::Every { phase_secs, .. } => phase_secs,
+            _ => 0,
         }
     }
 

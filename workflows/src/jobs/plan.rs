@@ -99,7 +99,7 @@ pub fn nominal_dates_on(job: &Job, day: NaiveDate) -> Vec<NaiveDate> {
 /// The fires due on local date `day`, in time order.
 pub fn expected_fires(job: &Job, day: NaiveDate) -> Vec<ExpectedFire> {
     if let Some(secs) = job.every() {
-        return every_fires(job, day, secs);
+        return every_fires(job, day, secs, job.phase());
     }
     let mut fires = Vec::new();
     for date in nominal_dates_on(job, day) {
@@ -145,14 +145,16 @@ fn every_occurrence(job: &Job, at: DateTime<Utc>) -> PlannedOccurrence {
     }
 }
 
-/// Multiples of `secs` since the epoch that fall on local date `day` (none on a non-business day).
-fn every_fires(job: &Job, day: NaiveDate, secs: u64) -> Vec<ExpectedFire> {
+/// Multiples of `secs` since the epoch, plus `phase` seconds, that fall on local date `day` (none
+/// on a non-business day).
+fn every_fires(job: &Job, day: NaiveDate, secs: u64, phase: u64) -> Vec<ExpectedFire> {
     if !job.calendar.is_business_day(day) {
         return vec![];
     }
     let (start, end) = (day_start(job, day), day.succ_opt().map_or(DateTime::<Utc>::MAX_UTC, |d| day_start(job, d)));
-    let step = secs as i64;
-    let first = start.timestamp().div_euclid(step) * step + if start.timestamp().rem_euclid(step) == 0 { 0 } else { step };
+    let (step, phase) = (secs as i64, phase as i64);
+    let since = start.timestamp() - phase;
+    let first = since.div_euclid(step) * step + if since.rem_euclid(step) == 0 { 0 } else { step } + phase;
     (first..end.timestamp())
         .step_by(secs as usize)
         .filter_map(|t| DateTime::from_timestamp(t, 0))
@@ -169,8 +171,8 @@ pub fn expected_between(job: &Job, from: NaiveDate, to: NaiveDate) -> Vec<Expect
 pub fn classify(job: &Job, nominal: DateTime<Utc>) -> FirePlan {
     let local_day = nominal.with_timezone(&job.tz).date_naive();
     if let Some(secs) = job.every() {
-        let step = secs as i64;
-        let slot = nominal.timestamp().div_euclid(step) * step;
+        let (step, phase) = (secs as i64, job.phase() as i64);
+        let slot = (nominal.timestamp() - phase).div_euclid(step) * step + phase;
         let exact = slot == nominal.timestamp() && nominal.timestamp_subsec_nanos() == 0;
         let at = DateTime::from_timestamp(slot, 0).unwrap_or(nominal);
         let day = at.with_timezone(&job.tz).date_naive();
@@ -390,7 +392,7 @@ mod tests {
 
     #[test]
     fn every_jobs_key_each_fire_by_its_local_time() {
-        let job = Job::resolve(spec("tick", "Asia/Shanghai", Timing::Every { secs: 5 }, "everyday", Roll::Skip)).unwrap();
+        let job = Job::resolve(spec("tick", "Asia/Shanghai", Timing::Every { secs: 5, phase_secs: 0 }, "everyday", Roll::Skip)).unwrap();
         assert_eq!(keys(&classify(&job, utc("2026-11-23T16:30:05Z"))), ["tick/2026-11-24T00:30:05"]);
         // A manual trigger between fires joins the fire before it.
         let plan = classify(&job, utc("2026-11-23T16:30:07Z"));
@@ -399,6 +401,27 @@ mod tests {
         let day = expected_fires(&job, d("2026-11-24"));
         assert_eq!(day.len(), 86_400 / 5);
         assert_eq!(day[0].at, utc("2026-11-23T16:00:00Z"));
+    }
+
+    #[test]
+    fn an_every_jobs_phase_moves_its_fires_and_keys() {
+        let timing = Timing::Every { secs: 30, phase_secs: 7 };
+        let job = Job::resolve(spec("tick", "Asia/Shanghai", timing, "everyday", Roll::Skip)).unwrap();
+        let day = expected_fires(&job, d("2026-11-24"));
+        assert_eq!(day.len(), 86_400 / 30);
+        assert_eq!(day[0].at, utc("2026-11-23T16:00:07Z"));
+        assert_eq!(day[0].occurrence.key, "tick/2026-11-24T00:00:07");
+        for fire in &day[..50] {
+            let plan = classify(&job, fire.at);
+            assert!(matches!(plan, FirePlan::Run { exact: true, .. }), "{} not exact", fire.at);
+            assert_eq!(keys(&plan), [fire.occurrence.key.as_str()]);
+        }
+        // Between phased fires, a manual trigger joins the fire before it; at the unphased
+        // multiple, too (it is no fire of this job).
+        assert_eq!(keys(&classify(&job, utc("2026-11-23T16:30:00Z"))), ["tick/2026-11-24T00:29:37"]);
+        assert!(matches!(classify(&job, utc("2026-11-23T16:30:00Z")), FirePlan::Run { exact: false, .. }));
+        let late = Timing::Every { secs: 30, phase_secs: 30 };
+        assert_eq!(Job::resolve(spec("tick", "UTC", late, "everyday", Roll::Skip)).unwrap_err().field, "phase");
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub enum Timing {
     Every {
         /// The interval in whole seconds (at least 1).
         secs: u64,
+        /// Seconds after each multiple of `secs` that the job fires (below `secs`; Temporal's
+        /// interval *phase*). Jobs with one interval all fire in the same second without it;
+        /// a phase each spreads them over the interval. Absent (0) in older jobs' inputs.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        phase_secs: u64,
     },
 }
 
@@ -159,4 +164,8 @@ pub struct JobSpec {
     /// An occurrence not committed this long after its nominal time is reported by the SLA check.
     #[serde(default)]
     pub sla_secs: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
