@@ -75,6 +75,10 @@ struct Args {
     /// Lag scenario: worker processes.
     #[arg(long, default_value_t = 1)]
     lag_workers: usize,
+    /// Lag scenario: spread the jobs' phases evenly over the interval (`phase` in the jobs
+    /// file) instead of all falling due in the same second.
+    #[arg(long)]
+    lag_spread: bool,
     /// Where server and worker logs go.
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -120,12 +124,18 @@ async fn main() -> anyhow::Result<()> {
                     every: args.lag_every,
                     window: Duration::from_secs(args.lag_window),
                     workers: args.lag_workers,
+                    spread: args.lag_spread,
                 };
                 let server = servers.start("lag").await?;
                 let measured = schedule_lag::measure(&server, &args.temporal, &variants[variants.len() - 1].spec, settings, &dir).await?;
                 println!(
-                    "\n## Schedule lag: {} jobs every {} s for {} s, {} worker(s) (`{}`)\n",
-                    settings.jobs, settings.every, args.lag_window, settings.workers, variants[variants.len() - 1].name
+                    "\n## Schedule lag: {} jobs every {} s{} for {} s, {} worker(s) (`{}`)\n",
+                    settings.jobs,
+                    settings.every,
+                    if settings.spread { ", phases spread over the interval" } else { ", all at the same phase" },
+                    args.lag_window,
+                    settings.workers,
+                    variants[variants.len() - 1].name
                 );
                 println!("load average before: {load_before}; after: {}\n", procstat::load_average());
                 print!("{}", report::lag_table(&measured));

@@ -32,6 +32,16 @@ pub(crate) struct LagSettings {
     pub(crate) window: Duration,
     /// Worker processes on the task queue.
     pub(crate) workers: usize,
+    /// Give the jobs phases spread evenly over the interval (`phase = ...`), instead of all
+    /// falling due in the same second.
+    pub(crate) spread: bool,
+}
+
+impl LagSettings {
+    /// Phase in seconds of job `n`: 0 for all, or spread evenly over the interval.
+    pub(crate) fn phase(&self, n: usize) -> u64 {
+        if self.spread { (n as u64 * self.every) / self.jobs.max(1) as u64 } else { 0 }
+    }
 }
 
 /// What the scenario measured.
@@ -68,9 +78,11 @@ pub(crate) fn jobs_file(settings: &LagSettings) -> String {
     let mut text = String::from("# Written by punctual-bench (schedule lag): cheap jobs firing every few seconds.\n");
     for n in 0..settings.jobs {
         text.push_str(&format!(
-            "\n[jobs.{}]\nworkflow = \"SlaCheckWorkflow\"\ninput = {{}}\ntimezone = \"UTC\"\nevery = \"{}s\"\ncalendar = \"everyday\"\noverlap = \"allow_all\"\n",
+            "\n[jobs.{}]\nworkflow = \"SlaCheckWorkflow\"\ninput = {{}}\ntimezone = \"UTC\"\nevery = \"{}s\"\n{}calendar = \"everyday\"\noverlap = \"allow_all\"\n",
             job_name(n),
-            settings.every
+            settings.every,
+            // Only when spread: a binary older than `phase` refuses the key.
+            if settings.spread { format!("phase = \"{}s\"\n", settings.phase(n)) } else { String::new() }
         ));
     }
     text
@@ -98,11 +110,11 @@ pub(crate) fn fire_nominal_of(id: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(suffix).ok().map(|t| t.with_timezone(&Utc))
 }
 
-/// Fires of one job due in `(from, to]`: multiples of `every` since the epoch.
-pub(crate) fn due_in(every: u64, from: DateTime<Utc>, to: DateTime<Utc>) -> usize {
-    let step = every as i64;
-    let first = from.timestamp().div_euclid(step) + 1;
-    let last = to.timestamp().div_euclid(step);
+/// Fires of one job due in `(from, to]`: multiples of `every` since the epoch, plus `phase`.
+pub(crate) fn due_in(every: u64, phase: u64, from: DateTime<Utc>, to: DateTime<Utc>) -> usize {
+    let (step, phase) = (every as i64, phase as i64);
+    let first = (from.timestamp() - phase).div_euclid(step) + 1;
+    let last = (to.timestamp() - phase).div_euclid(step);
     (last - first + 1).max(0) as usize
 }
 
@@ -177,7 +189,7 @@ pub(crate) async fn measure(
     lags.sort();
     Ok(LagReport {
         settings,
-        expected: settings.jobs * due_in(settings.every, from, to),
+        expected: (0..settings.jobs).map(|n| due_in(settings.every, settings.phase(n), from, to)).sum(),
         duplicated: seen.values().filter(|n| **n > 1).count(),
         still_running,
         lags,
@@ -286,15 +298,27 @@ mod tests {
     #[test]
     fn fires_due_are_the_interval_multiples_after_from_up_to_to() {
         let t = |s| Utc.timestamp_opt(s, 0).unwrap();
-        assert_eq!(due_in(5, t(100), t(120)), 4); // 105, 110, 115, 120
-        assert_eq!(due_in(5, t(101), t(104)), 0);
-        assert_eq!(due_in(5, t(120), t(100)), 0);
+        assert_eq!(due_in(5, 0, t(100), t(120)), 4); // 105, 110, 115, 120
+        assert_eq!(due_in(5, 0, t(101), t(104)), 0);
+        assert_eq!(due_in(5, 0, t(120), t(100)), 0);
+        assert_eq!(due_in(5, 3, t(100), t(120)), 4); // 103, 108, 113, 118
+        assert_eq!(due_in(5, 3, t(103), t(107)), 0);
+    }
+
+    #[test]
+    fn spread_phases_cover_the_interval_evenly() {
+        let settings = LagSettings { jobs: 100, every: 30, window: Duration::from_secs(1), workers: 1, spread: true };
+        let phases: Vec<u64> = (0..100).map(|n| settings.phase(n)).collect();
+        assert_eq!((phases[0], phases[99]), (0, 29));
+        assert!(phases.windows(2).all(|w| w[0] <= w[1] && w[1] - w[0] <= 1), "{phases:?}");
+        assert!(jobs_file(&settings).contains("phase = \"29s\""));
+        assert_eq!(LagSettings { spread: false, ..settings }.phase(99), 0);
     }
 
     #[test]
     fn the_jobs_file_loads_as_punctual_jobs() {
-        let text = jobs_file(&LagSettings { jobs: 3, every: 5, window: Duration::from_secs(1), workers: 1 });
+        let text = jobs_file(&LagSettings { jobs: 3, every: 5, window: Duration::from_secs(1), workers: 1, spread: false });
         assert_eq!(text.matches("[jobs.lag_").count(), 3);
-        assert!(text.contains("[jobs.lag_002]") && text.contains("every = \"5s\""), "{text}");
+        assert!(text.contains("[jobs.lag_002]") && text.contains("every = \"5s\"") && !text.contains("phase"), "{text}");
     }
 }
