@@ -26,4 +26,5 @@ pub mod shutdown;
 pub mod spans;
 pub mod start;
 pub mod telemetry;
+pub mod tokio_runtime;
 pub mod tuning;

@@ -10,15 +10,27 @@ use punctual_worker::{
     registration, run, sandbox,
     sdk_metrics::SdkMetrics,
     shutdown, telemetry,
+    tokio_runtime::Flavor,
 };
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use temporalio_sdk::runtime::RuntimeOptions;
 use tokio::net::TcpListener;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before the runtime exists: a bad value stops here, naming the variable.
+    let runtime = match Flavor::from_env().and_then(|flavor| flavor.build().map_err(|e| format!("tokio runtime: {e}"))) {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let telemetry = telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Worker(args) => worker(args).await,
