@@ -25,7 +25,7 @@ bash bench/other-sdks/install.sh
 
 # The variants, baseline first. `sdk-defaults` is punctual with every SDK default restored (gzip
 # on the wire): the "plain Rust SDK worker". The last variant is the one lag and recovery use.
-variants=(--variant "sdk-defaults=PUNCTUAL_GRPC_COMPRESSION=gzip"
+variants=(--variant "sdk-defaults=PUNCTUAL_GRPC_COMPRESSION=gzip PUNCTUAL_TOKIO_RUNTIME=multi-thread PUNCTUAL_WORKFLOW_POLLERS=5"
           --variant "python=PUNCTUAL_BIN=$PWD/bench/other-sdks/python-worker")
 if [[ -d bench/other-sdks/typescript/node_modules ]]; then
   variants+=(--variant "typescript=PUNCTUAL_BIN=$PWD/bench/other-sdks/typescript-worker")

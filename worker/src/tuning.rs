@@ -1,9 +1,15 @@
 //! Worker concurrency knobs: task slots, pollers and the sticky workflow cache.
 //!
-//! Every knob is optional and, when left unset, leaves the SDK's own default in place (100 slots
-//! of each kind, 5 pollers per task type with autoscaling if the namespace opts in, 1,000 cached
-//! workflows). The defaults stay the SDK's until `make bench` measures better ones on the
-//! machines punctual runs on; BENCHMARKS.md records what was measured.
+//! Every knob is optional. Unset, workflow-task pollers are `auto` (measured below) and every
+//! other knob keeps the SDK's own default (100 slots of each kind, 5 activity pollers, 1,000
+//! cached workflows).
+//!
+//! Why `auto` for workflow pollers: with a fixed count the SDK gives a fifth of them to the
+//! shared task queue (the `nonsticky_to_sticky_poll_ratio` of `WorkerOptions` is not passed on
+//! to the worker by temporalio-sdk 1.1.1), so its default of 5 leaves one poller for a queue the
+//! server splits into 4 partitions. Every workflow's first task waits on that queue: under the
+//! `BenchWorkflow` load a fifth of the workflows waited 4-6 s for it, p99 5.7 s. Autoscaled
+//! pollers cut p99 to 2.2 s at the same CPU (BENCHMARKS.md, "Pollers").
 
 use clap::Args;
 use std::fmt;
@@ -26,12 +32,13 @@ pub struct TuningArgs {
     #[arg(long, env = "PUNCTUAL_ACTIVITY_SLOTS", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub activity_slots: Option<u32>,
 
-    /// Concurrent workflow-task polls: a number, or `auto` to let the server's feedback scale them
-    /// between 1 and 100 [SDK default: 5, or `auto` when the namespace opts workers in].
+    /// Concurrent workflow-task polls: a number (a fifth of them, at least one, poll the shared
+    /// queue), or `auto` to let the server's feedback scale them between 1 and 100 [default: auto].
     #[arg(long, env = "PUNCTUAL_WORKFLOW_POLLERS", value_parser = parse_pollers)]
     pub workflow_pollers: Option<Pollers>,
 
-    /// Concurrent activity-task polls: a number or `auto` [SDK default as for workflow pollers].
+    /// Concurrent activity-task polls: a number or `auto` [SDK default: 5, or `auto` when the
+    /// namespace opts workers in].
     #[arg(long, env = "PUNCTUAL_ACTIVITY_POLLERS", value_parser = parse_pollers)]
     pub activity_pollers: Option<Pollers>,
 
@@ -89,6 +96,9 @@ pub fn parse_pollers(text: &str) -> Result<Pollers, String> {
     }
 }
 
+/// Workflow-task pollers when `--workflow-pollers` is not given.
+pub const DEFAULT_WORKFLOW_POLLERS: Pollers = Pollers::Auto;
+
 /// A combination of knobs the SDK would refuse, named by flag.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{flag} must be at least 2 while the sticky cache is on (--max-cached-workflows > 0): one poll serves the sticky queue, one the shared queue")]
@@ -111,14 +121,14 @@ impl TuningArgs {
         Ok(())
     }
 
-    /// Overrides the set knobs in `options`, keeping the SDK's defaults for the rest.
+    /// Overrides the set knobs in `options`, and the workflow pollers always; the SDK's defaults
+    /// stay for the rest.
     pub fn apply(&self, options: &mut WorkerOptions) {
         if let Some(n) = self.max_cached_workflows {
             options.max_cached_workflows = n as usize;
         }
-        if let Some(p) = self.workflow_pollers {
-            options.workflow_task_poller_behavior = Some(p.behavior());
-        }
+        let workflow_pollers = self.workflow_pollers.unwrap_or(DEFAULT_WORKFLOW_POLLERS);
+        options.workflow_task_poller_behavior = Some(workflow_pollers.behavior());
         if let Some(p) = self.activity_pollers {
             options.activity_task_poller_behavior = Some(p.behavior());
         }
@@ -143,7 +153,7 @@ impl TuningArgs {
             "workflow_slots={} activity_slots={} workflow_pollers={} activity_pollers={} max_cached_workflows={}",
             show(self.workflow_slots),
             show(self.activity_slots),
-            show(self.workflow_pollers),
+            self.workflow_pollers.unwrap_or(DEFAULT_WORKFLOW_POLLERS),
             show(self.activity_pollers),
             show(self.max_cached_workflows),
         )
@@ -170,12 +180,13 @@ mod tests {
     }
 
     #[test]
-    fn unset_knobs_leave_the_sdk_defaults() {
+    fn unset_knobs_autoscale_workflow_pollers_and_leave_the_rest_to_the_sdk() {
         let untouched = WorkerOptions::new("q").build();
         let mut options = WorkerOptions::new("q").build();
         TuningArgs::default().apply(&mut options);
         assert_eq!(options.max_cached_workflows, untouched.max_cached_workflows);
-        assert_eq!(options.workflow_task_poller_behavior, None);
+        let expected = temporalio_sdk::runtime::AutoscalingOptions::builder().minimum(1).maximum(100).initial(5).build();
+        assert_eq!(options.workflow_task_poller_behavior, Some(PollerBehavior::Autoscaling(expected)));
         assert_eq!(options.activity_task_poller_behavior, None);
         assert_eq!(slots(&holder(&options).workflow_task_slot_supplier), slots(&holder(&untouched).workflow_task_slot_supplier));
         assert_eq!(slots(&holder(&options).activity_task_slot_supplier), slots(&holder(&untouched).activity_task_slot_supplier));
