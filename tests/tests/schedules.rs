@@ -3,6 +3,7 @@
 //! provider, occurrences read from the ledger database.
 //!
 
+use base64::Engine as _;
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
 use punctual_tests::jobs::{WAIT, job_name as job, occurrences as rows, schedule, schedule_ok as ok, settled, write_config as config};
 use punctual_tests::{TestEnv, eventually};
@@ -168,6 +169,11 @@ async fn apply_is_idempotent_keeps_pauses_and_owns_only_its_schedules() {
     assert!(schedule(&env, &cfg, &["describe", &a]).await.stderr.contains("has no schedule"), "dry run created nothing");
     let out = ok(&env, &cfg, &["apply"]).await;
     assert!(out.contains(&format!("+ create punctual-{a}")) && out.contains(&format!("+ create punctual-{b}")), "{out}");
+    // The schedule's memo records its queue, so applies for other queues pass it over unlooked.
+    let d = described(&env, &a).await;
+    let data = d["memo"]["fields"]["task-queue"]["data"].as_str().unwrap_or_else(|| panic!("no task-queue memo: {d}"));
+    let recorded = base64::engine::general_purpose::STANDARD.decode(data).expect("base64 payload");
+    assert_eq!(String::from_utf8_lossy(&recorded), format!("\"{}\"", env.task_queue), "{d}");
     let out = ok(&env, &cfg, &["apply"]).await;
     assert!(out.contains(&format!("= unchanged punctual-{a}")) && out.contains(&format!("= unchanged punctual-{b}")), "{out}");
 

@@ -138,8 +138,10 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
         changes.push(change);
     }
     let wanted: BTreeSet<String> = jobs.iter().map(|j| schedule_id(j.name())).collect();
-    for id in server::list_ids(client).await? {
-        if wanted.contains(&id) {
+    for listed in server::list(client).await? {
+        let id = listed.id;
+        // Recorded at creation on another queue: not ours, and not worth a describe.
+        if wanted.contains(&id) || listed.task_queue.as_ref().is_some_and(|q| q != task_queue) {
             continue;
         }
         let name = id.trim_start_matches(punctual_workflows::jobs::types::SCHEDULE_PREFIX).to_owned();
@@ -184,11 +186,11 @@ fn summary(job: &Job) -> String {
 }
 
 async fn list(client: &Client) -> anyhow::Result<()> {
-    let ids = server::list_ids(client).await?;
-    if ids.is_empty() {
+    let listed = server::list(client).await?;
+    if listed.is_empty() {
         println!("no punctual schedules (run `punctual schedule apply`)");
     }
-    for id in ids {
+    for id in listed.into_iter().map(|l| l.id) {
         let name = id.trim_start_matches(punctual_workflows::jobs::types::SCHEDULE_PREFIX);
         let Some(existing) = server::describe(client, name).await? else { continue };
         let Some(spec) = existing.spec.clone() else { continue };

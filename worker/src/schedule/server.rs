@@ -95,13 +95,26 @@ pub async fn create(client: &Client, job: &Job, task_queue: &str, now: DateTime<
         identity: client.identity(),
         request_id: request_id(),
         memo: Some(Memo {
-            fields: [("managed-by".to_owned(), super::proto::json_payload(&"punctual schedule apply".into()))].into(),
+            fields: [
+                (MANAGED_BY.to_owned(), super::proto::json_payload(&"punctual schedule apply".into())),
+                (TASK_QUEUE_MEMO.to_owned(), super::proto::json_payload(&task_queue.into())),
+            ]
+            .into(),
         }),
         ..Default::default()
     };
     WorkflowService::create_schedule(&mut client.clone(), request.into_request()).await.map_err(err("creating", &id))?;
     Ok(())
 }
+
+/// Memo field naming what made the schedule.
+const MANAGED_BY: &str = "managed-by";
+
+/// Memo field holding the task queue the schedule's fires go to, so `apply` can pass over other
+/// queues' schedules from the list alone. Describing one costs a query to its scheduler, which
+/// can take the RPC's whole 30 s while that schedule is busy or being deleted, and another
+/// team's schedule must not be able to stall, let alone fail, this queue's apply.
+pub const TASK_QUEUE_MEMO: &str = "task-queue";
 
 /// Replaces the schedule of `job`, keeping whether it is paused and its note.
 pub async fn update(client: &Client, job: &Job, task_queue: &str, now: DateTime<Utc>, existing: &Existing) -> Result<(), ServerError> {
@@ -126,10 +139,20 @@ pub async fn delete(client: &Client, id: &str) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// IDs of every schedule whose ID has punctual's prefix (visibility: eventually consistent).
-pub async fn list_ids(client: &Client) -> Result<Vec<String>, ServerError> {
+/// A schedule with punctual's prefix, as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The schedule's ID.
+    pub id: String,
+    /// The task queue its creator recorded in the schedule's memo; `None` for a schedule made by
+    /// hand or by a punctual that did not record it yet, which only a describe can tell.
+    pub task_queue: Option<String>,
+}
+
+/// Every schedule whose ID has punctual's prefix (visibility: eventually consistent), by ID.
+pub async fn list(client: &Client) -> Result<Vec<Listed>, ServerError> {
     let mut stream = client.list_schedules(ListSchedulesOptions::default());
-    let mut ids = Vec::new();
+    let mut listed = Vec::new();
     while let Some(entry) = stream.next().await {
         let entry = entry.map_err(|e| ServerError {
             doing: "listing",
@@ -137,11 +160,13 @@ pub async fn list_ids(client: &Client) -> Result<Vec<String>, ServerError> {
             status: temporalio_client::tonic::Status::unavailable(e.to_string()),
         })?;
         if entry.schedule_id().starts_with(SCHEDULE_PREFIX) {
-            ids.push(entry.schedule_id().to_owned());
+            let memo = entry.memo();
+            let task_queue = memo.raw_value(TASK_QUEUE_MEMO).and_then(|p| serde_json::from_slice::<String>(&p.data).ok());
+            listed.push(Listed { id: entry.schedule_id().to_owned(), task_queue });
         }
     }
-    ids.sort();
-    Ok(ids)
+    listed.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(listed)
 }
 
 /// The action input punctual would write for `job`, for comparing with what the server holds.
