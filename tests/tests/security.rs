@@ -215,3 +215,23 @@ async fn secrets_stay_out_of_help_and_errors() {
     assert!(!ok && printed.contains("no Temporal server answered at 127.0.0.1:1"), "{printed}");
     assert_no_secret("a server that cannot be reached", &printed);
 }
+
+/// Logs that go to a file, a pipe or journald are plain text: no terminal colour codes around
+/// the fields, so `grep address=127.0.0.1:1` finds them.
+#[tokio::test]
+async fn logs_to_a_pipe_carry_no_colour_codes() {
+    let ledger = std::env::temp_dir().join(format!("punctual-plain-logs-{}.db", std::process::id()));
+    let env = [
+        ("TEMPORAL_ADDRESS", "127.0.0.1:1".to_owned()),
+        ("PUNCTUAL_DATABASE_URL", format!("sqlite://{}", ledger.display())),
+    ];
+    let (ok, printed) = punctual(&["worker", "--connect-timeout", "1s"], &env).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", ledger.display()));
+    }
+    assert!(!ok, "a worker with no server started: {printed}");
+    assert!(printed.contains("Temporal server not reachable yet"), "no retry was logged: {printed}");
+    assert!(printed.contains("address=127.0.0.1:1"), "the address field is not plain `key=value`: {printed:?}");
+    assert!(!printed.contains('\u{1b}'), "colour codes in piped logs: {printed:?}");
+}
+

@@ -5,6 +5,7 @@
 mod otel;
 
 use crate::cli::LogFormat;
+use std::io::IsTerminal;
 use temporalio_sdk::WorkerOptions;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
@@ -36,7 +37,10 @@ impl Telemetry {
 /// asked for. Safe to call twice (tests): the second call changes nothing.
 pub fn init(format: LogFormat) -> Telemetry {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only on a terminal (and not under NO_COLOR): in a file, a pipe or journald the
+    // escape codes are noise around every field and break `grep key=value`.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
     let fmt = match format {
         LogFormat::Text => fmt.boxed(),
         LogFormat::Json => fmt.json().flatten_event(true).boxed(),
