@@ -6,6 +6,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# One install at a time: the Web UI tests run in parallel and each calls this script, and two
+# apt-gets at once fail on apt's lock (seen on a fresh machine: one test failed, one installed).
+exec 9>"${TMPDIR:-/tmp}/punctual-ensure-browser.lock"
+flock 9
+
 if [ ! -x /usr/bin/chromium ]; then
     echo "installing chromium (apt)" >&2
     export DEBIAN_FRONTEND=noninteractive
