@@ -64,7 +64,21 @@ pub struct System {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).context("finding a free loopback port")?.port())
+    let [port] = free_ports()?;
+    Ok(port)
+}
+
+/// `N` distinct free loopback ports. Every listener is held until all are bound: asked one
+/// after the other, the kernel once handed the provider and the sink the same port, and the sink
+/// died on "address in use" (a CI run).
+fn free_ports<const N: usize>() -> anyhow::Result<[u16; N]> {
+    let listeners: Vec<TcpListener> =
+        (0..N).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<Result<_, _>>().context("finding free loopback ports")?;
+    let mut ports = [0; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr().context("reading a bound loopback port")?.port();
+    }
+    Ok(ports)
 }
 
 /// The jobs file of the run: one job billing each fire for its own period, fires overlapping
@@ -94,7 +108,7 @@ impl System {
         let server = DevServer::start(temporal, port, &dir.join("temporal.db"), &dir.join("temporal.log")).await?;
         timeline.note(format!("Temporal dev server on {} (file {})", server.address, dir.join("temporal.db").display()));
 
-        let (provider_port, sink_port) = (free_port()?, free_port()?);
+        let [provider_port, sink_port] = free_ports()?;
         let sandbox = |command: &str, port: u16| Spec {
             program: punctual.clone(),
             args: vec![command.to_owned(), "--listen".to_owned(), format!("127.0.0.1:{port}")],
