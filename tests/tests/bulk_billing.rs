@@ -341,3 +341,36 @@ async fn a_refused_compensation_goes_to_a_saga_and_the_failed_run_archive() {
     assert!(failures.success, "{}", failures.stderr);
     assert!(failures.stdout.lines().any(|l| l.starts_with(&saga) && l.contains("failed")), "{}", failures.stdout);
 }
+
+#[tokio::test]
+async fn a_saga_whose_charge_key_holds_other_data_stops_without_voiding_the_invoice() {
+    let env = TestEnv::start("saga-conflict").await;
+    let date = "2026-12-09";
+    let e = expected(30, date);
+    // A paying customer's charge key already holds a charge made for other data (another run of
+    // the invoice with another amount, a restore): the saga cannot know whether money moved.
+    let invoice = e.charged.iter().find(|i| !e.closed.contains(i)).expect("a paying customer").clone();
+    let caller = punctual_activities::ledger::Caller {
+        workflow_id: "someone-else".into(),
+        run_id: "r".into(),
+        activity_type: "ChargeInvoice".into(),
+        attempt: 1,
+    };
+    let other = json!({"invoice_id": invoice, "amount_cents": 1});
+    env.world.ledger.claim_external::<String>(&keys::charge(&invoice), &other, &caller).await.expect("claim the charge key first");
+
+    let run = env.with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"])).await;
+    assert!(run.success, "{}", run.stderr);
+
+    // That saga stopped at the charge: no compensation, the invoice left open for a person.
+    let saga = keys::payment_saga(&invoice);
+    let described = env.cli_json(&["workflow", "describe", "--workflow-id", &saga]).await;
+    assert_eq!(described["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_FAILED", "{described:#}");
+    assert_eq!(scheduled(&env, &saga).await, ["ChargeInvoice"], "{saga} compensated");
+    assert_exactly_once(&env, &e.untouched(&invoice)).await;
+    assert!(env.world.void_reasons().await.iter().all(|(id, _)| *id != invoice), "{invoice} voided");
+
+    let failures = env.punctual(&["failures", "list"]).await;
+    assert!(failures.success, "{}", failures.stderr);
+    assert!(failures.stdout.lines().any(|l| l.starts_with(&saga) && l.contains("failed")), "{}", failures.stdout);
+}

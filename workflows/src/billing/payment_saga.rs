@@ -4,7 +4,7 @@ use super::contracts::BillingContract;
 use super::options::effect;
 use super::types::*;
 use crate::business_date::date_field;
-use crate::failures::{self, ACCOUNT_CLOSED, PAYMENT_DECLINED};
+use crate::failures::{self, ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, PAYMENT_DECLINED};
 use crate::input::{InputError, JsonInput};
 use crate::runs::{self, RunOutcomeRecord};
 use crate::search::{self, job};
@@ -64,7 +64,9 @@ enum Compensation {
 /// A decline or a closed account is a business outcome: no retries, `RunOutcome=compensated`,
 /// and the workflow completes. Any other failure also compensates but ends `RunOutcome=failed`
 /// and fails the workflow so it is visible as failed; a compensation that itself fails is logged
-/// as an error and fails the workflow.
+/// as an error and fails the workflow. An `IdempotencyConflict` (the step's key already holds an
+/// effect made for other data) compensates nothing: the saga cannot tell whether that effect
+/// was a charge, and voiding a paid invoice is worse than leaving it to a person.
 #[workflow]
 #[derive(Default)]
 pub struct PaymentSagaWorkflow;
@@ -121,6 +123,19 @@ async fn saga(ctx: &mut WorkflowContext<PaymentSagaWorkflow>, payment: &PaymentI
 
     let kind = failures::application_type(&failure).map(str::to_owned);
     let reason = failures::message(&failure);
+    if kind.as_deref() == Some(IDEMPOTENCY_CONFLICT) {
+        // The step's key already holds an effect made for another request (another run of the
+        // same invoice with other data): this saga cannot know whether the charge happened, so
+        // undoing the steps before it could void an invoice that was paid. Stop for a person.
+        if !ctx.is_replaying() {
+            tracing::error!(invoice = %invoice, reason = %reason, "payment stopped on an idempotency conflict: nothing compensated, manual action needed");
+        }
+        ctx.upsert_search_attributes([search::outcome(Outcome::Failed)]);
+        return Err(ApplicationFailure::non_retryable(format!(
+            "payment of {invoice} stopped, nothing compensated: {reason}"
+        ))
+        .into());
+    }
     if !ctx.is_replaying() {
         tracing::warn!(invoice = %invoice, reason = %reason, "payment not collected; compensating");
     }
