@@ -342,6 +342,47 @@ async fn a_refused_compensation_goes_to_a_saga_and_the_failed_run_archive() {
     assert!(failures.stdout.lines().any(|l| l.starts_with(&saga) && l.contains("failed")), "{}", failures.stdout);
 }
 
+/// Starts `FireBillingWorkflow` for `period` in `mode` under `id` and returns its result.
+async fn fire(env: &TestEnv, id: &str, date: &str, period: &str, mode: &str) -> Value {
+    let input = json!({"business_date": date, "timezone": TZ, "period": period, "mode": mode}).to_string();
+    env.with_worker(async {
+        let started = env
+            .cli(&["workflow", "start", "--type", "FireBillingWorkflow", "--task-queue", &env.task_queue,
+                   "--workflow-id", id, "--input", &input])
+            .await;
+        assert!(started.success, "{}", started.stderr);
+        env.cli_json(&["workflow", "result", "--workflow-id", id]).await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn one_fire_billed_in_bulk_and_again_per_customer_makes_each_effect_once() {
+    let env = TestEnv::start("bulk-fire-modes").await;
+    let date = "2026-12-08";
+    let period = "2026-12-08T10:00:05";
+    let e = expected(30, period);
+    let refused = e.declined.len() + e.closed.len();
+
+    let bulk = fire(&env, &format!("{}-bulk", env.task_queue), date, period, "bulk").await;
+    assert_eq!(bulk["status"], "COMPLETED", "{bulk:#}");
+    assert_eq!(bulk["result"]["totals"]["failed"], 0, "{bulk:#}");
+    assert_eq!(bulk["result"]["totals"]["compensated"], refused, "{bulk:#}");
+    assert_exactly_once(&env, &e).await;
+    let requests_before = env.world.provider_requests().await.len();
+
+    // The same period per customer (a duplicate trigger after the job switched mode): every
+    // saga replays the bulk steps' keys with the very same requests. Before the bulk fire
+    // charged with the period as the bill's date, each saga met an idempotency conflict on
+    // its charge and voided an invoice that was paid.
+    let again = fire(&env, &format!("{}-per-customer", env.task_queue), date, period, "per_customer").await;
+    assert_eq!(again["status"], "COMPLETED", "{again:#}");
+    assert_eq!(again["result"]["totals"]["failed"], 0, "{again:#}");
+    assert_eq!(again["result"]["totals"]["completed"], e.invoices.len() - refused, "{again:#}");
+    assert_exactly_once(&env, &e).await;
+    assert_eq!(env.world.provider_requests().await.len(), requests_before, "the provider was asked again");
+}
+
 #[tokio::test]
 async fn a_saga_whose_charge_key_holds_other_data_stops_without_voiding_the_invoice() {
     let env = TestEnv::start("saga-conflict").await;

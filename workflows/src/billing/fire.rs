@@ -11,10 +11,11 @@
 //! `INV-{customer}-{period without dashes}`) and a `PaymentSagaWorkflow` per invoice
 //! (`payment/{invoice}`: charge, record, receipt; refund and void on failure).
 
+use super::bulk_steps::bill_in_bulk;
 use super::contracts::BillingContract;
 use super::options::{activity, effect};
 use super::sagas::run_sagas;
-use super::run::PAGE_SIZE;
+use super::run::{BillingMode, PAGE_SIZE};
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
 use crate::input::{InputError, JsonInput};
@@ -29,8 +30,7 @@ pub const JOB_NAME: &str = "fire-billing";
 /// Most customers one fire bills: the run has no continue-as-new, so its history stays bounded.
 pub const MAX_CUSTOMERS: usize = 200;
 
-const EXAMPLE: &str =
-    r#"{"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "period": "2026-11-24T10:00:05"}"#;
+const EXAMPLE: &str = r#"{"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "period": "2026-11-24T10:00:05", "mode": "bulk"}"#;
 
 /// Input of `FireBillingWorkflow`. A schedule's occurrence sends `business_date` and the job's
 /// `timezone`; `period` is then its own key's. Started by hand, pass `period` (it must start
@@ -43,6 +43,10 @@ pub struct FireBillingInput {
     pub timezone: String,
     /// The period billed, e.g. `2026-11-24T10:00:05`.
     pub period: Option<String>,
+    /// `per_customer` (default: a saga per invoice) or `bulk` (one activity per step, a saga
+    /// only where a refusal needs one); the effects and their keys are the same in both.
+    #[serde(default)]
+    pub mode: BillingMode,
 }
 
 /// Result of `FireBillingWorkflow`.
@@ -77,7 +81,7 @@ pub fn check_period(period: &str, business_date: &str) -> Result<(), InputError>
 impl FireBillingInput {
     /// Reads and validates the input, naming the offending field.
     pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
-        let obj = input.object(&["business_date", "timezone", "period"], EXAMPLE)?;
+        let obj = input.object(&["business_date", "timezone", "period", "mode"], EXAMPLE)?;
         let business_date = date_field(&obj, "business_date")?.to_string();
         let period = match obj.optional("period") {
             None => None,
@@ -86,7 +90,8 @@ impl FireBillingInput {
         if let Some(period) = &period {
             check_period(period, &business_date)?;
         }
-        Ok(Self { business_date, timezone: timezone_field(&obj, "timezone")?.name().to_owned(), period })
+        let mode = BillingMode::field(&obj)?;
+        Ok(Self { business_date, timezone: timezone_field(&obj, "timezone")?.name().to_owned(), period, mode })
     }
 }
 
@@ -96,7 +101,8 @@ impl FireBillingInput {
 ///
 /// The period comes from `period`, else from the parent occurrence's workflow ID (its business
 /// key); neither is a non-retryable input error. Bills every customer of the zone (at most
-/// [`MAX_CUSTOMERS`]) for that period, concurrently, then collects each invoice through its saga.
+/// [`MAX_CUSTOMERS`]) for that period, concurrently, then collects each invoice through its saga;
+/// with `"mode": "bulk"`, by [`bill_in_bulk`] instead: one activity per step for all of them.
 /// Running the same period again — a duplicate trigger, a manual start under another ID — makes
 /// no second bill, charge, refund or receipt: bills replay from the ledger and sagas that already
 /// ran are not started again (`already_done`).
@@ -125,7 +131,13 @@ impl FireBillingWorkflow {
             search::JOB_NAME.value_set(JOB_NAME.to_owned()),
         ]);
         let customers = list_customers(ctx, &input.timezone).await?;
-        let totals = bill_period(ctx, &input.business_date, &period, customers).await?;
+        let totals = match input.mode {
+            BillingMode::PerCustomer => bill_period(ctx, &input.business_date, &period, customers).await?,
+            BillingMode::Bulk => {
+                let ids = customers.into_iter().map(|(id, _)| id).collect();
+                bill_in_bulk(ctx, &period, &input.business_date, ids).await?
+            }
+        };
         let outcome = if totals.failed == 0 { Outcome::Completed } else { Outcome::Failed };
         ctx.upsert_search_attributes([search::outcome(outcome)]);
         Ok(FireBillingSummary { period, timezone: input.timezone, totals })
@@ -215,6 +227,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("period"), "{err}");
+    }
+
+    #[test]
+    fn mode_is_per_customer_unless_bulk_is_asked() {
+        let base = json!({ "business_date": "2026-11-24", "timezone": "Asia/Shanghai" });
+        let parse = |mode: Option<&str>| {
+            let mut v = base.clone();
+            if let Some(m) = mode {
+                v["mode"] = json!(m);
+            }
+            FireBillingInput::from_json(&JsonInput::from(v))
+        };
+        assert_eq!(parse(None).unwrap().mode, BillingMode::PerCustomer);
+        assert_eq!(parse(Some("per_customer")).unwrap().mode, BillingMode::PerCustomer);
+        assert_eq!(parse(Some("bulk")).unwrap().mode, BillingMode::Bulk);
+        let err = parse(Some("fast")).unwrap_err().to_string();
+        assert!(err.contains("mode") && err.contains("bulk") && err.contains("fast"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod bulk_batch;
+pub mod bulk_steps;
 pub mod bulk_types;
 pub mod contracts;
 pub mod fire;

@@ -6,7 +6,7 @@ use super::contracts::BillingContract;
 use super::options::{activity, already_started, child};
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
-use crate::input::{InputError, JsonInput, to_input};
+use crate::input::{InputError, InputObject, JsonInput, to_input};
 use crate::runs::{self, RunOutcomeRecord};
 use crate::search::{self, job};
 use crate::{keys, names};
@@ -46,6 +46,18 @@ pub enum BillingMode {
 }
 
 impl BillingMode {
+    /// The input's optional `mode` field; absent means per customer.
+    pub fn field(obj: &InputObject<'_>) -> Result<Self, InputError> {
+        match obj.optional("mode") {
+            None => Ok(BillingMode::PerCustomer),
+            Some(v) => serde_json::from_value(v.clone()).map_err(|_| InputError::Invalid {
+                field: "mode",
+                expected: r#""per_customer" or "bulk""#.to_owned(),
+                got: v.to_string(),
+            }),
+        }
+    }
+
     fn page_size(self) -> u32 {
         match self {
             BillingMode::PerCustomer => PAGE_SIZE,
@@ -98,14 +110,7 @@ impl BillingRunInput {
     /// Reads and validates the run input, naming the offending field.
     pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
         let obj = input.object(&["business_date", "timezone", "mode", "resume"], EXAMPLE)?;
-        let mode = match obj.optional("mode") {
-            None => BillingMode::PerCustomer,
-            Some(v) => serde_json::from_value(v.clone()).map_err(|_| InputError::Invalid {
-                field: "mode",
-                expected: r#""per_customer" or "bulk""#.to_owned(),
-                got: v.to_string(),
-            })?,
-        };
+        let mode = BillingMode::field(&obj)?;
         let resume = match obj.optional("resume") {
             None => None,
             Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| InputError::Invalid {
