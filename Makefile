@@ -9,7 +9,7 @@ run:
 test:
 	@bash scripts/test.sh
 
-## make chaos [PROFILE=ci|soak] [SEED=N]: the system under random faults; fails on any lost or
+## make chaos [PROFILE=ci|soak] [SEED=N] [BILLING=per-customer|bulk]: the system under random faults; fails on any lost or
 ## duplicated effect (see README, "Proof under faults").
 chaos:
 	@bash scripts/chaos.sh

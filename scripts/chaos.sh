@@ -6,6 +6,7 @@
 #   make chaos                    # --profile ci: about three minutes
 #   make chaos PROFILE=soak       # about half an hour
 #   make chaos SEED=1234          # replay the fault plan a run printed
+#   make chaos BILLING=bulk       # the job bills in bulk (default: per-customer)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PIP_ROOT_USER_ACTION=ignore
@@ -14,4 +15,5 @@ temporal="$(bash scripts/ensure-temporal.sh)"
 cargo build --locked -p punctual-worker --bin punctual
 args=(chaos --profile "${PROFILE:-ci}" --temporal-bin "$temporal")
 if [[ -n "${SEED:-}" ]]; then args+=(--seed "$SEED"); fi
+if [[ -n "${BILLING:-}" ]]; then args+=(--billing "$BILLING"); fi
 exec target/debug/punctual "${args[@]}"

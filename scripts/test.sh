@@ -10,8 +10,10 @@ echo "temporal CLI: $temporal"
 cargo build --locked -p punctual-worker --bin punctual
 # One test binary at a time, tests inside it in parallel; each binary shares one dev server.
 cargo test --locked --workspace -- --test-threads "${PUNCTUAL_TEST_THREADS:-4}"
-# The chaos run (a few minutes): real processes under a random fault plan, counting lost and
-# duplicated effects. Its seed is printed; PUNCTUAL_CHAOS_SEED=N replays a plan.
+# The chaos runs (a few minutes each): real processes under a random fault plan, counting lost
+# and duplicated effects, once with the job billing per customer and once in bulk (duplicates
+# started by hand bill in the other mode). Each seed is printed; PUNCTUAL_CHAOS_SEED=N replays.
 chaos=(--profile ci --temporal-bin "$temporal")
 if [[ -n "${PUNCTUAL_CHAOS_SEED:-}" ]]; then chaos+=(--seed "$PUNCTUAL_CHAOS_SEED"); fi
-target/debug/punctual chaos "${chaos[@]}"
+target/debug/punctual chaos "${chaos[@]}" --billing per-customer
+target/debug/punctual chaos "${chaos[@]}" --billing bulk

@@ -5,6 +5,7 @@
 
 use super::ledger_lock::LedgerLock;
 use super::plan::{Action, Duplicate, Plan, Service};
+use super::profile::Billing;
 use super::sandbox_client::FaultChange;
 use super::system::{JOB, System, TASK_QUEUE};
 use super::timeline::Timeline;
@@ -130,8 +131,9 @@ async fn apply(action: Action, system: &mut System, window: Window, timeline: &T
         Action::Duplicate(duplicate) => {
             timeline.fault(action.to_string());
             let (tools, job, timeline) = (system.tools.clone(), system.job.clone(), timeline.clone());
+            let by_hand = system.billing.other();
             tokio::spawn(async move {
-                let outcome = duplicate_trigger(duplicate, &tools, &job, window, &timeline).await;
+                let outcome = duplicate_trigger(duplicate, &tools, &job, by_hand, window, &timeline).await;
                 let text = match outcome {
                     Ok(done) => done,
                     Err(err) => format!("refused: {err:#}"),
@@ -158,7 +160,16 @@ pub fn slot_key(job: &Job, every: u64, now: DateTime<Utc>, slots_back: u64) -> (
     (at, job.key(local.date(), local.time(), false))
 }
 
-async fn duplicate_trigger(duplicate: Duplicate, tools: &Tools, job: &Job, window: Window, timeline: &Timeline) -> anyhow::Result<String> {
+/// Triggers the job again, or starts a `FireBillingWorkflow` by hand billing in `by_hand` mode
+/// (the job's other mode: both modes must meet on the same keys without doubling an effect).
+async fn duplicate_trigger(
+    duplicate: Duplicate,
+    tools: &Tools,
+    job: &Job,
+    by_hand: Billing,
+    window: Window,
+    timeline: &Timeline,
+) -> anyhow::Result<String> {
     match duplicate {
         Duplicate::PunctualTrigger => tools.schedule(&["trigger", JOB]).await,
         Duplicate::TemporalTrigger => {
@@ -174,11 +185,12 @@ async fn duplicate_trigger(duplicate: Duplicate, tools: &Tools, job: &Job, windo
             let period = period_of_key(&key).context("an occurrence key has a period")?;
             let date = at.with_timezone(&job.tz).date_naive().format("%Y-%m-%d").to_string();
             let tz = job.tz.name();
-            let input = serde_json::json!({ "business_date": date, "timezone": tz, "period": period }).to_string();
+            let mode = by_hand.input_value();
+            let input = serde_json::json!({ "business_date": date, "timezone": tz, "period": period, "mode": mode }).to_string();
             let id = format!("chaos-duplicate/{key}/{}", timeline.elapsed().as_millis());
             let args = ["workflow", "start", "--type", "FireBillingWorkflow", "--task-queue", TASK_QUEUE, "--workflow-id", &id, "--input", &input];
             tools.temporal(&args).await?;
-            Ok(format!("started {id}"))
+            Ok(format!("started {id} ({mode})"))
         }
     }
 }

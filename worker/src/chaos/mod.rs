@@ -52,14 +52,21 @@ use timeline::{Timeline, line};
 
 /// Runs one chaos run; an error when the promise did not hold or the run could not be made.
 pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
-    let settings = args.profile.settings();
+    let settings = Settings { billing: args.billing, ..args.profile.settings() };
     let seed = args.seed.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| u64::from(d.subsec_nanos()) % 1_000_000));
     let profile = args.profile.name();
     let ledger = match args.ledger {
         profile::LedgerKind::Sqlite => "",
         profile::LedgerKind::Postgres => " --ledger postgres",
     };
-    println!("punctual chaos: profile {profile}, seed {seed} (replay: punctual chaos --profile {profile} --seed {seed}{ledger})");
+    let billing = match args.billing {
+        profile::Billing::PerCustomer => String::new(),
+        other => format!(" --billing {}", other.flag_value()),
+    };
+    println!(
+        "punctual chaos: profile {profile}, seed {seed}, billing {} (replay: punctual chaos --profile {profile} --seed {seed}{ledger}{billing})",
+        args.billing.flag_value()
+    );
     let plan = Plan::draw(seed, &settings);
     print!("{plan}");
     if args.plan_only {

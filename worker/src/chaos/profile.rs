@@ -39,6 +39,47 @@ pub struct ChaosArgs {
     /// PostgreSQL cluster (its outage: the server stopped and started again).
     #[arg(long, value_enum, default_value_t = LedgerKind::Sqlite)]
     pub ledger: LedgerKind,
+
+    /// How the job's fires bill: a saga per invoice, or one activity per step for the whole
+    /// fire. The duplicate starts by hand bill in the other mode, so both modes meet on the
+    /// same keys.
+    #[arg(long, value_enum, default_value_t = Billing::PerCustomer)]
+    pub billing: Billing,
+}
+
+/// The billing mode of the chaos job (`FireBillingWorkflow`'s `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Billing {
+    /// A `PaymentSagaWorkflow` per invoice.
+    PerCustomer,
+    /// `GenerateBills`, `ChargeInvoices`, ... once per fire, a saga only where one is needed.
+    Bulk,
+}
+
+impl Billing {
+    /// As `FireBillingWorkflow`'s input spells it.
+    pub fn input_value(self) -> &'static str {
+        match self {
+            Billing::PerCustomer => "per_customer",
+            Billing::Bulk => "bulk",
+        }
+    }
+
+    /// As the command line spells it.
+    pub fn flag_value(self) -> &'static str {
+        match self {
+            Billing::PerCustomer => "per-customer",
+            Billing::Bulk => "bulk",
+        }
+    }
+
+    /// The other mode: what a duplicate started by hand uses.
+    pub fn other(self) -> Self {
+        match self {
+            Billing::PerCustomer => Billing::Bulk,
+            Billing::Bulk => Billing::PerCustomer,
+        }
+    }
 }
 
 /// Which database the run's ledger lives in.
@@ -85,6 +126,8 @@ pub struct Settings {
     pub network_cuts: usize,
     /// Bound on the drain after the schedule stops; exceeding it fails the run.
     pub drain_limit: Duration,
+    /// How the job bills (`--billing`; per customer unless asked).
+    pub billing: Billing,
 }
 
 impl Profile {
@@ -110,6 +153,7 @@ impl Profile {
                 duplicate_triggers: 6,
                 network_cuts: 1,
                 drain_limit: Duration::from_secs(300),
+                billing: Billing::PerCustomer,
             },
             Profile::Soak => Settings {
                 window: Duration::from_secs(25 * 60),
@@ -125,6 +169,7 @@ impl Profile {
                 duplicate_triggers: 40,
                 network_cuts: 4,
                 drain_limit: Duration::from_secs(600),
+                billing: Billing::PerCustomer,
             },
         }
     }

@@ -6,7 +6,7 @@ use super::ledger_lock::LedgerLock;
 use super::netns::Partition;
 use super::postgres::PgServer;
 use super::process::{Process, Spec};
-use super::profile::{LedgerKind, Settings};
+use super::profile::{Billing, LedgerKind, Settings};
 use super::sandbox_client::Sandboxes;
 use super::server::DevServer;
 use super::timeline::Timeline;
@@ -54,6 +54,8 @@ pub struct System {
     pub ledger: Ledger,
     /// The run's job, resolved from the jobs file the run wrote.
     pub job: Job,
+    /// How the job bills.
+    pub billing: Billing,
     /// The ledger lock while a SQLite ledger outage lasts.
     pub lock: Option<LedgerLock>,
     /// The last worker's network namespace, or why this machine cannot make one (the network
@@ -88,13 +90,14 @@ pub(crate) fn jobs_file(settings: &Settings) -> String {
         "# Written by `punctual chaos`: each fire bills the zone's customers for its own period.\n\
          [jobs.{JOB}]\n\
          workflow = \"FireBillingWorkflow\"\n\
-         input = {{ timezone = \"{tz}\" }}\n\
+         input = {{ timezone = \"{tz}\", mode = \"{mode}\" }}\n\
          timezone = \"{tz}\"\n\
          every = \"{every}s\"\n\
          overlap = \"allow_all\"\n\
          catchup_window = \"1h\"\n",
         tz = settings.timezone,
         every = settings.every.as_secs(),
+        mode = settings.billing.input_value(),
     )
 }
 
@@ -184,6 +187,7 @@ impl System {
             postgres,
             ledger,
             job,
+            billing: settings.billing,
             lock: None,
             partition,
             crashed: vec![None; settings.workers],
@@ -295,4 +299,24 @@ async fn wait_for(url: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bail!("{url} did not answer within 30s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chaos::profile::Profile;
+
+    fn job_input(billing: Billing) -> serde_json::Map<String, serde_json::Value> {
+        let settings = Settings { billing, ..Profile::Ci.settings() };
+        let text = jobs_file(&settings);
+        crate::jobs::config::parse("chaos.toml", &text).unwrap().pop().unwrap().input
+    }
+
+    #[test]
+    fn the_job_bills_in_the_mode_asked_and_a_hand_start_in_the_other() {
+        assert_eq!(job_input(Billing::PerCustomer)["mode"], "per_customer");
+        assert_eq!(job_input(Billing::Bulk)["mode"], "bulk");
+        assert_eq!(Billing::Bulk.other(), Billing::PerCustomer);
+        assert_eq!(Billing::PerCustomer.other(), Billing::Bulk);
+    }
 }
