@@ -20,6 +20,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v valgrind >/dev/null || { echo "bench-callgrind: valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
 
+variants=("$@")
+[[ ${#variants[@]} -gt 0 ]] || variants=("punctual=")
+for variant in "${variants[@]}"; do
+  if [[ "$variant" != *=* || "${variant%%=*}" == "" ]]; then
+    echo "bench-callgrind: variant '$variant' is not NAME=[VAR=value ...] (e.g. shipped= or \"gzip=PUNCTUAL_GRPC_COMPRESSION=gzip\")" >&2
+    exit 2
+  fi
+done
+
 temporal="$(bash scripts/ensure-temporal.sh)"
 cargo build --release --locked -p punctual-worker --bin punctual
 cargo build --release --locked -p punctual-bench
@@ -33,8 +42,6 @@ exec valgrind --tool=callgrind --callgrind-out-file="$out/\${CALLGRIND_TAG}.%p" 
 EOF
 chmod +x "$wrapper"
 
-variants=("$@")
-[[ ${#variants[@]} -gt 0 ]] || variants=("punctual=")
 small=200
 large=700
 
