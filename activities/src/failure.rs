@@ -13,12 +13,7 @@ use temporalio_sdk::activities::ActivityError;
 
 /// A non-retryable failure of type `kind`.
 pub fn permanent(kind: &str, message: impl Into<String>) -> ActivityError {
-    ActivityError::application(
-        ApplicationFailure::builder(message.into())
-            .type_name(kind.to_owned())
-            .non_retryable(true)
-            .build(),
-    )
+    ActivityError::application(ApplicationFailure::builder(message.into()).type_name(kind.to_owned()).non_retryable(true).build())
 }
 
 /// A retryable failure: Temporal retries it with the workflow's backoff.

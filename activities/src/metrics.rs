@@ -61,11 +61,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     )
     .expect("valid metric");
     let schedule_lag = HistogramVec::new(
-        HistogramOpts::new(
-            "punctual_schedule_lag_seconds",
-            "Actual start of a scheduled occurrence minus its nominal time",
-        )
-        .buckets(LAG_BUCKETS.to_vec()),
+        HistogramOpts::new("punctual_schedule_lag_seconds", "Actual start of a scheduled occurrence minus its nominal time")
+            .buckets(LAG_BUCKETS.to_vec()),
         &["job"],
     )
     .expect("valid metric");

@@ -96,12 +96,8 @@ impl Service {
     /// GETs `path` and parses its JSON body as `T`. Reads are safe to repeat: no key needed.
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
         let transient = |detail: String| CallError::Transient { service: self.name, detail };
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(|e| transient(format!("GET {path}: {e}")))?;
+        let response =
+            self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| transient(format!("GET {path}: {e}")))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| transient(format!("GET {path} body: {e}")))?;
         if status.is_server_error() {
@@ -140,9 +136,9 @@ impl ProviderClient {
         let (status, reply) = self.0.post("/charges", key, &body).await?;
         match status {
             StatusCode::OK | StatusCode::CREATED => Ok(ChargeReply::Charged { charge_id: id_of(&self.0, status, reply)? }),
-            StatusCode::PAYMENT_REQUIRED => Ok(ChargeReply::Declined {
-                message: reply["error"]["message"].as_str().unwrap_or("card declined").to_owned(),
-            }),
+            StatusCode::PAYMENT_REQUIRED => {
+                Ok(ChargeReply::Declined { message: reply["error"]["message"].as_str().unwrap_or("card declined").to_owned() })
+            }
             _ => Err(self.0.rejected(status, &reply)),
         }
     }
@@ -185,8 +181,5 @@ impl SinkClient {
 fn id_of(service: &Service, status: StatusCode, reply: Value) -> Result<String, CallError> {
     serde_json::from_value::<IdReply>(reply.clone())
         .map(|r| r.id)
-        .map_err(|_| CallError::Transient {
-            service: service.name,
-            detail: format!("answered {status} without an id: {reply}"),
-        })
+        .map_err(|_| CallError::Transient { service: service.name, detail: format!("answered {status} without an id: {reply}") })
 }

@@ -65,7 +65,13 @@ pub(crate) async fn run(client: &Client, task_queue: &str, id_prefix: &str, load
 
 /// [`run`], adding one to `completed` as each workflow returns (so another task can act at a
 /// point of the load, as the recovery scenario's kill does).
-pub(crate) async fn run_counting(client: &Client, task_queue: &str, id_prefix: &str, load: Load, completed: Arc<AtomicU64>) -> anyhow::Result<Outcome> {
+pub(crate) async fn run_counting(
+    client: &Client,
+    task_queue: &str,
+    id_prefix: &str,
+    load: Load,
+    completed: Arc<AtomicU64>,
+) -> anyhow::Result<Outcome> {
     let next = Arc::new(AtomicU64::new(0));
     let input = JsonInput::from(json!({ "activities": load.activities, "payload_bytes": load.payload_bytes }));
     let expected = load.activities * load.payload_bytes;
@@ -87,10 +93,8 @@ pub(crate) async fn run_counting(client: &Client, task_queue: &str, id_prefix: &
                     .start_workflow(BenchWorkflow::run, input.clone(), options)
                     .await
                     .with_context(|| format!("starting {id}"))?;
-                let result = handle
-                    .get_result(WorkflowGetResultOptions::default())
-                    .await
-                    .with_context(|| format!("result of {id}"))?;
+                let result =
+                    handle.get_result(WorkflowGetResultOptions::default()).await.with_context(|| format!("result of {id}"))?;
                 if result != expected {
                     bail!("{id} returned {result}, expected {expected}");
                 }

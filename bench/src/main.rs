@@ -127,7 +127,8 @@ async fn main() -> anyhow::Result<()> {
                     spread: args.lag_spread,
                 };
                 let server = servers.start("lag").await?;
-                let measured = schedule_lag::measure(&server, &args.temporal, &variants[variants.len() - 1].spec, settings, &dir).await?;
+                let measured =
+                    schedule_lag::measure(&server, &args.temporal, &variants[variants.len() - 1].spec, settings, &dir).await?;
                 println!(
                     "\n## Schedule lag: {} jobs every {} s{} for {} s, {} worker(s) (`{}`)\n",
                     settings.jobs,

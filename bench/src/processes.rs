@@ -156,10 +156,6 @@ impl WorkerProcess {
 /// Spawns `command` with stdout and stderr appended to `log`, killed when dropped.
 fn spawn_logged(mut command: Command, log: &Path) -> anyhow::Result<Child> {
     let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    command
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .kill_on_drop(true);
+    command.stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file).kill_on_drop(true);
     Ok(command.spawn()?)
 }

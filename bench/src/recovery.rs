@@ -31,7 +31,13 @@ pub(crate) struct RecoveryReport {
 }
 
 /// Runs the scenario: three workers, `load`, one SIGKILL.
-pub(crate) async fn measure(server: &DevServer, client: &Client, spec: &WorkerSpec, load: Load, dir: &std::path::Path) -> anyhow::Result<RecoveryReport> {
+pub(crate) async fn measure(
+    server: &DevServer,
+    client: &Client,
+    spec: &WorkerSpec,
+    load: Load,
+    dir: &std::path::Path,
+) -> anyhow::Result<RecoveryReport> {
     let task_queue = format!("recovery-{}", std::process::id());
     let mut workers = Vec::new();
     for n in 0..3 {
@@ -57,10 +63,15 @@ pub(crate) async fn measure(server: &DevServer, client: &Client, spec: &WorkerSp
     for worker in workers {
         worker.stop().await?;
     }
-    let mut after_kill: Vec<Duration> =
-        outcome.spans.iter().filter(|(begin, end)| *begin < killed_at && *end > killed_at).map(|(_, end)| *end - killed_at).collect();
+    let mut after_kill: Vec<Duration> = outcome
+        .spans
+        .iter()
+        .filter(|(begin, end)| *begin < killed_at && *end > killed_at)
+        .map(|(_, end)| *end - killed_at)
+        .collect();
     after_kill.sort();
-    let mut before_kill: Vec<Duration> = outcome.spans.iter().filter(|(_, end)| *end <= killed_at).map(|(begin, end)| *end - *begin).collect();
+    let mut before_kill: Vec<Duration> =
+        outcome.spans.iter().filter(|(_, end)| *end <= killed_at).map(|(begin, end)| *end - *begin).collect();
     before_kill.sort();
     Ok(RecoveryReport { outcome, after_kill, before_kill })
 }

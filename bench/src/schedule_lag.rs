@@ -134,7 +134,13 @@ pub(crate) async fn measure(
         eprintln!("schedule lag: starting worker {}", n + 1);
         workers.push(WorkerProcess::start(spec, server, &task_queue, dir).await?);
     }
-    let cli = Cli { punctual: spec.binary.clone(), temporal: temporal.to_path_buf(), address: server.address.clone(), config, task_queue: task_queue.clone() };
+    let cli = Cli {
+        punctual: spec.binary.clone(),
+        temporal: temporal.to_path_buf(),
+        address: server.address.clone(),
+        config,
+        task_queue: task_queue.clone(),
+    };
     eprintln!("schedule lag: applying {} jobs every {} s", settings.jobs, settings.every);
     cli.punctual(&["apply"]).await?;
     let applied = Utc::now();
@@ -156,7 +162,8 @@ pub(crate) async fn measure(
         }
     }
     let still_running = cli.wait_until_idle(Duration::from_secs(180)).await?;
-    let worker_peak_rss = pids.iter().map(|p| procstat::peak_rss(p)).collect::<anyhow::Result<Vec<_>>>()?.into_iter().max().unwrap_or(0);
+    let worker_peak_rss =
+        pids.iter().map(|p| procstat::peak_rss(p)).collect::<anyhow::Result<Vec<_>>>()?.into_iter().max().unwrap_or(0);
     for worker in workers {
         worker.stop().await?;
     }

@@ -93,4 +93,3 @@ pub async fn assert_exactly_once(env: &TestEnv, e: &Expected) {
         assert_eq!(payments, i64::from(paid.contains(&id)), "payment rows of {id}");
     }
 }
-

@@ -1,13 +1,13 @@
 //! Per-test environment: a unique task queue, a client, the production worker, the real CLI.
 
-use crate::server::{DevServer, dev_server};
 use crate::postgres::fresh_sqlite_url;
+use crate::server::{DevServer, dev_server};
 use crate::world::World;
 use std::future::Future;
-use tokio::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use temporalio_client::{Client, ClientOptions, ConnectionOptions};
+use tokio::process::Command;
 use tokio::sync::oneshot;
 
 static NEXT_QUEUE: AtomicUsize = AtomicUsize::new(0);
@@ -111,8 +111,7 @@ impl TestEnv {
         with_json.extend(["-o", "json"]);
         let out = self.cli(&with_json).await;
         assert!(out.success, "temporal {args:?} failed: {}", out.stderr);
-        serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("temporal {args:?} printed non-JSON ({e}): {}", out.stdout))
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("temporal {args:?} printed non-JSON ({e}): {}", out.stdout))
     }
 
     /// Runs the real `punctual` binary with `args` against this test's server, queue and world.

@@ -33,8 +33,17 @@ impl OwnServer {
     pub async fn up(&mut self) {
         let mut cmd = Command::new("setpriv");
         cmd.args(["--pdeathsig", "KILL"]).arg(&self.server.temporal_bin).args([
-            "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", &self.port.to_string(),
-            "--db-filename", &self.db.display().to_string(), "--log-level", "error",
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &self.port.to_string(),
+            "--db-filename",
+            &self.db.display().to_string(),
+            "--log-level",
+            "error",
         ]);
         for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
             cmd.args(["--search-attribute", &format!("{name}={kind}")]);

@@ -66,19 +66,12 @@ pub fn postgres() -> &'static PgCluster {
 pub async fn fresh_database(name: &str) -> String {
     let cluster = tokio::task::spawn_blocking(postgres).await.expect("postgres start thread");
     let n = NEXT_DATABASE.fetch_add(1, Ordering::Relaxed);
-    let mut db: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
-        .take(40)
-        .collect();
+    let mut db: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).take(40).collect();
     db.push_str(&format!("_{n}"));
     let admin = cluster.url("postgres");
-    let mut conn = PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {admin}: {e}\n{}", cluster.log()));
-    conn.execute(format!("CREATE DATABASE \"{db}\"").as_str())
-        .await
-        .unwrap_or_else(|e| panic!("CREATE DATABASE {db}: {e}"));
+    let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| panic!("connect to {admin}: {e}\n{}", cluster.log()));
+    conn.execute(format!("CREATE DATABASE \"{db}\"").as_str()).await.unwrap_or_else(|e| panic!("CREATE DATABASE {db}: {e}"));
     conn.close().await.ok();
     cluster.url(&db)
 }

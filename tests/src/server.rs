@@ -3,9 +3,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{OnceLock, mpsc};
-use temporalio_sdk::testing::{
-    EphemeralExe, LocalWorkflowEnvironmentOptions, WorkflowEnvironment,
-};
+use temporalio_sdk::testing::{EphemeralExe, LocalWorkflowEnvironmentOptions, WorkflowEnvironment};
 
 /// A running `temporal server start-dev`, shared by every test in the binary.
 #[derive(Debug)]
@@ -28,27 +26,16 @@ pub fn punctual_bin() -> PathBuf {
     // Test executables live in target/<profile>/deps; the binary in target/<profile>.
     let exe = std::env::current_exe().expect("test executable path");
     let bin = exe.parent().and_then(Path::parent).expect("target dir").join("punctual");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first with `cargo build -p punctual-worker` (make test does)",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} is missing: build it first with `cargo build -p punctual-worker` (make test does)", bin.display());
     bin
 }
 
 /// Finds (or installs, through `scripts/ensure-temporal.sh`) the pinned `temporal` CLI.
 pub fn temporal_bin() -> PathBuf {
     let script = workspace_root().join("scripts/ensure-temporal.sh");
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        std::process::Command::new("bash").arg(&script).output().unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+    assert!(out.status.success(), "{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr));
     PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim())
 }
 
@@ -59,16 +46,12 @@ fn wrapper_for(temporal: &Path) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("punctual-tests-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let wrapper = dir.join("temporal");
-    let script = format!(
-        "#!/bin/sh\nexec setpriv --pdeathsig KILL '{}' \"$@\"\n",
-        temporal.display()
-    );
+    let script = format!("#!/bin/sh\nexec setpriv --pdeathsig KILL '{}' \"$@\"\n", temporal.display());
     std::fs::write(&wrapper, script).expect("write wrapper");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod wrapper");
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod wrapper");
     }
     wrapper
 }
@@ -95,15 +78,10 @@ pub fn dev_server() -> &'static DevServer {
         std::thread::Builder::new()
             .name("temporal-dev-server".into())
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("server runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("server runtime");
                 rt.block_on(async move {
                     let options = LocalWorkflowEnvironmentOptions::builder()
-                        .server_executable(EphemeralExe::ExistingPath(
-                            wrapper.display().to_string(),
-                        ))
+                        .server_executable(EphemeralExe::ExistingPath(wrapper.display().to_string()))
                         .port(port)
                         .extra_args(extra_args)
                         .build();

@@ -94,10 +94,7 @@ impl World {
 
     /// `(invoice id, status)` of every invoice row, ordered by id.
     pub async fn invoices(&self) -> Vec<(String, String)> {
-        sqlx::query_as("SELECT id, status FROM invoices ORDER BY id")
-            .fetch_all(self.ledger.pool())
-            .await
-            .expect("read invoices")
+        sqlx::query_as("SELECT id, status FROM invoices ORDER BY id").fetch_all(self.ledger.pool()).await.expect("read invoices")
     }
 
     /// `(invoice id, void reason)` of every voided invoice, by id.

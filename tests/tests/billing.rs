@@ -8,8 +8,8 @@ use punctual_workflows::{BillingRunWorkflow, JsonInput, keys};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
-use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_client::WorkflowIdConflictPolicy;
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 
 fn run_input(date: &str) -> JsonInput {
     JsonInput::from(json!({"business_date": date, "timezone": TZ}))
@@ -35,9 +35,7 @@ async fn a_billing_run_started_three_times_has_each_effect_once() {
             .start_workflow(
                 BillingRunWorkflow::run,
                 run_input(date),
-                WorkflowStartOptions::new(&env.task_queue, &id)
-                    .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-                    .build(),
+                WorkflowStartOptions::new(&env.task_queue, &id).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build(),
             )
             .await
             .expect("start");
@@ -46,9 +44,7 @@ async fn a_billing_run_started_three_times_has_each_effect_once() {
             .start_workflow(
                 BillingRunWorkflow::run,
                 run_input(date),
-                WorkflowStartOptions::new(&env.task_queue, &id)
-                    .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-                    .build(),
+                WorkflowStartOptions::new(&env.task_queue, &id).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build(),
             )
             .await
             .expect("start again");
@@ -72,8 +68,18 @@ async fn a_billing_run_started_three_times_has_each_effect_once() {
         // reusing a closed workflow ID).
         let input = json!({"business_date": date, "timezone": TZ}).to_string();
         let started = env
-            .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
-                   "--workflow-id", &id, "--input", &input])
+            .cli(&[
+                "workflow",
+                "start",
+                "--type",
+                "BillingRunWorkflow",
+                "--task-queue",
+                &env.task_queue,
+                "--workflow-id",
+                &id,
+                "--input",
+                &input,
+            ])
             .await;
         assert!(started.success, "{}", started.stderr);
         let third = env.cli_json(&["workflow", "result", "--workflow-id", &id]).await;
@@ -82,8 +88,7 @@ async fn a_billing_run_started_three_times_has_each_effect_once() {
 
         assert_exactly_once(&env, &e).await;
         // Replays never reach the provider: one charge request per charged invoice.
-        let charge_posts = env.world.provider_requests().await.into_iter()
-            .filter(|r| r["endpoint"] == "POST /charges").count();
+        let charge_posts = env.world.provider_requests().await.into_iter().filter(|r| r["endpoint"] == "POST /charges").count();
         assert_eq!(charge_posts, e.charged.len() + e.declined.len());
     })
     .await;
@@ -119,7 +124,10 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
     // The order and count of activities each saga scheduled, from its history.
     let scheduled = async |invoice: &str| -> Vec<String> {
         let history = env.cli_json(&["workflow", "show", "--workflow-id", &keys::payment_saga(invoice)]).await;
-        history["events"].as_array().expect("events").iter()
+        history["events"]
+            .as_array()
+            .expect("events")
+            .iter()
             .filter_map(|ev| ev["activityTaskScheduledEventAttributes"]["activityType"]["name"].as_str())
             .map(str::to_owned)
             .collect()
@@ -149,9 +157,7 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
     let found = eventually("compensated runs in visibility", Duration::from_secs(30), async || {
         let out = env.cli(&["workflow", "list", "--query", &query, "-o", "json"]).await;
         let list: Vec<Value> = serde_json::from_str(&out.stdout).ok()?;
-        let mut ids: Vec<String> = list.iter()
-            .filter_map(|w| w["execution"]["workflowId"].as_str().map(str::to_owned))
-            .collect();
+        let mut ids: Vec<String> = list.iter().filter_map(|w| w["execution"]["workflowId"].as_str().map(str::to_owned)).collect();
         ids.sort();
         (ids == want).then_some(ids)
     })
@@ -172,8 +178,18 @@ async fn bad_billing_input_fails_at_once_with_no_effect() {
         for (i, (input, expected)) in cases.iter().enumerate() {
             let id = format!("{}-{i}", env.task_queue);
             let started = env
-                .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
-                       "--workflow-id", &id, "--input", input])
+                .cli(&[
+                    "workflow",
+                    "start",
+                    "--type",
+                    "BillingRunWorkflow",
+                    "--task-queue",
+                    &env.task_queue,
+                    "--workflow-id",
+                    &id,
+                    "--input",
+                    input,
+                ])
                 .await;
             assert!(started.success, "{}", started.stderr);
             let out = env.cli(&["workflow", "result", "--workflow-id", &id, "-o", "json"]).await;
@@ -199,8 +215,18 @@ async fn a_worker_killed_mid_run_loses_and_doubles_nothing() {
     let id = keys::billing_run(TZ, date);
     let input = json!({"business_date": date, "timezone": TZ}).to_string();
     let started = env
-        .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
-               "--workflow-id", &id, "--input", &input])
+        .cli(&[
+            "workflow",
+            "start",
+            "--type",
+            "BillingRunWorkflow",
+            "--task-queue",
+            &env.task_queue,
+            "--workflow-id",
+            &id,
+            "--input",
+            &input,
+        ])
         .await;
     assert!(started.success, "{}", started.stderr);
     eventually("some charges before the kill", Duration::from_secs(120), async || {
@@ -286,13 +312,22 @@ async fn a_repeated_effect_activity_replays_from_the_ledger() {
     let first = activities.run(BillingActivities::charge_invoice, bill.clone()).await.expect("charge");
     let second = activities.run(BillingActivities::charge_invoice, bill.clone()).await.expect("charge again");
     assert_eq!(first, second);
-    let receipt = ReceiptInput { invoice_id: bill.invoice_id.clone(), customer_id: bill.customer_id.clone(), amount_cents: bill.amount_cents };
+    let receipt = ReceiptInput {
+        invoice_id: bill.invoice_id.clone(),
+        customer_id: bill.customer_id.clone(),
+        amount_cents: bill.amount_cents,
+    };
     let sent = activities.run(BillingActivities::send_receipt, receipt.clone()).await.expect("receipt");
     let resent = activities.run(BillingActivities::send_receipt, receipt).await.expect("receipt again");
     assert!(!sent.replayed && resent.replayed);
 
     let requests = env.world.provider_requests().await;
     assert_eq!(requests.len(), 1, "the replayed charge never reached the provider: {requests:#?}");
-    let deliveries = reqwest::get(format!("{}/deliveries", env.world.notify_url)).await.expect("GET").json::<Vec<Value>>().await.expect("JSON");
+    let deliveries = reqwest::get(format!("{}/deliveries", env.world.notify_url))
+        .await
+        .expect("GET")
+        .json::<Vec<Value>>()
+        .await
+        .expect("JSON");
     assert_eq!(deliveries.len(), 1, "the replayed receipt never reached the sink: {deliveries:#?}");
 }

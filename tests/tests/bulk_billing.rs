@@ -4,11 +4,11 @@
 
 use punctual_tests::billing::{Expected, TZ, assert_exactly_once, expected};
 use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
+use punctual_workflows::keys;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
-use punctual_workflows::keys;
 
 /// Demo customers seeded: 960 of them in `TZ`, so two bulk pages (500 and 460).
 const CUSTOMERS: u32 = 1_200;
@@ -29,9 +29,7 @@ async fn scheduled(env: &TestEnv, workflow_id: &str) -> Vec<String> {
 /// compensated as the demo data says, except `failed` customers, of which `failed_refused` were
 /// declined or closed (so not compensated); returns the summary.
 async fn bulk_run(env: &TestEnv, date: &str, e: &Expected, failed: usize, failed_refused: usize) -> Value {
-    let out = env
-        .with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
-        .await;
+    let out = env.with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"])).await;
     assert!(out.success, "{}", out.stderr);
     let json = out.stdout.find('{').map(|at| &out.stdout[at..]).unwrap_or_default();
     let summary: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("summary JSON ({err}): {}", out.stdout));
@@ -77,7 +75,10 @@ async fn a_bulk_run_makes_each_effect_once_and_compensates_in_bulk() {
         let steps = ["GenerateBills", "ChargeInvoices", "RecordPayments", "SendReceipts", "RefundCharges", "VoidInvoices"];
         assert_eq!(scheduled(&env, batch).await, steps, "{batch}");
         let history = env.cli_json(&["workflow", "show", "--workflow-id", batch]).await;
-        let children = history["events"].as_array().expect("events").iter()
+        let children = history["events"]
+            .as_array()
+            .expect("events")
+            .iter()
             .filter(|ev| ev.get("startChildWorkflowExecutionInitiatedEventAttributes").is_some())
             .count();
         assert_eq!(children, 0, "{batch} started sagas");
@@ -97,8 +98,18 @@ async fn a_bulk_run_makes_each_effect_once_and_compensates_in_bulk() {
     let again = env
         .with_worker(async {
             let started = env
-                .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
-                       "--workflow-id", &again_id, "--input", &input])
+                .cli(&[
+                    "workflow",
+                    "start",
+                    "--type",
+                    "BillingRunWorkflow",
+                    "--task-queue",
+                    &env.task_queue,
+                    "--workflow-id",
+                    &again_id,
+                    "--input",
+                    &input,
+                ])
                 .await;
             assert!(started.success, "{}", started.stderr);
             env.cli_json(&["workflow", "result", "--workflow-id", &again_id]).await
@@ -119,8 +130,18 @@ async fn a_worker_killed_mid_bulk_step_loses_and_doubles_nothing() {
     let id = keys::billing_run(TZ, date);
     let input = json!({"business_date": date, "timezone": TZ, "mode": "bulk"}).to_string();
     let started = env
-        .cli(&["workflow", "start", "--type", "BillingRunWorkflow", "--task-queue", &env.task_queue,
-               "--workflow-id", &id, "--input", &input])
+        .cli(&[
+            "workflow",
+            "start",
+            "--type",
+            "BillingRunWorkflow",
+            "--task-queue",
+            &env.task_queue,
+            "--workflow-id",
+            &id,
+            "--input",
+            &input,
+        ])
         .await;
     assert!(started.success, "{}", started.stderr);
     let e = expected(600, date);
@@ -168,18 +189,25 @@ async fn a_bulk_batch_after_per_customer_sagas_replays_every_effect() {
 
     // The same customers as a bulk page under another workflow id: every key the sagas made
     // must replay — same keys, same requests — and nothing reach the provider again.
-    let customers: Vec<String> = (1..=30u32)
-        .map(punctual_activities::seed::demo_customer)
-        .filter(|c| c.timezone == TZ)
-        .map(|c| c.id)
-        .collect();
+    let customers: Vec<String> =
+        (1..=30u32).map(punctual_activities::seed::demo_customer).filter(|c| c.timezone == TZ).map(|c| c.id).collect();
     let input = json!({"business_date": date, "timezone": TZ, "customer_ids": customers}).to_string();
     let id = format!("{}-bulk-again", env.task_queue);
     let result = env
         .with_worker(async {
             let started = env
-                .cli(&["workflow", "start", "--type", "BillingBulkBatchWorkflow", "--task-queue", &env.task_queue,
-                       "--workflow-id", &id, "--input", &input])
+                .cli(&[
+                    "workflow",
+                    "start",
+                    "--type",
+                    "BillingBulkBatchWorkflow",
+                    "--task-queue",
+                    &env.task_queue,
+                    "--workflow-id",
+                    &id,
+                    "--input",
+                    &input,
+                ])
                 .await;
             assert!(started.success, "{}", started.stderr);
             env.cli_json(&["workflow", "result", "--workflow-id", &id]).await
@@ -201,7 +229,8 @@ async fn on_postgresql_a_bulk_page_racing_per_customer_sagas_makes_each_effect_o
     let env = TestEnv::start_with("bulk-pg", url, 30).await;
     let date = "2026-12-04";
     let e = expected(30, date);
-    let customers: Vec<String> = e.invoices.iter().map(|i| i.split('-').nth(1).expect("INV-{customer}-{date}").to_owned()).collect();
+    let customers: Vec<String> =
+        e.invoices.iter().map(|i| i.split('-').nth(1).expect("INV-{customer}-{date}").to_owned()).collect();
     let bulk_input = json!({"business_date": date, "timezone": TZ, "customer_ids": customers}).to_string();
     let run_input = json!({"business_date": date, "timezone": TZ}).to_string();
     let (bulk_id, run_id) = (format!("{}-bulk", env.task_queue), keys::billing_run(TZ, date));
@@ -248,7 +277,10 @@ async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_
     assert_eq!(described["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_FAILED", "{described:#}");
     assert_eq!(scheduled(&env, &saga).await, ["ChargeInvoice", "VoidInvoice"]);
     let void = env.world.void_reasons().await.into_iter().find(|(id, _)| *id == invoice);
-    assert!(void.is_some_and(|(_, reason)| reason.unwrap_or_default().contains("No such PaymentMethod")), "{invoice} voided with the provider's reason");
+    assert!(
+        void.is_some_and(|(_, reason)| reason.unwrap_or_default().contains("No such PaymentMethod")),
+        "{invoice} voided with the provider's reason"
+    );
     assert!(!env.world.charges().await.iter().any(|c| c["invoice_id"] == invoice.as_str()), "{invoice} charged");
 
     // And it is in the failed-run archive, for a person.
@@ -347,8 +379,18 @@ async fn fire(env: &TestEnv, id: &str, date: &str, period: &str, mode: &str) -> 
     let input = json!({"business_date": date, "timezone": TZ, "period": period, "mode": mode}).to_string();
     env.with_worker(async {
         let started = env
-            .cli(&["workflow", "start", "--type", "FireBillingWorkflow", "--task-queue", &env.task_queue,
-                   "--workflow-id", id, "--input", &input])
+            .cli(&[
+                "workflow",
+                "start",
+                "--type",
+                "FireBillingWorkflow",
+                "--task-queue",
+                &env.task_queue,
+                "--workflow-id",
+                id,
+                "--input",
+                &input,
+            ])
             .await;
         assert!(started.success, "{}", started.stderr);
         env.cli_json(&["workflow", "result", "--workflow-id", id]).await
@@ -398,7 +440,11 @@ async fn a_saga_whose_charge_key_holds_other_data_stops_without_voiding_the_invo
         attempt: 1,
     };
     let other = json!({"invoice_id": invoice, "amount_cents": 1});
-    env.world.ledger.claim_external::<String>(&keys::charge(&invoice), &other, &caller).await.expect("claim the charge key first");
+    env.world
+        .ledger
+        .claim_external::<String>(&keys::charge(&invoice), &other, &caller)
+        .await
+        .expect("claim the charge key first");
 
     let run = env.with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"])).await;
     assert!(run.success, "{}", run.stderr);

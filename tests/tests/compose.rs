@@ -74,8 +74,14 @@ const LEFT_AT_DEFAULT: &[(&str, &str)] = &[
     ("PUNCTUAL_WORKFLOW_POLLERS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
     ("PUNCTUAL_ACTIVITY_POLLERS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
     ("PUNCTUAL_MAX_CACHED_WORKFLOWS", "unset keeps the SDK's default; BENCHMARKS.md says when tuning it pays"),
-    ("PUNCTUAL_BULK_CONCURRENCY", "outside calls a bulk billing step makes at once; the default (8) ran 100,000 customers in 161 s"),
-    ("PUNCTUAL_CODEC_LISTEN", "the codec server is for people reading encrypted histories, run beside their UI, not a fleet service"),
+    (
+        "PUNCTUAL_BULK_CONCURRENCY",
+        "outside calls a bulk billing step makes at once; the default (8) ran 100,000 customers in 161 s",
+    ),
+    (
+        "PUNCTUAL_CODEC_LISTEN",
+        "the codec server is for people reading encrypted histories, run beside their UI, not a fleet service",
+    ),
     ("PUNCTUAL_CODEC_ORIGINS", "as PUNCTUAL_CODEC_LISTEN"),
     ("PUNCTUAL_CODEC_AUTH", "as PUNCTUAL_CODEC_LISTEN"),
     ("PUNCTUAL_METRICS_ADDR", "off until a Prometheus is deployed beside it; then 0.0.0.0:9464 inside the network, unpublished"),
@@ -182,7 +188,7 @@ fn default_shutdown_grace() -> Duration {
     let cli = read("worker/src/cli.rs");
     let at = cli.find("\"PUNCTUAL_SHUTDOWN_GRACE\"").expect("PUNCTUAL_SHUTDOWN_GRACE in cli.rs");
     let tail = &cli[at..];
-    let tail = &tail[tail.find("default_value").expect("a default_value") ..];
+    let tail = &tail[tail.find("default_value").expect("a default_value")..];
     let start = tail.find('"').expect("quoted default") + 1;
     let end = start + tail[start..].find('"').expect("closing quote");
     punctual_worker::cli::parse_duration(&tail[start..end]).expect("default shutdown grace parses")
@@ -253,11 +259,7 @@ fn runs_punctual_image(c: &Value, name: &str) -> bool {
 fn listen_arg(svc: &Value) -> Option<String> {
     let command = words(svc, "command");
     command.iter().enumerate().find_map(|(i, w)| {
-        if w == "--listen" {
-            command.get(i + 1).cloned()
-        } else {
-            w.strip_prefix("--listen=").map(str::to_string)
-        }
+        if w == "--listen" { command.get(i + 1).cloned() } else { w.strip_prefix("--listen=").map(str::to_string) }
     })
 }
 
@@ -275,9 +277,7 @@ fn listen_port(c: &Value, name: &str) -> Option<u16> {
     }
     if img.starts_with("temporalio/server") || img.starts_with("temporalio/auto-setup") {
         let env = environment(svc);
-        return Some(
-            env.get("FRONTEND_GRPC_PORT").and_then(|p| p.parse().ok()).unwrap_or(TEMPORAL_FRONTEND_PORT),
-        );
+        return Some(env.get("FRONTEND_GRPC_PORT").and_then(|p| p.parse().ok()).unwrap_or(TEMPORAL_FRONTEND_PORT));
     }
     None
 }
@@ -306,11 +306,9 @@ fn published_ports(svc: &Value) -> Vec<Published> {
                 let parts: Vec<&str> = text.rsplitn(3, ':').collect();
                 match parts.as_slice() {
                     [container] => Published { host_ip: None, host_port: None, container_port: container.to_string() },
-                    [container, host] => Published {
-                        host_ip: None,
-                        host_port: Some(host.to_string()),
-                        container_port: container.to_string(),
-                    },
+                    [container, host] => {
+                        Published { host_ip: None, host_port: Some(host.to_string()), container_port: container.to_string() }
+                    }
                     [container, host, ip] => Published {
                         host_ip: Some(ip.trim_matches(['[', ']']).to_string()),
                         host_port: Some(host.to_string()),
@@ -329,14 +327,11 @@ fn is_loopback(ip: &str) -> bool {
 
 fn depends_on(svc: &Value) -> BTreeMap<String, String> {
     match svc.get("depends_on") {
-        Some(Value::Sequence(items)) => {
-            items.iter().filter_map(scalar).map(|n| (n, "service_started".to_string())).collect()
-        }
+        Some(Value::Sequence(items)) => items.iter().filter_map(scalar).map(|n| (n, "service_started".to_string())).collect(),
         Some(Value::Mapping(map)) => map
             .iter()
             .map(|(k, v)| {
-                let condition =
-                    v.get("condition").and_then(scalar).unwrap_or_else(|| "service_started".to_string());
+                let condition = v.get("condition").and_then(scalar).unwrap_or_else(|| "service_started".to_string());
                 (scalar(k).unwrap_or_default(), condition)
             })
             .collect(),
@@ -458,12 +453,8 @@ fn check_worker_build(c: &Value) -> Vec<String> {
     if !(command.is_empty() || command == ["worker"]) {
         problems.push(format!("`worker` runs {command:?}, expected [\"worker\"]"));
     }
-    let replicas = worker
-        .get("deploy")
-        .and_then(|d| d.get("replicas"))
-        .or_else(|| worker.get("scale"))
-        .and_then(Value::as_u64)
-        .unwrap_or(1);
+    let replicas =
+        worker.get("deploy").and_then(|d| d.get("replicas")).or_else(|| worker.get("scale")).and_then(Value::as_u64).unwrap_or(1);
     if replicas < 2 {
         problems.push(format!("`worker` has {replicas} replica(s); a fleet needs at least 2"));
     }
@@ -488,9 +479,8 @@ fn check_env_vars(c: &Value, reads: &BTreeSet<String>) -> Vec<String> {
     let set: BTreeSet<String> = services(c).values().flat_map(|svc| environment(svc).into_keys()).collect();
     for var in reads.iter().filter(|v| v.starts_with("PUNCTUAL_")) {
         if !set.contains(var) && !LEFT_AT_DEFAULT.iter().any(|(name, _)| name == var) {
-            problems.push(format!(
-                "the worker reads {var}, but docker-compose.yml neither sets it nor lists it in LEFT_AT_DEFAULT"
-            ));
+            problems
+                .push(format!("the worker reads {var}, but docker-compose.yml neither sets it nor lists it in LEFT_AT_DEFAULT"));
         }
     }
     let env = service(c, "worker").map(environment).unwrap_or_default();
@@ -506,9 +496,7 @@ fn check_env_vars(c: &Value, reads: &BTreeSet<String>) -> Vec<String> {
     for (key, value) in expected {
         match (env.get(key), value) {
             (None, _) => problems.push(format!("`worker` does not set {key}")),
-            (Some(got), Some(want)) if got != want => {
-                problems.push(format!("`worker` sets {key}={got}, expected {want}"))
-            }
+            (Some(got), Some(want)) if got != want => problems.push(format!("`worker` sets {key}={got}, expected {want}")),
             _ => {}
         }
     }
@@ -555,10 +543,12 @@ fn check_urls(c: &Value) -> Vec<String> {
             }
             match listen_port(c, &host) {
                 Some(listening) if listening == port => {}
-                Some(listening) => problems.push(format!(
-                    "`{svc_name}`: {var} uses port {port}, but `{host}` listens on {listening}"
-                )),
-                None => problems.push(format!("`{svc_name}`: {var} names `{host}`, which is not a service listening on a known port")),
+                Some(listening) => {
+                    problems.push(format!("`{svc_name}`: {var} uses port {port}, but `{host}` listens on {listening}"))
+                }
+                None => {
+                    problems.push(format!("`{svc_name}`: {var} names `{host}`, which is not a service listening on a known port"))
+                }
             }
             if svc_name == "worker" && !depends_on(svc).contains_key(&host) {
                 problems.push(format!("`worker` uses `{host}` ({var}) but does not depend on it"));
@@ -570,9 +560,8 @@ fn check_urls(c: &Value) -> Vec<String> {
         let Some(svc) = service(c, name) else { continue };
         let listen = listen_arg(svc).unwrap_or_default();
         if listen != format!("0.0.0.0:{port}") {
-            problems.push(format!(
-                "`{name}` listens on `{listen}`: inside the compose network it must be --listen 0.0.0.0:{port}"
-            ));
+            problems
+                .push(format!("`{name}` listens on `{listen}`: inside the compose network it must be --listen 0.0.0.0:{port}"));
         }
     }
     // The Temporal frontend must be reachable on the port clients use.
@@ -605,8 +594,7 @@ fn check_urls(c: &Value) -> Vec<String> {
         if !init_text.contains(&format!("CREATE DATABASE {database}")) {
             problems.push(format!("no init script mounted into postgresql creates database `{database}`"));
         }
-        if user != pg_env.get("POSTGRES_USER").cloned().unwrap_or_default()
-            && !init_text.contains(&format!("CREATE ROLE {user}"))
+        if user != pg_env.get("POSTGRES_USER").cloned().unwrap_or_default() && !init_text.contains(&format!("CREATE ROLE {user}"))
         {
             problems.push(format!("the ledger URL logs in as `{user}`, a role nothing creates"));
         }
@@ -634,8 +622,7 @@ fn check_search_attributes(c: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    let wanted: Vec<(String, String)> =
-        names::SEARCH_ATTRIBUTES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+    let wanted: Vec<(String, String)> = names::SEARCH_ATTRIBUTES.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
     if registered != wanted {
         problems.push(format!(
             "register-search-attributes registers {registered:?}, but the workflows set {wanted:?} (names::SEARCH_ATTRIBUTES)"
@@ -686,9 +673,9 @@ fn check_stop_grace(c: &Value, default_grace: Duration) -> Vec<String> {
         None => problems.push(format!("`worker` has no stop_grace_period: Docker's default 10s cuts the {grace:?} drain")),
         Some(text) => match compose_duration(&text) {
             Some(period) if period > grace => {}
-            Some(period) => problems.push(format!(
-                "`worker` stop_grace_period {period:?} must exceed the shutdown grace {grace:?}"
-            )),
+            Some(period) => {
+                problems.push(format!("`worker` stop_grace_period {period:?} must exceed the shutdown grace {grace:?}"))
+            }
             None => problems.push(format!("`worker` stop_grace_period `{text}` is not a duration")),
         },
     }
@@ -745,8 +732,7 @@ fn dockerfile_instructions(text: &str) -> Vec<(String, String)> {
 fn check_dockerfile(text: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let instructions = dockerfile_instructions(text);
-    let froms: Vec<usize> =
-        instructions.iter().enumerate().filter(|(_, (op, _))| op == "FROM").map(|(i, _)| i).collect();
+    let froms: Vec<usize> = instructions.iter().enumerate().filter(|(_, (op, _))| op == "FROM").map(|(i, _)| i).collect();
     if froms.len() < 2 {
         problems.push(format!("the Dockerfile has {} FROM, expected a multi-stage build (≥ 2)", froms.len()));
     }
@@ -781,9 +767,7 @@ fn check_dockerfile(text: &str) -> Vec<String> {
                 problems.push(format!("the final stage never copies the binary to {binary}"));
             }
         }
-        _ => problems.push(format!(
-            "the final stage's ENTRYPOINT is {entrypoint:?}, expected the exec form [\"/.../punctual\"]"
-        )),
+        _ => problems.push(format!("the final stage's ENTRYPOINT is {entrypoint:?}, expected the exec form [\"/.../punctual\"]")),
     }
     let cmd = final_stage.iter().rev().find(|(op, _)| op == "CMD").map(|(_, a)| a.clone());
     if cmd.as_deref().and_then(|c| serde_json::from_str::<Vec<String>>(c).ok()) != Some(vec!["worker".to_string()]) {
@@ -907,105 +891,214 @@ fn every_check_fails_on_a_broken_copy() {
         ("seed service removed", |c| set(c, &["services", "seed"], None), &services_check),
         ("temporal-ui removed", |c| set(c, &["services", "temporal-ui"], None), &services_check),
         ("postgres healthcheck removed", |c| set(c, &["services", "postgresql", "healthcheck"], None), &services_check),
-        ("worker on a prebuilt image", |c| {
-            set(c, &["services", "worker", "build"], None);
-            set(c, &["services", "worker", "image"], Some("someone/else:latest".into()));
-        }, &build_check),
-        ("worker built from another Dockerfile", |c| {
-            set(c, &["services", "worker", "build"], Some(yaml("{context: ., dockerfile: Dockerfile.dev}")))
-        }, &build_check),
+        (
+            "worker on a prebuilt image",
+            |c| {
+                set(c, &["services", "worker", "build"], None);
+                set(c, &["services", "worker", "image"], Some("someone/else:latest".into()));
+            },
+            &build_check,
+        ),
+        (
+            "worker built from another Dockerfile",
+            |c| set(c, &["services", "worker", "build"], Some(yaml("{context: ., dockerfile: Dockerfile.dev}"))),
+            &build_check,
+        ),
         ("one worker replica", |c| set(c, &["services", "worker", "deploy", "replicas"], Some(1.into())), &build_check),
-        ("worker with a container_name", |c| {
-            set(c, &["services", "worker", "container_name"], Some("worker".into()))
-        }, &build_check),
-        ("typo in a PUNCTUAL_ variable", |c| {
-            set(c, &["services", "worker", "environment", "PUNCTUAL_TASK_QEUE"], Some("punctual".into()))
-        }, &env_check),
-        ("a TEMPORAL_ variable nobody reads", |c| {
-            set(c, &["services", "worker", "environment", "TEMPORAL_CLI_ADDRESS"], Some("temporal:7233".into()))
-        }, &env_check),
-        ("worker no longer sets the database URL", |c| {
-            set(c, &["services", "worker", "environment", "PUNCTUAL_DATABASE_URL"], None)
-        }, &env_check),
-        ("worker on another task queue", |c| {
-            set(c, &["services", "worker", "environment", "PUNCTUAL_TASK_QUEUE"], Some("billing".into()))
-        }, &env_check),
-        ("a worker variable nobody decided about", |c| {
-            // Like a new `env = "..."` in the worker: a variable it reads that the file neither
-            // sets nor lists in LEFT_AT_DEFAULT.
-            set(c, &["services", "worker", "environment", "PUNCTUAL_CONNECT_TIMEOUT"], None)
-        }, &env_check),
-        ("provider URL on the sink's port", |c| {
-            set(c, &["services", "worker", "environment", "PUNCTUAL_PROVIDER_URL"], Some("http://sandbox-provider:8082".into()))
-        }, &url_check),
-        ("provider listening elsewhere", |c| {
-            set(c, &["services", "sandbox-provider", "command"], Some(yaml(r#"["sandbox-provider", "--listen", "0.0.0.0:9999"]"#)))
-        }, &url_check),
-        ("sink on loopback inside its container", |c| {
-            set(c, &["services", "notify-sink", "command"], Some(yaml(r#"["notify-sink", "--listen", "127.0.0.1:8082"]"#)))
-        }, &url_check),
-        ("sink URL names a service that does not exist", |c| {
-            set(c, &["services", "worker", "environment", "PUNCTUAL_NOTIFY_URL"], Some("http://notify:8082".into()))
-        }, &url_check),
-        ("Temporal on the wrong port", |c| {
-            set(c, &["services", "worker", "environment", "TEMPORAL_ADDRESS"], Some("temporal:7234".into()))
-        }, &url_check),
-        ("ledger on the wrong Postgres port", |c| {
-            set(c, &["services", "worker", "environment", "PUNCTUAL_DATABASE_URL"],
-                Some("postgres://punctual:punctual@postgresql:5433/punctual".into()))
-        }, &url_check),
-        ("ledger database nobody creates", |c| {
-            set(c, &["services", "worker", "environment", "PUNCTUAL_DATABASE_URL"],
-                Some("postgres://punctual:punctual@postgresql:5432/ledger".into()))
-        }, &url_check),
-        ("ledger password out of step", |c| {
-            set(c, &["services", "seed", "environment", "PUNCTUAL_DATABASE_URL"],
-                Some("postgres://punctual:hunter2@postgresql:5432/punctual".into()))
-        }, &url_check),
-        ("worker does not wait for the provider", |c| {
-            set(c, &["services", "worker", "depends_on", "sandbox-provider"], None)
-        }, &url_check),
-        ("a search attribute missing", |c| {
-            set(c, &["services", "register-search-attributes", "environment", "SEARCH_ATTRIBUTES"],
-                Some("BusinessKey=Keyword BusinessDate=Keyword JobName=Keyword CustomerId=Keyword".into()))
-        }, &sa_check),
-        ("a search attribute of the wrong type", |c| {
-            set(c, &["services", "register-search-attributes", "environment", "SEARCH_ATTRIBUTES"],
-                Some("BusinessKey=Keyword BusinessDate=Datetime JobName=Keyword CustomerId=Keyword RunOutcome=Keyword".into()))
-        }, &sa_check),
-        ("an extra search attribute", |c| {
-            set(c, &["services", "register-search-attributes", "environment", "SEARCH_ATTRIBUTES"],
+        (
+            "worker with a container_name",
+            |c| set(c, &["services", "worker", "container_name"], Some("worker".into())),
+            &build_check,
+        ),
+        (
+            "typo in a PUNCTUAL_ variable",
+            |c| set(c, &["services", "worker", "environment", "PUNCTUAL_TASK_QEUE"], Some("punctual".into())),
+            &env_check,
+        ),
+        (
+            "a TEMPORAL_ variable nobody reads",
+            |c| set(c, &["services", "worker", "environment", "TEMPORAL_CLI_ADDRESS"], Some("temporal:7233".into())),
+            &env_check,
+        ),
+        (
+            "worker no longer sets the database URL",
+            |c| set(c, &["services", "worker", "environment", "PUNCTUAL_DATABASE_URL"], None),
+            &env_check,
+        ),
+        (
+            "worker on another task queue",
+            |c| set(c, &["services", "worker", "environment", "PUNCTUAL_TASK_QUEUE"], Some("billing".into())),
+            &env_check,
+        ),
+        (
+            "a worker variable nobody decided about",
+            |c| {
+                // Like a new `env = "..."` in the worker: a variable it reads that the file neither
+                // sets nor lists in LEFT_AT_DEFAULT.
+                set(c, &["services", "worker", "environment", "PUNCTUAL_CONNECT_TIMEOUT"], None)
+            },
+            &env_check,
+        ),
+        (
+            "provider URL on the sink's port",
+            |c| {
+                set(
+                    c,
+                    &["services", "worker", "environment", "PUNCTUAL_PROVIDER_URL"],
+                    Some("http://sandbox-provider:8082".into()),
+                )
+            },
+            &url_check,
+        ),
+        (
+            "provider listening elsewhere",
+            |c| {
+                set(
+                    c,
+                    &["services", "sandbox-provider", "command"],
+                    Some(yaml(r#"["sandbox-provider", "--listen", "0.0.0.0:9999"]"#)),
+                )
+            },
+            &url_check,
+        ),
+        (
+            "sink on loopback inside its container",
+            |c| set(c, &["services", "notify-sink", "command"], Some(yaml(r#"["notify-sink", "--listen", "127.0.0.1:8082"]"#))),
+            &url_check,
+        ),
+        (
+            "sink URL names a service that does not exist",
+            |c| set(c, &["services", "worker", "environment", "PUNCTUAL_NOTIFY_URL"], Some("http://notify:8082".into())),
+            &url_check,
+        ),
+        (
+            "Temporal on the wrong port",
+            |c| set(c, &["services", "worker", "environment", "TEMPORAL_ADDRESS"], Some("temporal:7234".into())),
+            &url_check,
+        ),
+        (
+            "ledger on the wrong Postgres port",
+            |c| {
+                set(
+                    c,
+                    &["services", "worker", "environment", "PUNCTUAL_DATABASE_URL"],
+                    Some("postgres://punctual:punctual@postgresql:5433/punctual".into()),
+                )
+            },
+            &url_check,
+        ),
+        (
+            "ledger database nobody creates",
+            |c| {
+                set(
+                    c,
+                    &["services", "worker", "environment", "PUNCTUAL_DATABASE_URL"],
+                    Some("postgres://punctual:punctual@postgresql:5432/ledger".into()),
+                )
+            },
+            &url_check,
+        ),
+        (
+            "ledger password out of step",
+            |c| {
+                set(
+                    c,
+                    &["services", "seed", "environment", "PUNCTUAL_DATABASE_URL"],
+                    Some("postgres://punctual:hunter2@postgresql:5432/punctual".into()),
+                )
+            },
+            &url_check,
+        ),
+        (
+            "worker does not wait for the provider",
+            |c| set(c, &["services", "worker", "depends_on", "sandbox-provider"], None),
+            &url_check,
+        ),
+        (
+            "a search attribute missing",
+            |c| {
+                set(
+                    c,
+                    &["services", "register-search-attributes", "environment", "SEARCH_ATTRIBUTES"],
+                    Some("BusinessKey=Keyword BusinessDate=Keyword JobName=Keyword CustomerId=Keyword".into()),
+                )
+            },
+            &sa_check,
+        ),
+        (
+            "a search attribute of the wrong type",
+            |c| {
+                set(
+                    c,
+                    &["services", "register-search-attributes", "environment", "SEARCH_ATTRIBUTES"],
+                    Some(
+                        "BusinessKey=Keyword BusinessDate=Datetime JobName=Keyword CustomerId=Keyword RunOutcome=Keyword".into(),
+                    ),
+                )
+            },
+            &sa_check,
+        ),
+        (
+            "an extra search attribute",
+            |c| {
+                set(c, &["services", "register-search-attributes", "environment", "SEARCH_ATTRIBUTES"],
                 Some("BusinessKey=Keyword BusinessDate=Keyword JobName=Keyword CustomerId=Keyword RunOutcome=Keyword Tenant=Keyword".into()))
-        }, &sa_check),
-        ("registration script not in the repository", |c| {
-            set(c, &["services", "register-search-attributes", "entrypoint"], Some(yaml(r#"["/bin/sh", "/deploy/nowhere.sh"]"#)))
-        }, &sa_check),
-        ("worker does not wait for registration", |c| {
-            set(c, &["services", "worker", "depends_on", "register-search-attributes"], None)
-        }, &sa_check),
-        ("worker does not wait for the seed", |c| {
-            set(c, &["services", "worker", "depends_on", "seed", "condition"], Some("service_started".into()))
-        }, &sa_check),
-        ("stop grace equal to the shutdown grace", |c| {
-            set(c, &["services", "worker", "stop_grace_period"], Some("30s".into()))
-        }, &grace_check),
+            },
+            &sa_check,
+        ),
+        (
+            "registration script not in the repository",
+            |c| {
+                set(
+                    c,
+                    &["services", "register-search-attributes", "entrypoint"],
+                    Some(yaml(r#"["/bin/sh", "/deploy/nowhere.sh"]"#)),
+                )
+            },
+            &sa_check,
+        ),
+        (
+            "worker does not wait for registration",
+            |c| set(c, &["services", "worker", "depends_on", "register-search-attributes"], None),
+            &sa_check,
+        ),
+        (
+            "worker does not wait for the seed",
+            |c| set(c, &["services", "worker", "depends_on", "seed", "condition"], Some("service_started".into())),
+            &sa_check,
+        ),
+        (
+            "stop grace equal to the shutdown grace",
+            |c| set(c, &["services", "worker", "stop_grace_period"], Some("30s".into())),
+            &grace_check,
+        ),
         ("no stop grace period", |c| set(c, &["services", "worker", "stop_grace_period"], None), &grace_check),
-        ("shutdown grace raised past the stop grace", |c| {
-            set(c, &["services", "worker", "environment", "PUNCTUAL_SHUTDOWN_GRACE"], Some("2m".into()))
-        }, &grace_check),
+        (
+            "shutdown grace raised past the stop grace",
+            |c| set(c, &["services", "worker", "environment", "PUNCTUAL_SHUTDOWN_GRACE"], Some("2m".into())),
+            &grace_check,
+        ),
         ("stop signal SIGKILL", |c| set(c, &["services", "worker", "stop_signal"], Some("SIGKILL".into())), &grace_check),
-        ("provider published on every interface", |c| {
-            set(c, &["services", "sandbox-provider", "ports"], Some(yaml(r#"["8081:8081"]"#)))
-        }, &ports_check),
-        ("sink published on 0.0.0.0", |c| {
-            set(c, &["services", "notify-sink", "ports"], Some(yaml(r#"["0.0.0.0:8082:8082"]"#)))
-        }, &ports_check),
-        ("sink published, long syntax, no host_ip", |c| {
-            set(c, &["services", "notify-sink", "ports"], Some(yaml("[{target: 8082, published: 18082}]")))
-        }, &ports_check),
-        ("another service forwarding 8081", |c| {
-            set(c, &["services", "temporal-ui", "ports"], Some(yaml(r#"["8081:8080"]"#)))
-        }, &ports_check),
+        (
+            "provider published on every interface",
+            |c| set(c, &["services", "sandbox-provider", "ports"], Some(yaml(r#"["8081:8081"]"#))),
+            &ports_check,
+        ),
+        (
+            "sink published on 0.0.0.0",
+            |c| set(c, &["services", "notify-sink", "ports"], Some(yaml(r#"["0.0.0.0:8082:8082"]"#))),
+            &ports_check,
+        ),
+        (
+            "sink published, long syntax, no host_ip",
+            |c| set(c, &["services", "notify-sink", "ports"], Some(yaml("[{target: 8082, published: 18082}]"))),
+            &ports_check,
+        ),
+        (
+            "another service forwarding 8081",
+            |c| set(c, &["services", "temporal-ui", "ports"], Some(yaml(r#"["8081:8080"]"#))),
+            &ports_check,
+        ),
     ];
     let mut silent = Vec::new();
     for (what, mutate, check) in &cases {
@@ -1027,8 +1120,10 @@ fn every_check_fails_on_a_broken_copy() {
             let last = dockerfile.rfind("\nFROM ").expect("a second FROM");
             dockerfile[last..].to_string()
         }),
-        ("shell-form ENTRYPOINT of something else", dockerfile.replace(
-            r#"ENTRYPOINT ["/usr/local/bin/punctual"]"#, "ENTRYPOINT /bin/sh")),
+        (
+            "shell-form ENTRYPOINT of something else",
+            dockerfile.replace(r#"ENTRYPOINT ["/usr/local/bin/punctual"]"#, "ENTRYPOINT /bin/sh"),
+        ),
         ("no release build", dockerfile.replace("--release", "")),
         ("CMD not worker", dockerfile.replace(r#"CMD ["worker"]"#, r#"CMD ["seed"]"#)),
     ];

@@ -17,7 +17,9 @@ const WAIT: Duration = Duration::from_secs(120);
 
 fn job_file(name: &str, timezone: &str) -> String {
     // Fires at 03:00 only: nothing but this test's trigger and retries runs it.
-    format!("[jobs.{name}]\nworkflow = \"BillingRunWorkflow\"\ninput = {{ timezone = \"{timezone}\" }}\ntimezone = \"{TZ}\"\nat = \"03:00\"\n")
+    format!(
+        "[jobs.{name}]\nworkflow = \"BillingRunWorkflow\"\ninput = {{ timezone = \"{timezone}\" }}\ntimezone = \"{TZ}\"\nat = \"03:00\"\n"
+    )
 }
 
 async fn punctual(env: &TestEnv, args: &[&str]) -> CliOutput {
@@ -67,7 +69,8 @@ async fn a_failed_occurrence_is_archived_and_a_retry_after_the_fix_runs_it_once(
 
         let listed = punctual(&env, &["failures", "list"]).await;
         assert!(listed.success, "{}", listed.stderr);
-        let line = listed.stdout.lines().find(|l| l.starts_with(&key)).unwrap_or_else(|| panic!("{key} listed:\n{}", listed.stdout));
+        let line =
+            listed.stdout.lines().find(|l| l.starts_with(&key)).unwrap_or_else(|| panic!("{key} listed:\n{}", listed.stdout));
         assert!(line.contains("  failed  attempts=1") && line.contains(&first.run.run_id), "{line}");
 
         // Retried before the cause is fixed: it fails again, under the same key, and counts.
@@ -112,7 +115,11 @@ async fn a_failed_occurrence_is_archived_and_a_retry_after_the_fix_runs_it_once(
         assert_eq!(charges_per_invoice(&env).await, charged, "nothing doubled");
 
         let unknown = punctual(&env, &["failures", "retry", "no-such/key"]).await;
-        assert!(!unknown.success && unknown.stderr.contains("no failed run is archived under `no-such/key`"), "{}", unknown.stderr);
+        assert!(
+            !unknown.success && unknown.stderr.contains("no failed run is archived under `no-such/key`"),
+            "{}",
+            unknown.stderr
+        );
         schedule_ok(&env, &config, &["delete", &name]).await;
     })
     .await;

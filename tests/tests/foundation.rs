@@ -18,8 +18,7 @@ async fn bench_workflow_returns_n_times_m_through_the_rust_client() {
                 .start_workflow(
                     BenchWorkflow::run,
                     JsonInput::from(json!({"activities": 4, "payload_bytes": 16})),
-                    WorkflowStartOptions::new(&env.task_queue, format!("{}-bench", env.task_queue))
-                        .build(),
+                    WorkflowStartOptions::new(&env.task_queue, format!("{}-bench", env.task_queue)).build(),
                 )
                 .await
                 .expect("start");
@@ -35,10 +34,20 @@ async fn bench_workflow_runs_from_the_temporal_cli() {
     let id = format!("{}-cli", env.task_queue);
     let result = env
         .with_worker(async {
-            let started = env.cli(&[
-                "workflow", "start", "--type", "BenchWorkflow", "--task-queue", &env.task_queue,
-                "--workflow-id", &id, "--input", r#"{"activities":3,"payload_bytes":8}"#,
-            ]).await;
+            let started = env
+                .cli(&[
+                    "workflow",
+                    "start",
+                    "--type",
+                    "BenchWorkflow",
+                    "--task-queue",
+                    &env.task_queue,
+                    "--workflow-id",
+                    &id,
+                    "--input",
+                    r#"{"activities":3,"payload_bytes":8}"#,
+                ])
+                .await;
             assert!(started.success, "start failed: {}", started.stderr);
             env.cli_json(&["workflow", "result", "--workflow-id", &id]).await
         })
@@ -61,10 +70,8 @@ async fn bad_input_from_the_cli_fails_at_once_naming_the_problem() {
     env.with_worker(async {
         for (i, (extra, expected)) in cases.iter().enumerate() {
             let id = format!("{}-{i}", env.task_queue);
-            let mut args = vec![
-                "workflow", "start", "--type", "BenchWorkflow", "--task-queue", &env.task_queue,
-                "--workflow-id", &id,
-            ];
+            let mut args =
+                vec!["workflow", "start", "--type", "BenchWorkflow", "--task-queue", &env.task_queue, "--workflow-id", &id];
             args.extend_from_slice(extra);
             let started = env.cli(&args).await;
             assert!(started.success, "start {extra:?} failed: {}", started.stderr);
@@ -115,10 +122,9 @@ async fn worker_binary_drains_in_flight_activities_on_sigterm() {
     })
     .await;
     sigterm(&worker);
-    let status = eventually("the worker to exit after SIGTERM", Duration::from_secs(60), async || {
-        worker.try_wait().expect("wait worker")
-    })
-    .await;
+    let status =
+        eventually("the worker to exit after SIGTERM", Duration::from_secs(60), async || worker.try_wait().expect("wait worker"))
+            .await;
     assert!(status.success(), "worker exited with {status} after SIGTERM");
 
     // Nothing the worker had taken was abandoned: no pending activity is left STARTED (a dropped
@@ -141,10 +147,7 @@ async fn worker_binary_drains_in_flight_activities_on_sigterm() {
         let history = env.cli_json(&["workflow", "show", "--workflow-id", id]).await;
         for event in history["events"].as_array().expect("events") {
             let kind = event["eventType"].as_str().unwrap_or_default();
-            assert!(
-                !kind.contains("ACTIVITY_TASK_TIMED_OUT") && !kind.contains("ACTIVITY_TASK_FAILED"),
-                "{id}: {event:#}"
-            );
+            assert!(!kind.contains("ACTIVITY_TASK_TIMED_OUT") && !kind.contains("ACTIVITY_TASK_FAILED"), "{id}: {event:#}");
         }
     }
     sigterm(&replacement);

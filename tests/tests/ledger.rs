@@ -63,12 +63,7 @@ async fn create_effects_table(ledger: &Ledger) {
 }
 
 fn caller(run: &str, attempt: u32) -> Caller {
-    Caller {
-        workflow_id: "billing-2026-11".into(),
-        run_id: run.into(),
-        activity_type: "GenerateBill".into(),
-        attempt,
-    }
+    Caller { workflow_id: "billing-2026-11".into(), run_id: run.into(), activity_type: "GenerateBill".into(), attempt }
 }
 
 /// An effect that counts its runs, writes one `effects` row and returns `result`.
@@ -77,11 +72,7 @@ fn write_effect(runs: &Arc<AtomicUsize>, key: &str, result: &str) -> Effect<Stri
     Box::new(move |conn| {
         Box::pin(async move {
             runs.fetch_add(1, Ordering::SeqCst);
-            sqlx::query("INSERT INTO effects (key, note) VALUES ($1, $2)")
-                .bind(&key)
-                .bind(&result)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query("INSERT INTO effects (key, note) VALUES ($1, $2)").bind(&key).bind(&result).execute(&mut *conn).await?;
             Ok(result)
         })
     })
@@ -172,10 +163,7 @@ async fn failed_effect_rolls_back_and_frees_the_key(url: String) {
         Box::new(move |conn| {
             Box::pin(async move {
                 runs.fetch_add(1, Ordering::SeqCst);
-                sqlx::query("INSERT INTO effects (key, note) VALUES ($1, 'half-done')")
-                    .bind(key)
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query("INSERT INTO effects (key, note) VALUES ($1, 'half-done')").bind(key).execute(&mut *conn).await?;
                 Err(EffectError::permanent("account closed"))
             })
         })
@@ -259,7 +247,8 @@ async fn a_batch_goes_on_past_a_key_whose_rows_contradict_it(url: String) {
     assert_eq!(notes, expected.map(|(k, n)| (k.to_owned(), n.to_owned())));
 
     // The single-key path refuses it the same way: permanent, not a retry loop.
-    let err = ledger.once("bill/C2", &json!({ "key": "bill/C2" }), &caller("r", 2), insert("bill/C2")).await.expect_err("refused");
+    let err =
+        ledger.once("bill/C2", &json!({ "key": "bill/C2" }), &caller("r", 2), insert("bill/C2")).await.expect_err("refused");
     assert!(matches!(err, LedgerError::Effect(_)) && !err.is_retryable(), "{err:?}");
 
     // A later batch replays the committed keys and still refuses the contradicted one.
@@ -432,10 +421,7 @@ async fn prefix_listing_is_literal_and_ordered(url: String) {
     let listed = async |prefix: &str| -> Vec<String> {
         ledger.entries_with_prefix(prefix).await.expect("list").into_iter().map(|e| e.key).collect()
     };
-    assert_eq!(
-        listed("bill/").await,
-        ["bill/C0001/2026-10", "bill/C0001/2026-11", "bill/C0002/2026-11", "bill/C0010/2026-10"]
-    );
+    assert_eq!(listed("bill/").await, ["bill/C0001/2026-10", "bill/C0001/2026-11", "bill/C0002/2026-11", "bill/C0010/2026-10"]);
     assert_eq!(listed("bill_").await, ["bill_/x"], "`_` is not a wildcard");
     assert_eq!(listed("Bill/").await, ["Bill/C0003/2026-11"], "matching is case-sensitive");
     assert!(listed("refund/").await.is_empty());

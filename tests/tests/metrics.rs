@@ -81,9 +81,7 @@ impl Scrape {
     fn deltas(&self, before: &Scrape, checks: &[Check<'_>]) -> Vec<(String, f64, f64)> {
         checks
             .iter()
-            .map(|(name, labels, want)| {
-                (format!("{name}{labels:?}"), self.get(name, labels) - before.get(name, labels), *want)
-            })
+            .map(|(name, labels, want)| (format!("{name}{labels:?}"), self.get(name, labels) - before.get(name, labels), *want))
             .collect()
     }
 }
@@ -125,10 +123,8 @@ async fn run_billing(env: &TestEnv, id: &str, date: &str) -> BillingRunSummary {
 async fn a_billing_run_moves_each_counter_by_exactly_its_effects() {
     let env = TestEnv::start("metrics-billing").await;
     let (_worker, base) = spawn_with_metrics(&env, &[]);
-    eventually("/readyz to say ready", WAIT, async || {
-        get(&format!("{base}/readyz")).await.filter(|(status, _)| *status == 200)
-    })
-    .await;
+    eventually("/readyz to say ready", WAIT, async || get(&format!("{base}/readyz")).await.filter(|(status, _)| *status == 200))
+        .await;
     let (status, body) = get(&format!("{base}/healthz")).await.expect("/healthz answers");
     assert_eq!((status, body.as_str()), (200, "ok\n"));
 

@@ -162,7 +162,9 @@ fn walk(value: &Value, path: &str, needles: &[String], payloads: &mut Vec<RawPay
                 walk(v, &format!("{path}.{key}"), needles, payloads, leaks);
             }
         }
-        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), needles, payloads, leaks)),
+        Value::Array(items) => {
+            items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), needles, payloads, leaks))
+        }
         _ => {}
     }
 }
@@ -220,9 +222,7 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
 
     // Before encryption: a run by the in-process worker and a client without a codec.
     let plain_date = "2026-11-23";
-    let plain = env
-        .with_worker(env.punctual(&["billing-run", "--date", plain_date, "--timezone", TZ, "--wait"]))
-        .await;
+    let plain = env.with_worker(env.punctual(&["billing-run", "--date", plain_date, "--timezone", TZ, "--wait"])).await;
     assert!(plain.success, "{}", plain.stderr);
     let plain_summary = summary(&plain.stdout);
     let plain_histories = histories(&env, &keys::billing_run(TZ, plain_date)).await;
@@ -248,7 +248,8 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
     // (declined cards never), a receipt for each paid one.
     let invoices: Vec<String> = customers.iter().map(|(c, _)| keys::invoice_id(c, date)).collect();
     assert_eq!(run_summary["totals"]["customers"], customers.len(), "{run_summary:#}");
-    let rows: Vec<String> = env.world.invoices().await.into_iter().map(|(id, _)| id).filter(|id| id.ends_with("20261124")).collect();
+    let rows: Vec<String> =
+        env.world.invoices().await.into_iter().map(|(id, _)| id).filter(|id| id.ends_with("20261124")).collect();
     assert_eq!(rows, invoices, "one invoice row per customer");
     let mut charged = BTreeMap::<String, usize>::new();
     for charge in env.world.charges().await {
@@ -292,7 +293,8 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
     assert!(shown.starts_with("c-") && !shown.contains(first.as_str()), "{shown}");
     let query = format!("CustomerId = '{shown}' AND BusinessDate = '{date}'");
     let found = env.cli_json(&["workflow", "list", "--query", &query]).await;
-    let found_ids: Vec<&str> = found.as_array().map(|a| a.iter().filter_map(|w| w["execution"]["workflowId"].as_str()).collect()).unwrap_or_default();
+    let found_ids: Vec<&str> =
+        found.as_array().map(|a| a.iter().filter_map(|w| w["execution"]["workflowId"].as_str()).collect()).unwrap_or_default();
     assert_eq!(found_ids, vec![keys::payment_saga(&keys::invoice_id(&shown, date))], "{found:#}");
 
     // The saga still decided on the decline's real message: it is what the void records.
@@ -330,7 +332,8 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let saga = keys::payment_saga(&keys::invoice_id(&shown, date));
-    let decoded = env.cli_json(&["workflow", "show", "--workflow-id", &saga, "--codec-endpoint", &url, "--codec-auth", token]).await;
+    let decoded =
+        env.cli_json(&["workflow", "show", "--workflow-id", &saga, "--codec-endpoint", &url, "--codec-auth", token]).await;
     let mut payloads = Vec::new();
     walk(&decoded, "", &ids, &mut payloads, &mut BTreeSet::new());
     assert!(!payloads.is_empty(), "{decoded:#}");
@@ -409,9 +412,7 @@ async fn a_bulk_run_with_keys_shows_no_customer_in_the_clear() {
 
     // Without keys the bulk page's payloads and its workflow id show customers: the walk can fail.
     let plain_date = "2026-11-21";
-    let plain = env
-        .with_worker(env.punctual(&["billing-run", "--date", plain_date, "--timezone", TZ, "--bulk", "--wait"]))
-        .await;
+    let plain = env.with_worker(env.punctual(&["billing-run", "--date", plain_date, "--timezone", TZ, "--bulk", "--wait"])).await;
     assert!(plain.success, "{}", plain.stderr);
     let plain_histories = histories(&env, &keys::billing_run(TZ, plain_date)).await;
     assert!(!readable(&plain_histories, &customers).is_empty(), "a plain bulk page shows customers");
@@ -447,8 +448,14 @@ async fn bad_keys_stop_every_command_by_name_and_no_key_is_ever_printed() {
     let args = ["billing-run", "--date", "2026-11-24", "--timezone", TZ];
     let short = "c2hvcnQta2V5"; // base64 of 9 bytes
     let cases: [(Vec<(&str, String)>, &str); 3] = [
-        (vec![("PUNCTUAL_PAYLOAD_KEY", short.to_owned()), ("PUNCTUAL_PAYLOAD_KEY_ID", "k1".to_owned())], "PUNCTUAL_PAYLOAD_KEY decodes to 9 bytes"),
-        (vec![("PUNCTUAL_PAYLOAD_KEY", "%%%not-base64%%%".to_owned()), ("PUNCTUAL_PAYLOAD_KEY_ID", "k1".to_owned())], "PUNCTUAL_PAYLOAD_KEY is not valid base64"),
+        (
+            vec![("PUNCTUAL_PAYLOAD_KEY", short.to_owned()), ("PUNCTUAL_PAYLOAD_KEY_ID", "k1".to_owned())],
+            "PUNCTUAL_PAYLOAD_KEY decodes to 9 bytes",
+        ),
+        (
+            vec![("PUNCTUAL_PAYLOAD_KEY", "%%%not-base64%%%".to_owned()), ("PUNCTUAL_PAYLOAD_KEY_ID", "k1".to_owned())],
+            "PUNCTUAL_PAYLOAD_KEY is not valid base64",
+        ),
         (vec![("PUNCTUAL_PAYLOAD_KEY", KEY_1.to_owned())], "PUNCTUAL_PAYLOAD_KEY is set but PUNCTUAL_PAYLOAD_KEY_ID is not"),
     ];
     for (vars, message) in cases {
@@ -460,7 +467,11 @@ async fn bad_keys_stop_every_command_by_name_and_no_key_is_ever_printed() {
             assert!(!out.success, "{command:?} ran with {message}");
             assert!(out.stderr.contains(message), "{command:?}: {}", out.stderr);
             for (_, value) in &vars {
-                assert!(!out.stderr.contains(value.as_str()) && !out.stdout.contains(value.as_str()), "{command:?} printed a key: {}", out.stderr);
+                assert!(
+                    !out.stderr.contains(value.as_str()) && !out.stdout.contains(value.as_str()),
+                    "{command:?} printed a key: {}",
+                    out.stderr
+                );
             }
         }
     }

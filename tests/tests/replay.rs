@@ -37,7 +37,16 @@ fn histories() -> Vec<(String, Vec<u8>)> {
 async fn histories_of_earlier_releases_replay_on_todays_code() {
     let all = histories();
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
-    let kinds = ["billing-run", "billing-batch", "payment-completed", "payment-compensated", "fire", "occurrence", "billing-run-bulk", "billing-bulk-batch"];
+    let kinds = [
+        "billing-run",
+        "billing-batch",
+        "payment-completed",
+        "payment-compensated",
+        "fire",
+        "occurrence",
+        "billing-run-bulk",
+        "billing-bulk-batch",
+    ];
     for kind in kinds {
         assert!(names.iter().any(|n| n.starts_with(kind)), "no {kind} history among {names:?}");
     }
@@ -72,10 +81,7 @@ async fn a_history_the_code_would_not_write_fails_replay() {
     assert_eq!(changed, 1, "{name} has one StartOccurrence activity");
     let history = WorkflowHistory::from_json(json.to_string().as_bytes()).expect("history");
     let err = registration::replayer().expect("replayer").replay_workflow(history).await.expect_err("replayed a changed history");
-    assert!(
-        matches!(err, WorkflowReplayError::Replay(WorkflowReplayFailure::Nondeterminism { .. })),
-        "{name}: {err}"
-    );
+    assert!(matches!(err, WorkflowReplayError::Replay(WorkflowReplayFailure::Nondeterminism { .. })), "{name}: {err}");
 }
 
 /// The commands a person runs before an upgrade: `history export` of a real run, then
@@ -111,6 +117,11 @@ async fn history_export_then_replay_from_the_cli() {
     std::fs::write(&bad, json.to_string()).expect("write changed history");
     let refused = env.punctual(&["history", "replay", &good.display().to_string(), &bad.display().to_string()]).await;
     assert!(!refused.success, "{}", refused.stdout);
-    assert!(refused.stdout.contains("FAILED") && refused.stderr.contains("1 of 2 histories"), "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stdout.contains("FAILED") && refused.stderr.contains("1 of 2 histories"),
+        "{}\n{}",
+        refused.stdout,
+        refused.stderr
+    );
     assert!(refused.stderr.contains("changed.json") && !refused.stderr.contains("run.json"), "{}", refused.stderr);
 }

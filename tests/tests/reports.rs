@@ -44,7 +44,12 @@ async fn delivered(env: &TestEnv, kind: &str) -> Vec<(String, String)> {
         .await
         .into_iter()
         .filter(|d| d["kind"] == kind)
-        .map(|d| (d["idempotency_key"].as_str().unwrap_or_default().to_owned(), d["invoice_id"].as_str().unwrap_or_default().to_owned()))
+        .map(|d| {
+            (
+                d["idempotency_key"].as_str().unwrap_or_default().to_owned(),
+                d["invoice_id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -75,7 +80,8 @@ async fn sql(env: &TestEnv, statement: &str, binds: &[&str]) -> u64 {
 
 /// A charge made at the provider outside punctual (through its ordinary idempotent POST).
 async fn charge_by_hand(env: &TestEnv, key: &str, invoice: &str, customer: &str, amount_cents: i64) {
-    let body = json!({"invoice_id": invoice, "customer_id": customer, "amount_cents": amount_cents, "payment_method": "pm_card_visa"});
+    let body =
+        json!({"invoice_id": invoice, "customer_id": customer, "amount_cents": amount_cents, "payment_method": "pm_card_visa"});
     let reply = reqwest::Client::new()
         .post(format!("{}/charges", env.world.provider_url))
         .header("Idempotency-Key", key)
@@ -103,9 +109,8 @@ async fn runs_where(env: &TestEnv, query: &str, want: usize) -> Vec<String> {
     let query = format!("{query} AND TaskQueue='{}'", env.task_queue);
     eventually(&format!("{want} runs where {query}"), Duration::from_secs(30), async || {
         let runs = env.cli_json(&["workflow", "list", "--query", &query]).await;
-        let mut ids: Vec<String> = runs.as_array()?.iter()
-            .filter_map(|w| w["execution"]["workflowId"].as_str().map(str::to_owned))
-            .collect();
+        let mut ids: Vec<String> =
+            runs.as_array()?.iter().filter_map(|w| w["execution"]["workflowId"].as_str().map(str::to_owned)).collect();
         ids.sort();
         (ids.len() == want).then_some(ids)
     })
@@ -133,14 +138,28 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
         charge_by_hand(&env, "by-hand/twice", &inv("C00002"), "C00002", twice).await;
         sql(&env, "UPDATE invoices SET amount_cents = amount_cents + 1 WHERE id = $1", &[&inv("C00003")]).await;
         // A crash between the provider call and its record leaves the claim open.
-        sql(&env, "UPDATE ledger_entries SET status = 'claimed', result = NULL, completed_at = NULL WHERE key = $1",
-            &[&keys::charge(&inv("C00004"))]).await;
+        sql(
+            &env,
+            "UPDATE ledger_entries SET status = 'claimed', result = NULL, completed_at = NULL WHERE key = $1",
+            &[&keys::charge(&inv("C00004"))],
+        )
+        .await;
         let void = amount_of(&env, &inv("C00017")).await; // declined card: void, never charged
         charge_by_hand(&env, "by-hand/void", &inv("C00017"), "C00017", void).await;
-        sql(&env, "INSERT INTO customers (id, name, timezone, plan_cents, payment_method, status) \
-                   VALUES ('C90001', 'Added by hand', $1, 1000, 'pm_card_visa', 'active')", &[TZ]).await;
-        sql(&env, "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
-                   VALUES ($1, 'C90001', $2, 1000, 'paid', '2026-12-02T00:00:00.000Z')", &[&inv("C90001"), broken]).await;
+        sql(
+            &env,
+            "INSERT INTO customers (id, name, timezone, plan_cents, payment_method, status) \
+                   VALUES ('C90001', 'Added by hand', $1, 1000, 'pm_card_visa', 'active')",
+            &[TZ],
+        )
+        .await;
+        sql(
+            &env,
+            "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
+                   VALUES ($1, 'C90001', $2, 1000, 'paid', '2026-12-02T00:00:00.000Z')",
+            &[&inv("C90001"), broken],
+        )
+        .await;
         assert_eq!(deleted, 1);
 
         drop_next_sink_response(&env).await;
@@ -204,7 +223,12 @@ async fn sla_check_alerts_once_per_late_occurrence() {
              VALUES ($1, $2, $3, $3, NULL, $4, NULL, $5, $1, 'run-1', 1, $6, '2020-01-01T00:00:00.000Z', \
                '2020-01-01T00:00:00.000Z')",
         )
-        .bind(key).bind(job).bind(date).bind(status).bind(deadline).bind(alerted)
+        .bind(key)
+        .bind(job)
+        .bind(date)
+        .bind(status)
+        .bind(deadline)
+        .bind(alerted)
         .execute(env.world.ledger.pool())
         .await
         .expect("insert occurrence");
@@ -252,7 +276,11 @@ async fn report_inputs_are_strict_and_fail_at_once() {
     let env = TestEnv::start("reports-bad-input").await;
     let cases = [
         ("ReconciliationWorkflow", r#"{"business_date":"2026-12-01"}"#, "missing field `timezone`"),
-        ("ReconciliationWorkflow", r#"{"business_date":"2026-12-01","timezone":"Asia/Shanghai","limit":1}"#, "unknown field `limit`"),
+        (
+            "ReconciliationWorkflow",
+            r#"{"business_date":"2026-12-01","timezone":"Asia/Shanghai","limit":1}"#,
+            "unknown field `limit`",
+        ),
         ("SlaCheckWorkflow", r#"{"business_date":"2026-12-01","limit":0}"#, "field `limit`"),
         ("SlaCheckWorkflow", r#"{"business_date":"2026-12-01","timezone":"UTC"}"#, "unknown field `timezone`"),
     ];
@@ -260,8 +288,18 @@ async fn report_inputs_are_strict_and_fail_at_once() {
         for (i, (workflow, input, expected)) in cases.iter().enumerate() {
             let id = format!("{}-{i}", env.task_queue);
             let started = env
-                .cli(&["workflow", "start", "--type", workflow, "--task-queue", &env.task_queue,
-                       "--workflow-id", &id, "--input", input])
+                .cli(&[
+                    "workflow",
+                    "start",
+                    "--type",
+                    workflow,
+                    "--task-queue",
+                    &env.task_queue,
+                    "--workflow-id",
+                    &id,
+                    "--input",
+                    input,
+                ])
                 .await;
             assert!(started.success, "{}", started.stderr);
             let out = env.cli(&["workflow", "result", "--workflow-id", &id, "-o", "json"]).await;

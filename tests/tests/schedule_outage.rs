@@ -43,12 +43,18 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
     schedule_ok(&env, &cfg, &["apply"]).await;
     let mut worker = env.spawn_worker();
     for name in [&catch, &record] {
-        eventually("a first committed fire", WAIT, async || occurrences(&env, name).await.into_iter().find(|r| r.status == "committed")).await;
+        eventually("a first committed fire", WAIT, async || {
+            occurrences(&env, name).await.into_iter().find(|r| r.status == "committed")
+        })
+        .await;
     }
 
     // A dependent occurrence already waiting when everything goes down.
     schedule_ok(&env, &cfg, &["trigger", &child, "--business-date", "2026-11-20"]).await;
-    eventually("the dependent waiting", WAIT, async || occurrences(&env, &child).await.into_iter().find(|r| r.status == "waiting")).await;
+    eventually("the dependent waiting", WAIT, async || {
+        occurrences(&env, &child).await.into_iter().find(|r| r.status == "waiting")
+    })
+    .await;
 
     // Every worker and the server go away across at least three fire times.
     worker.kill().expect("kill worker");
@@ -78,7 +84,10 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
     let stale: Vec<_> = missed.iter().filter(|t| (up - **t).num_seconds() > 12).collect();
     assert!(!stale.is_empty(), "{missed:?}");
     eventually("a fire after the restart", WAIT, async || {
-        occurrences(&env, &record).await.into_iter().find(|r| r.status == "committed" && DateTime::parse_from_rfc3339(&r.updated_at).is_ok_and(|t| t > up))
+        occurrences(&env, &record)
+            .await
+            .into_iter()
+            .find(|r| r.status == "committed" && DateTime::parse_from_rfc3339(&r.updated_at).is_ok_and(|t| t > up))
     })
     .await;
     let rows = occurrences(&env, &record).await;
@@ -88,7 +97,12 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
     }
     let listed = schedule_ok(&env, &cfg, &["list"]).await;
     let line = listed.lines().find(|l| l.contains(&format!("punctual-{record} "))).unwrap_or_else(|| panic!("{listed}"));
-    let count: u64 = line.split("missed(catch-up window) ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    let count: u64 = line
+        .split("missed(catch-up window) ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     assert!(count >= stale.len() as u64, "missed count in `{line}`");
 
     // The chain resumed across the restart: the parent committed, then the waiting child.

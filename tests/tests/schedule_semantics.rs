@@ -58,11 +58,12 @@ async fn the_servers_fire_times_agree_with_punctuals_preview_across_dst() {
         assert_eq!(server.len(), 10, "{}: {server:?}", job.name());
         let now = Utc::now();
         let last = *server.last().expect("ten");
-        let ours: BTreeSet<DateTime<Utc>> = expected_between(job, now.date_naive() - Days::new(1), last.date_naive() + Days::new(1))
-            .into_iter()
-            .map(|f| f.at)
-            .filter(|at| *at > now && *at <= last)
-            .collect();
+        let ours: BTreeSet<DateTime<Utc>> =
+            expected_between(job, now.date_naive() - Days::new(1), last.date_naive() + Days::new(1))
+                .into_iter()
+                .map(|f| f.at)
+                .filter(|at| *at > now && *at <= last)
+                .collect();
         let theirs: BTreeSet<DateTime<Utc>> = server.iter().copied().collect();
         // Where they differ, it is a wall time that happens twice: the server matches it
         // literally (at both instants in New York, at the later one only in London) and
@@ -94,10 +95,19 @@ async fn the_servers_fire_times_agree_with_punctuals_preview_across_dst() {
     let by_name = |what: &str| jobs.iter().find(|j| j.name() == job_name(&env, what)).expect("job");
     // The shifted spring-forward fires are the server's too (from punctual's dated entries).
     let ny = by_name("ny-spring");
-    let shifted = server_fire_times(&env, ny.name()).await.into_iter().filter(|t| t.with_timezone(&ny.tz).format("%H:%M").to_string() == "03:30").count();
+    let shifted = server_fire_times(&env, ny.name())
+        .await
+        .into_iter()
+        .filter(|t| t.with_timezone(&ny.tz).format("%H:%M").to_string() == "03:30")
+        .count();
     assert!(shifted >= 1, "a spring-forward Sunday in the window fires at 03:30 EDT");
     let skip = by_name("ny-spring-skip");
-    assert!(server_fire_times(&env, skip.name()).await.iter().all(|t| t.with_timezone(&skip.tz).format("%H:%M").to_string() == "02:30"));
+    assert!(
+        server_fire_times(&env, skip.name())
+            .await
+            .iter()
+            .all(|t| t.with_timezone(&skip.tz).format("%H:%M").to_string() == "02:30")
+    );
     for job in &jobs {
         schedule_ok(&env, &cfg, &["delete", job.name()]).await;
     }
@@ -153,7 +163,9 @@ async fn a_chain_of_three_jobs_commits_in_order_across_a_worker_restart() {
     let text = sla_job(&a, "")
         + &sla_job(&b, &format!("depends_on = [\"{a}\"]"))
         + &sla_job(&c, &format!("depends_on = [\"{b}\"]"))
-        + &format!("[jobs.{broken}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"Mars/Olympus\" }}\ntimezone = \"Asia/Shanghai\"\nat = \"08:00\"\n\n")
+        + &format!(
+            "[jobs.{broken}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"Mars/Olympus\" }}\ntimezone = \"Asia/Shanghai\"\nat = \"08:00\"\n\n"
+        )
         + &sla_job(&after, &format!("depends_on = [\"{broken}\"]\non_dependency = \"skip\""));
     let cfg = write_config(&env, &text);
     let date = "2026-11-20";
@@ -163,7 +175,8 @@ async fn a_chain_of_three_jobs_commits_in_order_across_a_worker_restart() {
         schedule_ok(&env, &cfg, &["trigger", &c, "--business-date", date]).await;
         schedule_ok(&env, &cfg, &["trigger", &b, "--business-date", date]).await;
         for job in [&b, &c] {
-            eventually("waiting", WAIT, async || occurrences(&env, job).await.first().filter(|r| r.status == "waiting").cloned()).await;
+            eventually("waiting", WAIT, async || occurrences(&env, job).await.first().filter(|r| r.status == "waiting").cloned())
+                .await;
         }
     })
     .await;
@@ -176,7 +189,10 @@ async fn a_chain_of_three_jobs_commits_in_order_across_a_worker_restart() {
             committed.push(settled(&env, job, &format!("{job}/{date}")).await);
         }
         assert!(committed.iter().all(|r| r.status == "committed"), "{committed:?}");
-        assert!(committed[0].updated_at < committed[1].updated_at && committed[1].updated_at < committed[2].updated_at, "a, then b, then c: {committed:?}");
+        assert!(
+            committed[0].updated_at < committed[1].updated_at && committed[1].updated_at < committed[2].updated_at,
+            "a, then b, then c: {committed:?}"
+        );
 
         // A dependency that fails: the dependent follows its policy (skip) and says why.
         schedule_ok(&env, &cfg, &["trigger", &after, "--business-date", date]).await;
@@ -184,7 +200,10 @@ async fn a_chain_of_three_jobs_commits_in_order_across_a_worker_restart() {
         assert_eq!(settled(&env, &broken, &format!("{broken}/{date}")).await.status, "failed");
         let skipped = settled(&env, &after, &format!("{after}/{date}")).await;
         assert_eq!(skipped.status, "skipped");
-        assert!(skipped.reason.as_deref().unwrap_or_default().contains(&format!("dependency {broken}/{date} failed")), "{skipped:?}");
+        assert!(
+            skipped.reason.as_deref().unwrap_or_default().contains(&format!("dependency {broken}/{date} failed")),
+            "{skipped:?}"
+        );
         for job in [&a, &b, &c, &broken, &after] {
             schedule_ok(&env, &cfg, &["delete", job]).await;
         }
@@ -196,7 +215,12 @@ async fn a_chain_of_three_jobs_commits_in_order_across_a_worker_restart() {
 async fn a_fire_with_no_worker_waits_and_runs_when_one_returns() {
     let env = TestEnv::start("sched-noworker").await;
     let name = job_name(&env, "tick");
-    let cfg = write_config(&env, &format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nevery = \"2s\"\noverlap = \"skip\"\n"));
+    let cfg = write_config(
+        &env,
+        &format!(
+            "[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nevery = \"2s\"\noverlap = \"skip\"\n"
+        ),
+    );
     schedule_ok(&env, &cfg, &["apply"]).await;
     let q = format!("JobName='{name}' AND ExecutionStatus='Running'");
     let waiting = eventually("a fire waiting in the task queue", WAIT, async || {
@@ -227,8 +251,20 @@ async fn a_legacy_cron_workflow_joins_the_business_dates_occurrence() {
     let id = format!("{name}-cron");
     env.with_worker(async {
         let started = env
-            .cli(&["workflow", "start", "--type", "ScheduledJobWorkflow", "--task-queue", &env.task_queue,
-                   "--workflow-id", &id, "--cron", "* * * * *", "--input", input.trim()])
+            .cli(&[
+                "workflow",
+                "start",
+                "--type",
+                "ScheduledJobWorkflow",
+                "--task-queue",
+                &env.task_queue,
+                "--workflow-id",
+                &id,
+                "--cron",
+                "* * * * *",
+                "--input",
+                input.trim(),
+            ])
             .await;
         assert!(started.success, "{}", started.stderr);
         // Every minute's run maps to the day's one occurrence (the cron's times are not the

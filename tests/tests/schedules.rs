@@ -5,7 +5,9 @@
 
 use base64::Engine as _;
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
-use punctual_tests::jobs::{WAIT, job_name as job, occurrences as rows, schedule, schedule_ok as ok, settled, write_config as config};
+use punctual_tests::jobs::{
+    WAIT, job_name as job, occurrences as rows, schedule, schedule_ok as ok, settled, write_config as config,
+};
 use punctual_tests::{TestEnv, eventually};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -72,7 +74,9 @@ async fn a_fast_schedule_fires_and_each_effect_happens_once() {
         charged_once(&env, &dates.into_iter().collect::<Vec<_>>()).await;
 
         // The fires are visible with their job and business key.
-        let listed = env.cli_json(&["workflow", "list", "--query", &format!("JobName='{name}' AND WorkflowType='ScheduledJobWorkflow'")]).await;
+        let listed = env
+            .cli_json(&["workflow", "list", "--query", &format!("JobName='{name}' AND WorkflowType='ScheduledJobWorkflow'")])
+            .await;
         let fires = listed.as_array().map_or(0, Vec::len);
         assert!(fires >= 3, "fire workflows listed by JobName: {listed}");
     })
@@ -147,7 +151,11 @@ async fn a_phase_moves_an_every_jobs_fires_off_the_intervals_multiples() {
         .await;
         ok(&env, &cfg, &["delete", &name]).await;
         for row in &done {
-            assert!(row.key.ends_with('3') && row.key.len() == name.len() + 1 + "2026-11-24T00:00:03".len(), "{} is not a phased fire", row.key);
+            assert!(
+                row.key.ends_with('3') && row.key.len() == name.len() + 1 + "2026-11-24T00:00:03".len(),
+                "{} is not a phased fire",
+                row.key
+            );
         }
     })
     .await;
@@ -187,7 +195,11 @@ async fn apply_is_idempotent_keeps_pauses_and_owns_only_its_schedules() {
     let cfg = config(&env, &changed);
     let out = ok(&env, &cfg, &["apply", "--dry-run"]).await;
     assert!(out.contains(&format!("~ would update punctual-{a}: timing")), "{out}");
-    assert_eq!(described(&env, &a).await["schedule"]["spec"]["structuredCalendar"][0]["minute"][0]["start"], 30, "a dry run changes nothing");
+    assert_eq!(
+        described(&env, &a).await["schedule"]["spec"]["structuredCalendar"][0]["minute"][0]["start"],
+        30,
+        "a dry run changes nothing"
+    );
     let out = ok(&env, &cfg, &["apply"]).await;
     assert!(out.contains(&format!("~ update punctual-{a}: timing")), "{out}");
     let d = described(&env, &a).await;
@@ -199,14 +211,29 @@ async fn apply_is_idempotent_keeps_pauses_and_owns_only_its_schedules() {
     // Someone else's schedule under our prefix, on another queue: never touched.
     let foreign = format!("punctual-{}", job(&env, "foreign"));
     let made = env
-        .cli(&["schedule", "create", "--schedule-id", &foreign, "--interval", "1h", "--task-queue", "someone-else",
-               "--type", "ScheduledJobWorkflow", "--workflow-id", "foreign"])
+        .cli(&[
+            "schedule",
+            "create",
+            "--schedule-id",
+            &foreign,
+            "--interval",
+            "1h",
+            "--task-queue",
+            "someone-else",
+            "--type",
+            "ScheduledJobWorkflow",
+            "--workflow-id",
+            "foreign",
+        ])
         .await;
     assert!(made.success, "{}", made.stderr);
     // Removing b from the file deletes b's schedule, and only it.
     let cfg = config(&env, &billing_job(&a, "at = \"00:45\""));
     let out = ok(&env, &cfg, &["apply"]).await;
-    eventually("b deleted", WAIT, async || schedule(&env, &cfg, &["describe", &b]).await.stderr.contains("has no schedule").then_some(())).await;
+    eventually("b deleted", WAIT, async || {
+        schedule(&env, &cfg, &["describe", &b]).await.stderr.contains("has no schedule").then_some(())
+    })
+    .await;
     assert!(!out.contains(&foreign), "{out}");
     assert!(env.cli(&["schedule", "describe", "--schedule-id", &foreign]).await.success, "the foreign schedule survives");
     ok(&env, &cfg, &["delete", &a]).await;
@@ -223,7 +250,10 @@ async fn config_errors_name_the_job_and_the_field() {
         (base("at = \"00:30\"\ncalendar = \"atlantis\""), ["job \"x\"", "\"calendar\"", "atlantis"]),
         (base("at = \"00:30\"\ndepends_on = [\"nope\"]"), ["job \"x\"", "\"depends_on\"", "nope"]),
         (
-            format!("{}[jobs.y]\nworkflow = \"BillingRunWorkflow\"\ntimezone = \"{TZ}\"\nat = \"01:00\"\ndepends_on = [\"x\"]\n", base("at = \"00:30\"\ndepends_on = [\"y\"]")),
+            format!(
+                "{}[jobs.y]\nworkflow = \"BillingRunWorkflow\"\ntimezone = \"{TZ}\"\nat = \"01:00\"\ndepends_on = [\"x\"]\n",
+                base("at = \"00:30\"\ndepends_on = [\"y\"]")
+            ),
             ["depends_on", "x -> y -> x", "cycle"],
         ),
         (base("every = \"0s\""), ["job \"x\"", "\"every\"", "at least"]),
@@ -248,7 +278,9 @@ async fn consecutive_failures_pause_the_schedule_and_failed_only_reruns_them_aft
     // Input that can never succeed: the occurrence fails (non-retryably, at once).
     let cfg = config(
         &env,
-        &format!("[jobs.{name}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"Mars/Olympus\" }}\ntimezone = \"{TZ}\"\nat = \"08:00\"\npause_after_failures = 2\n"),
+        &format!(
+            "[jobs.{name}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"Mars/Olympus\" }}\ntimezone = \"{TZ}\"\nat = \"08:00\"\npause_after_failures = 2\n"
+        ),
     );
     env.with_worker(async {
         ok(&env, &cfg, &["apply"]).await;
@@ -272,9 +304,11 @@ async fn consecutive_failures_pause_the_schedule_and_failed_only_reruns_them_aft
         let cfg = config(&env, &fixed);
         let out = ok(&env, &cfg, &["apply"]).await;
         assert!(out.contains(&format!("~ update punctual-{name}: input")), "{out}");
-        let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "missing_only"]).await;
+        let out =
+            ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "missing_only"]).await;
         assert!(out.contains("1 started or joined, 2 left alone"), "missing_only leaves failed dates alone: {out}");
-        let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "failed_only"]).await;
+        let out =
+            ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "failed_only"]).await;
         assert!(out.contains("2 started or joined, 1 left alone"), "{out}");
         for d in 17..=19 {
             let key = format!("{name}/2026-11-{d}");
@@ -296,7 +330,9 @@ async fn overlap_policies_govern_fires_behind_a_waiting_occurrence() {
     // Each fire's occurrence waits for `never`'s occurrence of its date, which never runs, so the
     // first fire keeps running and the following ones meet the overlap policy.
     let waiting = |name: &str, overlap: &str| {
-        format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\nevery = \"2s\"\noverlap = \"{overlap}\"\ndepends_on = [\"{never}\"]\n\n")
+        format!(
+            "[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\nevery = \"2s\"\noverlap = \"{overlap}\"\ndepends_on = [\"{never}\"]\n\n"
+        )
     };
     let text = format!("[jobs.{never}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\nat = \"08:00\"\n\n")
         + &waiting(&skip, "skip")
@@ -304,9 +340,17 @@ async fn overlap_policies_govern_fires_behind_a_waiting_occurrence() {
     let cfg = config(&env, &text);
     env.with_worker(async {
         ok(&env, &cfg, &["apply"]).await;
-        let info = |d: &Value, field: &str| d["info"][field].as_str().and_then(|n| n.parse::<u64>().ok()).or(d["info"][field].as_u64()).unwrap_or(0);
-        eventually("fires skipped behind the waiting one", WAIT, async || (info(&described(&env, &skip).await, "overlapSkipped") >= 2).then_some(())).await;
-        eventually("fires buffered behind the waiting one", WAIT, async || (info(&described(&env, &buffer).await, "bufferSize") >= 2).then_some(())).await;
+        let info = |d: &Value, field: &str| {
+            d["info"][field].as_str().and_then(|n| n.parse::<u64>().ok()).or(d["info"][field].as_u64()).unwrap_or(0)
+        };
+        eventually("fires skipped behind the waiting one", WAIT, async || {
+            (info(&described(&env, &skip).await, "overlapSkipped") >= 2).then_some(())
+        })
+        .await;
+        eventually("fires buffered behind the waiting one", WAIT, async || {
+            (info(&described(&env, &buffer).await, "bufferSize") >= 2).then_some(())
+        })
+        .await;
         for name in [&skip, &buffer] {
             let rows = rows(&env, name).await;
             assert_eq!(rows.len(), 1, "only the first fire's occurrence started: {rows:?}");

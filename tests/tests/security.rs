@@ -45,11 +45,7 @@ impl Pki {
         };
         let (server, server_key) = leaf(vec!["localhost".into(), "127.0.0.1".into()]);
         let (client, client_key) = leaf(vec!["punctual-worker".into()]);
-        for (file, pem) in [
-            ("ca.pem", ca.pem()),
-            ("client.pem", client.pem()),
-            ("client.key", client_key.serialize_pem()),
-        ] {
+        for (file, pem) in [("ca.pem", ca.pem()), ("client.pem", client.pem()), ("client.key", client_key.serialize_pem())] {
             std::fs::write(dir.join(file), pem).expect("write pem");
         }
         Self {
@@ -78,9 +74,8 @@ async fn mtls_proxy(pki: &Pki, upstream: String, seen: Arc<Handshakes>) -> Strin
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     roots.add(pki.ca_der.clone()).expect("CA into roots");
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .expect("client verifier");
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build().expect("client verifier");
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("TLS versions")
@@ -149,10 +144,7 @@ async fn mtls_through_the_standard_variables_and_refused_without_a_client_certif
     ];
     let with_cert = [
         base.clone(),
-        vec![
-            ("TEMPORAL_TLS_CLIENT_CERT_PATH", pki.path("client.pem")),
-            ("TEMPORAL_TLS_CLIENT_KEY_PATH", pki.path("client.key")),
-        ],
+        vec![("TEMPORAL_TLS_CLIENT_CERT_PATH", pki.path("client.pem")), ("TEMPORAL_TLS_CLIENT_KEY_PATH", pki.path("client.key"))],
     ]
     .concat();
 
@@ -221,10 +213,8 @@ async fn secrets_stay_out_of_help_and_errors() {
 #[tokio::test]
 async fn logs_to_a_pipe_carry_no_colour_codes() {
     let ledger = std::env::temp_dir().join(format!("punctual-plain-logs-{}.db", std::process::id()));
-    let env = [
-        ("TEMPORAL_ADDRESS", "127.0.0.1:1".to_owned()),
-        ("PUNCTUAL_DATABASE_URL", format!("sqlite://{}", ledger.display())),
-    ];
+    let env =
+        [("TEMPORAL_ADDRESS", "127.0.0.1:1".to_owned()), ("PUNCTUAL_DATABASE_URL", format!("sqlite://{}", ledger.display()))];
     let (ok, printed) = punctual(&["worker", "--connect-timeout", "1s"], &env).await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", ledger.display()));
@@ -234,4 +224,3 @@ async fn logs_to_a_pipe_carry_no_colour_codes() {
     assert!(printed.contains("address=127.0.0.1:1"), "the address field is not plain `key=value`: {printed:?}");
     assert!(!printed.contains('\u{1b}'), "colour codes in piped logs: {printed:?}");
 }
-

@@ -96,12 +96,9 @@ async fn a_billing_run_is_one_trace_with_business_keys_on_its_activity_spans() {
     let env = TestEnv::start("tracing-export").await;
     let received = Received::default();
     let endpoint = otlp_receiver(received.clone()).await;
-    let mut worker = Worker(env.spawn_worker_with(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-    ]));
+    let mut worker = Worker(env.spawn_worker_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)]));
 
-    let customers: Vec<String> =
-        (1..=30).map(demo_customer).filter(|c| c.timezone == TZ).map(|c| c.id.clone()).collect();
+    let customers: Vec<String> = (1..=30).map(demo_customer).filter(|c| c.timezone == TZ).map(|c| c.id.clone()).collect();
     let declined = (1..=30).map(demo_customer).filter(|c| c.timezone == TZ && c.payment_method == CARD_DECLINED).count();
     assert!(customers.len() > 1 && declined > 0, "demo data has customers in {TZ}, some declined");
 
@@ -152,8 +149,7 @@ async fn a_billing_run_is_one_trace_with_business_keys_on_its_activity_spans() {
         .unwrap_or_else(|| panic!("no ListCustomersPage span: {summary:#?}"));
     assert_eq!((list.attr("workflow_id"), list.attr("run_id")), (run_key.as_str(), run_id.as_str()));
     // Saga steps (a grandchild workflow's activities) arrived too, keyed by invoice.
-    let charges: Vec<_> =
-        activity_spans.iter().filter(|s| s.attr("activity_type") == names::CHARGE_INVOICE_ACTIVITY).collect();
+    let charges: Vec<_> = activity_spans.iter().filter(|s| s.attr("activity_type") == names::CHARGE_INVOICE_ACTIVITY).collect();
     assert!(!charges.is_empty(), "no ChargeInvoice spans: {summary:#?}");
     assert!(charges.iter().all(|s| s.attr("workflow_id").starts_with("payment/")), "{charges:#?}");
 

@@ -46,8 +46,16 @@ async fn start_ui_server(extra: &[String]) -> UiServer {
     let (port, ui_port) = (free_port(), free_port());
     let mut cmd = Command::new("setpriv");
     cmd.args(["--pdeathsig", "KILL"]).arg(&temporal_bin).args([
-        "server", "start-dev", "--ip", "127.0.0.1", "--port", &port.to_string(), "--ui-port", &ui_port.to_string(),
-        "--log-level", "error",
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--ui-port",
+        &ui_port.to_string(),
+        "--log-level",
+        "error",
     ]);
     cmd.args(extra);
     for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
@@ -200,7 +208,8 @@ async fn with_encryption_the_ui_shows_a_saga_decrypted_through_the_codec_server_
     let run = env.punctual_with(&secrets, &["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
     assert!(run.success, "{}", run.stderr);
 
-    let customer = (1..=10).map(punctual_activities::seed::demo_customer).find(|c| c.timezone == TZ).expect("a customer in TZ").id;
+    let customer =
+        (1..=10).map(punctual_activities::seed::demo_customer).find(|c| c.timezone == TZ).expect("a customer in TZ").id;
     let named = env.punctual_with(&secrets, &["pseudonym", &customer]).await;
     assert!(named.success, "{}", named.stderr);
     let shown = named.stdout.split('\t').nth(1).expect("a pseudonym").to_owned();

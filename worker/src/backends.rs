@@ -28,18 +28,15 @@ pub struct BackendArgs {
 impl BackendArgs {
     /// Opens the ledger (running its migrations).
     pub async fn ledger(&self) -> anyhow::Result<Ledger> {
-        Ledger::connect(&self.database_url)
-            .await
-            .context("opening the ledger database (PUNCTUAL_DATABASE_URL)")
+        Ledger::connect(&self.database_url).await.context("opening the ledger database (PUNCTUAL_DATABASE_URL)")
     }
 
     /// Ledger plus provider and sink clients, ready to register.
     pub async fn billing_activities(&self) -> anyhow::Result<BillingActivities> {
         let ledger = self.ledger().await?;
-        let provider = ProviderClient::new(&self.provider_url)
-            .with_context(|| format!("PUNCTUAL_PROVIDER_URL `{}`", self.provider_url))?;
-        let sink = SinkClient::new(&self.notify_url)
-            .with_context(|| format!("PUNCTUAL_NOTIFY_URL `{}`", self.notify_url))?;
+        let provider =
+            ProviderClient::new(&self.provider_url).with_context(|| format!("PUNCTUAL_PROVIDER_URL `{}`", self.provider_url))?;
+        let sink = SinkClient::new(&self.notify_url).with_context(|| format!("PUNCTUAL_NOTIFY_URL `{}`", self.notify_url))?;
         Ok(BillingActivities::new(ledger, provider, sink))
     }
 }

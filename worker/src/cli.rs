@@ -169,12 +169,8 @@ pub struct NotifySinkArgs {
 /// Parses `90s`, `2m`, `500ms` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = text
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((text, "s"), |at| text.split_at(at));
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (expected e.g. 500ms, 30s, 2m)"))?;
+    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map_or((text, "s"), |at| text.split_at(at));
+    let n: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration (expected e.g. 500ms, 30s, 2m)"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),

@@ -86,9 +86,8 @@ impl std::fmt::Debug for TemporalTarget {
 impl TemporalTarget {
     /// Reads the standard Temporal environment configuration and punctual's payload keys.
     pub fn from_env() -> Result<Self, ConnectError> {
-        let (mut connection, mut client) =
-            ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
-                .map_err(|err: ConfigError| ConnectError::Config(err.to_string()))?;
+        let (mut connection, mut client) = ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
+            .map_err(|err: ConfigError| ConnectError::Config(err.to_string()))?;
         connection.grpc_compression = grpc_compression(std::env::var(GRPC_COMPRESSION_ENV).ok().as_deref())?;
         let keys = KeyRing::from_env()?;
         let payload_key_id = keys.current_id().map(str::to_owned);

@@ -154,9 +154,8 @@ async fn serve_metrics(addr: SocketAddr, readiness: Readiness) -> anyhow::Result
 }
 
 async fn sandbox_provider(args: SandboxProviderArgs) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {} for the sandbox provider", args.listen))?;
+    let listener =
+        TcpListener::bind(args.listen).await.with_context(|| format!("listening on {} for the sandbox provider", args.listen))?;
     sandbox::serve_provider(listener, shutdown::signal()).await.context("serving the sandbox provider")
 }
 
@@ -176,9 +175,7 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         println!("database already has {existing} customers: not seeding");
         return Ok(());
     }
-    let inserted = punctual_activities::seed::seed_customers(&ledger, args.customers)
-        .await
-        .context("seeding demo customers")?;
+    let inserted = punctual_activities::seed::seed_customers(&ledger, args.customers).await.context("seeding demo customers")?;
     println!("seeded {inserted} demo customers ({} already there)", u64::from(args.customers) - inserted);
     Ok(())
 }
@@ -190,7 +187,9 @@ async fn billing_run(args: punctual_worker::start::BillingRunArgs) -> anyhow::Re
     match started {
         Started::Running { workflow_id, run_id } => println!("running {workflow_id} (run {run_id})"),
         Started::AlreadyCompleted { workflow_id } => {
-            println!("{workflow_id} already completed: not started again (see `temporal workflow show --workflow-id {workflow_id}`)")
+            println!(
+                "{workflow_id} already completed: not started again (see `temporal workflow show --workflow-id {workflow_id}`)"
+            )
         }
     }
     if let Some(summary) = summary {

@@ -3,8 +3,8 @@
 //! Tests build their workers with this same function, so what is tested is what runs.
 
 use punctual_activities::{BenchActivities, BillingActivities, JobActivities, RunActivities};
-use punctual_workflows::jobs::{JobOccurrenceWorkflow, ScheduledJobWorkflow};
 use punctual_workflows::billing::FireBillingWorkflow;
+use punctual_workflows::jobs::{JobOccurrenceWorkflow, ScheduledJobWorkflow};
 use punctual_workflows::reports::{ReconciliationWorkflow, SlaCheckWorkflow};
 use punctual_workflows::{
     BenchWorkflow, BillingBatchWorkflow, BillingBulkBatchWorkflow, BillingRunWorkflow, PaymentSagaWorkflow,

@@ -9,11 +9,7 @@ use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 /// Polls `options.task_queue` with `client` until `shutdown` resolves, then stops polling and
 /// keeps driving the worker while in-flight tasks finish (bounded by the options' graceful
 /// shutdown period). Returns once the worker has fully drained.
-pub async fn run_worker(
-    client: Client,
-    options: WorkerOptions,
-    shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+pub async fn run_worker(client: Client, options: WorkerOptions, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     run_worker_observed(client, options, RuntimeOptions::default(), Readiness::default(), shutdown).await
 }
 

@@ -40,17 +40,13 @@ impl SdkMetrics {
     /// Starts the SDK's exporter on `127.0.0.1:0` and returns the runtime options that send the
     /// worker's metrics to it. Must run inside the Tokio runtime the worker will use.
     pub fn start() -> Result<(Self, RuntimeOptions), SdkMetricsError> {
-        let options = PrometheusExporterOptions::builder()
-            .socket_addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .build();
+        let options = PrometheusExporterOptions::builder().socket_addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).build();
         let started = start_prometheus_metric_exporter(options).map_err(|e| SdkMetricsError::Exporter(format!("{e:#}")))?;
         let meter: Arc<dyn CoreMeter> = started.meter;
         let telemetry = TelemetryOptions::builder().metrics(meter).build();
         let runtime = RuntimeOptions::builder().telemetry_options(telemetry).build().map_err(SdkMetricsError::Runtime)?;
-        let http = reqwest::Client::builder()
-            .timeout(SCRAPE_TIMEOUT)
-            .build()
-            .map_err(|e| SdkMetricsError::Exporter(e.to_string()))?;
+        let http =
+            reqwest::Client::builder().timeout(SCRAPE_TIMEOUT).build().map_err(|e| SdkMetricsError::Exporter(e.to_string()))?;
         tracing::debug!(exporter = %started.bound_addr, "Temporal SDK metrics exporter on loopback");
         Ok((Self { url: format!("http://{}/metrics", started.bound_addr), http }, runtime))
     }

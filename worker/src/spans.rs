@@ -16,8 +16,8 @@ use futures::FutureExt;
 use temporalio_sdk::WorkerOptions;
 use temporalio_sdk::interceptors::{ActivityInboundInterceptor, ExecuteActivityInput, ExecuteActivityOutput, Next};
 use temporalio_sdk::workflow_interceptors::{
-    ExecuteWorkflowInput, ExecuteWorkflowResult, WorkflowInterceptor, WorkflowInterceptorConstructor,
-    WorkflowInterceptorContext, WorkflowInterceptorFuture, WorkflowNext,
+    ExecuteWorkflowInput, ExecuteWorkflowResult, WorkflowInterceptor, WorkflowInterceptorConstructor, WorkflowInterceptorContext,
+    WorkflowInterceptorFuture, WorkflowNext,
 };
 use tracing::Instrument;
 

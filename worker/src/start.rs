@@ -15,8 +15,7 @@ use punctual_workflows::{BillingRunWorkflow, JsonInput, keys, names};
 use serde_json::json;
 use std::time::Duration;
 use temporalio_client::{
-    WorkflowGetResultOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowStartOptions, errors::WorkflowStartError,
+    WorkflowGetResultOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError,
 };
 
 /// Settings of `punctual billing-run`.
@@ -68,7 +67,10 @@ pub enum StartError {
 }
 
 /// Starts (or joins) the billing run of `args.date` in `args.timezone`.
-pub async fn start_billing_run(target: &TemporalTarget, args: &BillingRunArgs) -> Result<(Started, Option<BillingRunSummary>), StartError> {
+pub async fn start_billing_run(
+    target: &TemporalTarget,
+    args: &BillingRunArgs,
+) -> Result<(Started, Option<BillingRunSummary>), StartError> {
     let mut input = json!({ "business_date": args.date, "timezone": args.timezone });
     if args.bulk {
         input["mode"] = json!("bulk");
@@ -100,10 +102,7 @@ pub async fn start_billing_run(target: &TemporalTarget, args: &BillingRunArgs) -
         }
         Err(err) => return Err(StartError::Server { workflow_id, detail: err.to_string() }),
     };
-    let started = Started::Running {
-        workflow_id: workflow_id.clone(),
-        run_id: handle.info().run_id.clone().unwrap_or_default(),
-    };
+    let started = Started::Running { workflow_id: workflow_id.clone(), run_id: handle.info().run_id.clone().unwrap_or_default() };
     if !args.wait {
         return Ok((started, None));
     }

@@ -101,7 +101,9 @@ pub const DEFAULT_WORKFLOW_POLLERS: Pollers = Pollers::Auto;
 
 /// A combination of knobs the SDK would refuse, named by flag.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{flag} must be at least 2 while the sticky cache is on (--max-cached-workflows > 0): one poll serves the sticky queue, one the shared queue")]
+#[error(
+    "{flag} must be at least 2 while the sticky cache is on (--max-cached-workflows > 0): one poll serves the sticky queue, one the shared queue"
+)]
 pub struct TuningError {
     /// The flag to change.
     pub flag: &'static str,

@@ -37,16 +37,11 @@ fn provider_on(listener: TcpListener) -> Running {
 }
 
 async fn sink() -> Running {
-    Running::start(loopback().await, |listener, shutdown| {
-        tokio::spawn(serve_sink(listener, shutdown))
-    })
+    Running::start(loopback().await, |listener, shutdown| tokio::spawn(serve_sink(listener, shutdown)))
 }
 
 impl Running {
-    fn start(
-        listener: TcpListener,
-        spawn: impl FnOnce(TcpListener, Shutdown) -> JoinHandle<std::io::Result<()>>,
-    ) -> Self {
+    fn start(listener: TcpListener, spawn: impl FnOnce(TcpListener, Shutdown) -> JoinHandle<std::io::Result<()>>) -> Self {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = spawn(listener, Box::pin(async move { stopped.await.unwrap_or_default() }));
@@ -57,12 +52,7 @@ impl Running {
         format!("{}{path}", self.base)
     }
 
-    async fn post(
-        &self,
-        path: &str,
-        key: Option<&str>,
-        body: &Value,
-    ) -> Result<reqwest::Response, reqwest::Error> {
+    async fn post(&self, path: &str, key: Option<&str>, body: &Value) -> Result<reqwest::Response, reqwest::Error> {
         let mut request = self.client.post(self.url(path)).json(body);
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
@@ -93,8 +83,7 @@ impl Running {
 async fn answer(response: Result<reqwest::Response, reqwest::Error>) -> (StatusCode, bool, Value) {
     let response = response.expect("an HTTP response");
     let status = response.status();
-    let replayed =
-        response.headers().get("idempotent-replayed").is_some_and(|value| value == "true");
+    let replayed = response.headers().get("idempotent-replayed").is_some_and(|value| value == "true");
     (status, replayed, response.json().await.unwrap())
 }
 
@@ -136,15 +125,13 @@ async fn a_charge_succeeds_once_and_its_retry_is_replayed() {
     let provider = provider().await;
     let body = charge("inv_1", 1250, "pm_card_visa");
 
-    let (status, replayed, first) =
-        answer(provider.post("/charges", Some("charge-inv_1"), &body).await).await;
+    let (status, replayed, first) = answer(provider.post("/charges", Some("charge-inv_1"), &body).await).await;
     assert_eq!((status, replayed), (StatusCode::OK, false));
     assert_eq!(first["object"], "charge");
     assert_eq!(first["status"], "succeeded");
     assert_eq!(first["amount_cents"], 1250);
     assert_eq!(first["refunded"], false);
-    let (status, replayed, second) =
-        answer(provider.post("/charges", Some("charge-inv_1"), &body).await).await;
+    let (status, replayed, second) = answer(provider.post("/charges", Some("charge-inv_1"), &body).await).await;
     assert_eq!((status, replayed), (StatusCode::OK, true));
     assert_eq!(second, first);
 
@@ -167,14 +154,11 @@ async fn a_charge_succeeds_once_and_its_retry_is_replayed() {
 #[tokio::test]
 async fn the_same_key_with_another_amount_is_refused_and_charges_nothing() {
     let provider = provider().await;
-    let (status, ..) =
-        answer(provider.post("/charges", Some("k"), &charge("inv_1", 1000, "pm_card_visa")).await)
-            .await;
+    let (status, ..) = answer(provider.post("/charges", Some("k"), &charge("inv_1", 1000, "pm_card_visa")).await).await;
     assert_eq!(status, StatusCode::OK);
 
     let (status, replayed, body) =
-        answer(provider.post("/charges", Some("k"), &charge("inv_1", 1001, "pm_card_visa")).await)
-            .await;
+        answer(provider.post("/charges", Some("k"), &charge("inv_1", 1001, "pm_card_visa")).await).await;
     assert_eq!((status, replayed), (StatusCode::BAD_REQUEST, false));
     assert_eq!(body["error"]["type"], "idempotency_error");
 
@@ -196,8 +180,7 @@ async fn a_decline_is_a_stored_outcome_and_is_replayed() {
     assert_eq!(first["error"]["type"], "card_error");
     assert_eq!(first["error"]["code"], "card_declined");
     assert!(first["error"]["message"].is_string());
-    let (status, replayed, second) =
-        answer(provider.post("/charges", Some("k"), &body).await).await;
+    let (status, replayed, second) = answer(provider.post("/charges", Some("k"), &body).await).await;
     assert_eq!((status, replayed), (StatusCode::PAYMENT_REQUIRED, true));
     assert_eq!(second, first);
 
@@ -225,8 +208,7 @@ async fn a_dropped_response_is_a_transport_error_and_the_retry_replays_the_commi
     assert_eq!(requests[0]["charge_id"], charges[0]["id"]);
     assert_eq!(provider.get("/faults").await["drop_next"], 0);
 
-    let (status, replayed, retried) =
-        answer(provider.post("/charges", Some("k"), &body).await).await;
+    let (status, replayed, retried) = answer(provider.post("/charges", Some("k"), &body).await).await;
     assert_eq!((status, replayed), (StatusCode::OK, true));
     assert_eq!(retried["id"], charges[0]["id"]);
     assert_eq!(provider.list("/charges").await.len(), 1);
@@ -251,8 +233,7 @@ async fn an_injected_503_commits_nothing_and_the_retry_executes() {
     provider.set_faults(json!({ "fail_next": 1 })).await;
     let body = charge("inv_1", 900, "pm_card_visa");
 
-    let (status, replayed, failed) =
-        answer(provider.post("/charges", Some("k"), &body).await).await;
+    let (status, replayed, failed) = answer(provider.post("/charges", Some("k"), &body).await).await;
     assert_eq!((status, replayed), (StatusCode::SERVICE_UNAVAILABLE, false));
     assert_eq!(failed["error"]["type"], "api_error");
     assert_eq!(provider.list("/charges").await.len(), 0);
@@ -297,23 +278,17 @@ async fn twenty_concurrent_requests_with_one_key_make_one_charge() {
 #[tokio::test]
 async fn refunds_need_an_existing_charge_and_happen_once() {
     let provider = provider().await;
-    let (status, _, missing) =
-        answer(provider.post("/refunds", Some("r0"), &json!({ "charge_id": "ch_404" })).await)
-            .await;
+    let (status, _, missing) = answer(provider.post("/refunds", Some("r0"), &json!({ "charge_id": "ch_404" })).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(missing["error"]["code"], "resource_missing");
 
-    let (_, _, charged) =
-        answer(provider.post("/charges", Some("c"), &charge("inv_1", 300, "pm_card_visa")).await)
-            .await;
+    let (_, _, charged) = answer(provider.post("/charges", Some("c"), &charge("inv_1", 300, "pm_card_visa")).await).await;
     let refund = json!({ "charge_id": charged["id"] });
-    let (status, replayed, refunded) =
-        answer(provider.post("/refunds", Some("r1"), &refund).await).await;
+    let (status, replayed, refunded) = answer(provider.post("/refunds", Some("r1"), &refund).await).await;
     assert_eq!((status, replayed), (StatusCode::OK, false));
     assert_eq!(refunded["object"], "refund");
     assert_eq!(refunded["amount_cents"], 300);
-    let (status, replayed, again) =
-        answer(provider.post("/refunds", Some("r1"), &refund).await).await;
+    let (status, replayed, again) = answer(provider.post("/refunds", Some("r1"), &refund).await).await;
     assert_eq!((status, replayed, &again), (StatusCode::OK, true, &refunded));
     let (status, _, twice) = answer(provider.post("/refunds", Some("r2"), &refund).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -323,37 +298,25 @@ async fn refunds_need_an_existing_charge_and_happen_once() {
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0]["charge_id"], charged["id"]);
     let charges = provider.list("/charges").await;
-    assert_eq!(
-        (&charges[0]["refunded"], &charges[0]["refund_id"]),
-        (&json!(true), &refunded["id"])
-    );
-    let outcomes = field(&provider.list("/requests").await, "outcome")
-        .into_iter()
-        .cloned()
-        .collect::<Vec<_>>();
+    assert_eq!((&charges[0]["refunded"], &charges[0]["refund_id"]), (&json!(true), &refunded["id"]));
+    let outcomes = field(&provider.list("/requests").await, "outcome").into_iter().cloned().collect::<Vec<_>>();
     assert_eq!(outcomes, ["not_found", "succeeded", "refunded", "refunded", "already_refunded"]);
 }
 
 #[tokio::test]
 async fn requests_without_a_key_or_with_a_bad_body_are_rejected_without_effect() {
     let provider = provider().await;
-    let (status, _, no_key) =
-        answer(provider.post("/charges", None, &charge("inv_1", 100, "pm_card_visa")).await).await;
+    let (status, _, no_key) = answer(provider.post("/charges", None, &charge("inv_1", 100, "pm_card_visa")).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(no_key["error"]["type"], "invalid_request_error");
     assert!(no_key["error"]["message"].as_str().unwrap().contains("Idempotency-Key"));
 
-    let (status, _, unknown) =
-        answer(provider.post("/charges", Some("a"), &charge("inv_1", 100, "pm_card_bogus")).await)
-            .await;
+    let (status, _, unknown) = answer(provider.post("/charges", Some("a"), &charge("inv_1", 100, "pm_card_bogus")).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(unknown["error"]["message"].as_str().unwrap().contains("pm_card_bogus"));
-    let (status, ..) =
-        answer(provider.post("/charges", Some("b"), &charge("inv_1", 0, "pm_card_visa")).await)
-            .await;
+    let (status, ..) = answer(provider.post("/charges", Some("b"), &charge("inv_1", 0, "pm_card_visa")).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, ..) =
-        answer(provider.post("/charges", Some("c"), &json!({ "invoice_id": "inv_1" })).await).await;
+    let (status, ..) = answer(provider.post("/charges", Some("c"), &json!({ "invoice_id": "inv_1" })).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     assert_eq!(provider.list("/charges").await.len(), 0);
@@ -361,39 +324,22 @@ async fn requests_without_a_key_or_with_a_bad_body_are_rejected_without_effect()
     assert_eq!(field(&requests, "outcome"), [&json!("invalid"); 4]);
     assert_eq!(requests[0]["idempotency_key"], Value::Null);
     // A rejected request stores nothing: the corrected request may use the same key.
-    let (status, replayed, _) =
-        answer(provider.post("/charges", Some("a"), &charge("inv_1", 100, "pm_card_visa")).await)
-            .await;
+    let (status, replayed, _) = answer(provider.post("/charges", Some("a"), &charge("inv_1", 100, "pm_card_visa")).await).await;
     assert_eq!((status, replayed), (StatusCode::OK, false));
 }
 
 #[tokio::test]
 async fn faults_are_read_set_validated_and_reset_over_http() {
     let provider = provider().await;
-    assert_eq!(
-        provider.get("/faults").await,
-        json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0 })
-    );
+    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0 }));
     provider.set_faults(json!({ "fail_next": 2, "drop_next": 1 })).await;
-    assert_eq!(
-        provider.get("/faults").await,
-        json!({ "latency_ms": 0, "fail_next": 2, "drop_next": 1 })
-    );
+    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 2, "drop_next": 1 }));
 
-    let typo = provider
-        .client
-        .put(provider.url("/faults"))
-        .json(&json!({ "fail_nxt": 1 }))
-        .send()
-        .await
-        .unwrap();
+    let typo = provider.client.put(provider.url("/faults")).json(&json!({ "fail_nxt": 1 })).send().await.unwrap();
     assert_eq!(typo.status(), StatusCode::BAD_REQUEST);
     let reset = provider.client.delete(provider.url("/faults")).send().await.unwrap();
     assert_eq!(reset.status(), StatusCode::OK);
-    assert_eq!(
-        provider.get("/faults").await,
-        json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0 })
-    );
+    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0 }));
     assert_eq!(provider.get("/healthz").await["status"], "ok");
 }
 
@@ -410,15 +356,12 @@ fn notification(message: &str) -> Value {
 #[tokio::test]
 async fn the_sink_delivers_once_replays_and_refuses_a_changed_message() {
     let sink = sink().await;
-    let (status, replayed, first) =
-        answer(sink.post("/deliveries", Some("n1"), &notification("Paid")).await).await;
+    let (status, replayed, first) = answer(sink.post("/deliveries", Some("n1"), &notification("Paid")).await).await;
     assert_eq!((status, replayed), (StatusCode::OK, false));
     assert_eq!(first["id"], "dl_1");
-    let (status, replayed, second) =
-        answer(sink.post("/deliveries", Some("n1"), &notification("Paid")).await).await;
+    let (status, replayed, second) = answer(sink.post("/deliveries", Some("n1"), &notification("Paid")).await).await;
     assert_eq!((status, replayed, &second), (StatusCode::OK, true, &first));
-    let (status, _, conflict) =
-        answer(sink.post("/deliveries", Some("n1"), &notification("Paid!")).await).await;
+    let (status, _, conflict) = answer(sink.post("/deliveries", Some("n1"), &notification("Paid!")).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(conflict["error"]["type"], "idempotency_error");
     let (status, ..) = answer(sink.post("/deliveries", None, &notification("Paid")).await).await;
@@ -428,8 +371,7 @@ async fn the_sink_delivers_once_replays_and_refuses_a_changed_message() {
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0]["idempotency_key"], "n1");
     let log = sink.list("/deliveries").await;
-    let outcomes =
-        [json!("delivered"), json!("delivered"), json!("idempotency_conflict"), json!("invalid")];
+    let outcomes = [json!("delivered"), json!("delivered"), json!("idempotency_conflict"), json!("invalid")];
     assert_eq!(field(&log, "outcome"), outcomes.iter().collect::<Vec<_>>());
     assert_eq!(field(&log, "replay"), [&json!(false), &json!(true), &json!(false), &json!(false)]);
     assert_eq!(log[0]["channel"], "email");
@@ -440,18 +382,15 @@ async fn the_sink_delivers_once_replays_and_refuses_a_changed_message() {
 async fn the_sink_takes_the_same_faults() {
     let sink = sink().await;
     sink.set_faults(json!({ "fail_next": 1, "drop_next": 1 })).await;
-    let (status, ..) =
-        answer(sink.post("/deliveries", Some("n1"), &notification("Paid")).await).await;
+    let (status, ..) = answer(sink.post("/deliveries", Some("n1"), &notification("Paid")).await).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(sink.list("/delivered").await.len(), 0);
     assert!(sink.post("/deliveries", Some("n1"), &notification("Paid")).await.is_err());
     assert_eq!(sink.list("/delivered").await.len(), 1);
-    let (status, replayed, _) =
-        answer(sink.post("/deliveries", Some("n1"), &notification("Paid")).await).await;
+    let (status, replayed, _) = answer(sink.post("/deliveries", Some("n1"), &notification("Paid")).await).await;
     assert_eq!((status, replayed), (StatusCode::OK, true));
     assert_eq!(sink.list("/delivered").await.len(), 1);
-    let outcomes =
-        field(&sink.list("/deliveries").await, "outcome").into_iter().cloned().collect::<Vec<_>>();
+    let outcomes = field(&sink.list("/deliveries").await, "outcome").into_iter().cloned().collect::<Vec<_>>();
     assert_eq!(outcomes, ["injected_5xx", "committed_response_dropped", "delivered"]);
 }
 

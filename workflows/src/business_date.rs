@@ -7,14 +7,9 @@ use chrono_tz::Tz;
 /// Reads `field` as a calendar date `YYYY-MM-DD` (rejects impossible dates like 2026-02-30).
 pub fn date_field(obj: &InputObject<'_>, field: &'static str) -> Result<NaiveDate, InputError> {
     let text = obj.string(field)?;
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .filter(|d| d.format("%Y-%m-%d").to_string() == text)
-        .ok_or_else(|| InputError::Invalid {
-            field,
-            expected: "a real calendar date written YYYY-MM-DD".to_owned(),
-            got: format!("\"{text}\""),
-        })
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|d| d.format("%Y-%m-%d").to_string() == text).ok_or_else(|| {
+        InputError::Invalid { field, expected: "a real calendar date written YYYY-MM-DD".to_owned(), got: format!("\"{text}\"") }
+    })
 }
 
 /// Reads `field` as an IANA time zone name such as `Asia/Shanghai`.

@@ -1,7 +1,7 @@
 //! Failure types that cross the activity → workflow boundary, named once.
 
-use temporalio_sdk::{ActivityExecutionError, ChildWorkflowExecutionError};
 use temporalio_common::error::IncomingError;
+use temporalio_sdk::{ActivityExecutionError, ChildWorkflowExecutionError};
 
 /// The card was declined: a business outcome, never retried.
 pub const PAYMENT_DECLINED: &str = "PaymentDeclined";

@@ -9,10 +9,7 @@
 
 use serde_json::{Map, Value};
 use temporalio_common::{
-    data_converters::{
-        PayloadConversionError, SerializationContext, TemporalDeserializable,
-        TemporalSerializable,
-    },
+    data_converters::{PayloadConversionError, SerializationContext, TemporalDeserializable, TemporalSerializable},
     protos::temporal::api::common::v1::Payload,
 };
 use temporalio_sdk::ApplicationFailure;
@@ -50,10 +47,7 @@ pub enum InputError {
 impl InputError {
     /// The non-retryable failure that ends the workflow at once.
     pub fn into_failure(self) -> ApplicationFailure {
-        ApplicationFailure::builder(self)
-            .type_name(INVALID_INPUT.to_owned())
-            .non_retryable(true)
-            .build()
+        ApplicationFailure::builder(self).type_name(INVALID_INPUT.to_owned()).non_retryable(true).build()
     }
 }
 
@@ -72,11 +66,7 @@ pub struct JsonInput(Result<Value, InputError>);
 
 impl JsonInput {
     /// Reads the input as an object with only the `known` fields; `example` goes in errors.
-    pub fn object(
-        &self,
-        known: &[&'static str],
-        example: &'static str,
-    ) -> Result<InputObject<'_>, InputError> {
+    pub fn object(&self, known: &[&'static str], example: &'static str) -> Result<InputObject<'_>, InputError> {
         match &self.0 {
             Ok(value) => InputObject::parse(value, known, example),
             Err(InputError::NoInput { .. }) => Err(InputError::NoInput { example }),
@@ -91,8 +81,9 @@ impl JsonInput {
 
     fn decode(payload: &Payload) -> Result<Value, InputError> {
         match payload.metadata.get(ENCODING_KEY).map(Vec::as_slice) {
-            Some(JSON_ENCODING) => serde_json::from_slice(&payload.data)
-                .map_err(|err| InputError::NotJson { detail: err.to_string() }),
+            Some(JSON_ENCODING) => {
+                serde_json::from_slice(&payload.data).map_err(|err| InputError::NotJson { detail: err.to_string() })
+            }
             Some(NULL_ENCODING) => Ok(Value::Null),
             other => Err(InputError::NotJson {
                 detail: format!(
@@ -118,17 +109,11 @@ impl From<Value> for JsonInput {
 }
 
 impl TemporalDeserializable for JsonInput {
-    fn from_payload(
-        _: &SerializationContext<'_>,
-        payload: Payload,
-    ) -> Result<Self, PayloadConversionError> {
+    fn from_payload(_: &SerializationContext<'_>, payload: Payload) -> Result<Self, PayloadConversionError> {
         Ok(Self(Self::decode(&payload)))
     }
 
-    fn from_payloads(
-        _: &SerializationContext<'_>,
-        payloads: Vec<Payload>,
-    ) -> Result<Self, PayloadConversionError> {
+    fn from_payloads(_: &SerializationContext<'_>, payloads: Vec<Payload>) -> Result<Self, PayloadConversionError> {
         Ok(Self(match payloads.first() {
             None => Err(InputError::NoInput { example: "a JSON object" }),
             Some(payload) => Self::decode(payload),
@@ -139,13 +124,8 @@ impl TemporalDeserializable for JsonInput {
 impl TemporalSerializable for JsonInput {
     fn to_payload(&self, _: &SerializationContext<'_>) -> Result<Payload, PayloadConversionError> {
         let value = self.0.as_ref().map_err(|_| PayloadConversionError::WrongEncoding)?;
-        let data = serde_json::to_vec(value)
-            .map_err(|err| PayloadConversionError::EncodingError(err.into()))?;
-        Ok(Payload {
-            metadata: [(ENCODING_KEY.to_owned(), JSON_ENCODING.to_vec())].into(),
-            data,
-            ..Default::default()
-        })
+        let data = serde_json::to_vec(value).map_err(|err| PayloadConversionError::EncodingError(err.into()))?;
+        Ok(Payload { metadata: [(ENCODING_KEY.to_owned(), JSON_ENCODING.to_vec())].into(), data, ..Default::default() })
     }
 }
 
@@ -158,11 +138,7 @@ pub struct InputObject<'a> {
 
 impl<'a> InputObject<'a> {
     /// Accepts `value` only if it is an object whose keys are all in `known`.
-    pub fn parse(
-        value: &'a Value,
-        known: &[&'static str],
-        example: &'static str,
-    ) -> Result<Self, InputError> {
+    pub fn parse(value: &'a Value, known: &[&'static str], example: &'static str) -> Result<Self, InputError> {
         let Value::Object(fields) = value else {
             return Err(InputError::NotAnObject { example, got: describe(value) });
         };
@@ -189,11 +165,9 @@ impl<'a> InputObject<'a> {
         let value = self.required(field)?;
         match value.as_u64() {
             Some(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(InputError::Invalid {
-                field,
-                expected: format!("a whole number from {min} to {max}"),
-                got: describe(value),
-            }),
+            _ => {
+                Err(InputError::Invalid { field, expected: format!("a whole number from {min} to {max}"), got: describe(value) })
+            }
         }
     }
 
@@ -205,16 +179,10 @@ impl<'a> InputObject<'a> {
     /// A required list of 1 to `max` non-empty strings.
     pub fn string_list(&self, field: &'static str, max: usize) -> Result<Vec<String>, InputError> {
         let value = self.required(field)?;
-        let invalid = || InputError::Invalid {
-            field,
-            expected: format!("a list of 1 to {max} non-empty strings"),
-            got: describe(value),
-        };
+        let invalid =
+            || InputError::Invalid { field, expected: format!("a list of 1 to {max} non-empty strings"), got: describe(value) };
         let items = value.as_array().filter(|a| !a.is_empty() && a.len() <= max).ok_or_else(invalid)?;
-        items
-            .iter()
-            .map(|v| v.as_str().filter(|s| !s.trim().is_empty()).map(str::to_owned).ok_or_else(invalid))
-            .collect()
+        items.iter().map(|v| v.as_str().filter(|s| !s.trim().is_empty()).map(str::to_owned).ok_or_else(invalid)).collect()
     }
 
     /// A required non-empty string.
@@ -222,11 +190,7 @@ impl<'a> InputObject<'a> {
         let value = self.required(field)?;
         match value.as_str() {
             Some(s) if !s.trim().is_empty() => Ok(s),
-            _ => Err(InputError::Invalid {
-                field,
-                expected: "a non-empty string".to_owned(),
-                got: describe(value),
-            }),
+            _ => Err(InputError::Invalid { field, expected: "a non-empty string".to_owned(), got: describe(value) }),
         }
     }
 }

@@ -12,8 +12,7 @@ use std::task::Poll;
 
 /// Runs all `futures` concurrently and returns their outputs in input order.
 pub async fn join_in_order<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut pending: Vec<Pin<Box<MaybeDone<F>>>> =
-        futures.into_iter().map(|f| Box::pin(maybe_done(f))).collect();
+    let mut pending: Vec<Pin<Box<MaybeDone<F>>>> = futures.into_iter().map(|f| Box::pin(maybe_done(f))).collect();
     poll_fn(|cx| {
         let mut all_done = true;
         for f in pending.iter_mut() {
@@ -24,10 +23,7 @@ pub async fn join_in_order<F: Future>(futures: impl IntoIterator<Item = F>) -> V
         if all_done { Poll::Ready(()) } else { Poll::Pending }
     })
     .await;
-    pending
-        .iter_mut()
-        .map(|f| f.as_mut().take_output().expect("every future completed"))
-        .collect()
+    pending.iter_mut().map(|f| f.as_mut().take_output().expect("every future completed")).collect()
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@ pub mod search;
 
 pub use bench::{BenchActivityContract, BenchWorkflow};
 pub use billing::{
-    BillingBatchWorkflow, BillingBulkBatchWorkflow, BillingContract, BillingRunWorkflow, BulkBillingContract,
-    PaymentSagaWorkflow,
+    BillingBatchWorkflow, BillingBulkBatchWorkflow, BillingContract, BillingRunWorkflow, BulkBillingContract, PaymentSagaWorkflow,
 };
 pub use input::JsonInput;

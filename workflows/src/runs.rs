@@ -56,7 +56,10 @@ impl RunContract {
 
 /// How a workflow result reads as an outcome: `None` when the run did not end (continued as new,
 /// evicted from the cache), else the outcome and the error of a failed run.
-pub fn outcome_of<T>(result: &WorkflowResult<T>, ok_outcome: impl FnOnce(&T) -> &'static str) -> Option<(&'static str, Option<String>)> {
+pub fn outcome_of<T>(
+    result: &WorkflowResult<T>,
+    ok_outcome: impl FnOnce(&T) -> &'static str,
+) -> Option<(&'static str, Option<String>)> {
     match result {
         Ok(value) => Some((ok_outcome(value), None)),
         Err(WorkflowTermination::Failed(err)) => Some(("failed", Some(err.to_string()))),

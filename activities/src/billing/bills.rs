@@ -78,9 +78,8 @@ pub(super) async fn generate(ledger: &Ledger, caller: &Caller, input: &GenerateB
     let once = ledger
         .once(&key, &bill_request(&input), caller, move |conn| {
             Box::pin(async move {
-                let bill = bill_for(conn, &input)
-                    .await?
-                    .ok_or_else(|| EffectError::permanent(unknown_customer(&input.customer_id)))?;
+                let bill =
+                    bill_for(conn, &input).await?.ok_or_else(|| EffectError::permanent(unknown_customer(&input.customer_id)))?;
                 insert_invoice(conn, &bill).await?;
                 Ok(bill)
             })

@@ -143,7 +143,9 @@ fn refuse_on_err<R>(
 }
 
 /// Replayed results of a local batch, by key.
-fn by_key<R>(replayed: Vec<(String, Result<Once<R>, crate::ledger::LedgerError>)>) -> BTreeMap<String, Result<Once<R>, ActivityError>> {
+fn by_key<R>(
+    replayed: Vec<(String, Result<Once<R>, crate::ledger::LedgerError>)>,
+) -> BTreeMap<String, Result<Once<R>, ActivityError>> {
     replayed.into_iter().map(|(key, once)| (key, once.map_err(failure::from_ledger))).collect()
 }
 
@@ -159,11 +161,13 @@ impl BulkBillingActivities {
         let who = caller(&ctx);
         let work = async {
             let date = &input.business_date;
-            let mut conn = self.ledger().pool().acquire().await.map_err(|e| failure::retryable(format!("reading customers: {e}")))?;
+            let mut conn =
+                self.ledger().pool().acquire().await.map_err(|e| failure::retryable(format!("reading customers: {e}")))?;
             let mut wanted = Vec::with_capacity(input.customer_ids.len());
             for customer_id in &input.customer_ids {
                 let ask = GenerateBillInput { customer_id: customer_id.clone(), business_date: date.clone() };
-                let bill = bills::bill_for(&mut conn, &ask).await.map_err(|e| failure::retryable(format!("reading customers: {e}")))?;
+                let bill =
+                    bills::bill_for(&mut conn, &ask).await.map_err(|e| failure::retryable(format!("reading customers: {e}")))?;
                 wanted.push((ask, bill));
             }
             drop(conn);
@@ -234,7 +238,9 @@ impl BulkBillingActivities {
             let mut payable = Vec::with_capacity(input.payments.len());
             for payment in &input.payments {
                 payable.push(match bills::check_payable(self.ledger(), payment).await {
-                    Err(ActivityError::Application(app)) if !app.is_non_retryable() => return Err(ActivityError::Application(app)),
+                    Err(ActivityError::Application(app)) if !app.is_non_retryable() => {
+                        return Err(ActivityError::Application(app));
+                    }
                     checked => checked,
                 });
             }
@@ -287,7 +293,8 @@ impl BulkBillingActivities {
         );
         let delivered = heartbeat::while_running(&ctx, work).await?;
         let outcomes = input.receipts.iter().zip(delivered).map(|(r, delivered)| {
-            let receipt = delivered.map(|(id, replayed)| EffectReceipt { key: receipts::receipt_key(r), external_id: Some(id), replayed });
+            let receipt =
+                delivered.map(|(id, replayed)| EffectReceipt { key: receipts::receipt_key(r), external_id: Some(id), replayed });
             (r.invoice_id.clone(), receipt.map(|receipt| InvoiceReceipt { invoice_id: r.invoice_id.clone(), receipt }))
         });
         sorted(outcomes.collect())
@@ -310,7 +317,11 @@ impl BulkBillingActivities {
         );
         let refunded = heartbeat::while_running(&ctx, work).await?;
         let outcomes = input.refunds.iter().zip(refunded).map(|(r, refunded)| {
-            let receipt = refunded.map(|(id, replayed)| EffectReceipt { key: keys::refund(&r.invoice_id), external_id: Some(id), replayed });
+            let receipt = refunded.map(|(id, replayed)| EffectReceipt {
+                key: keys::refund(&r.invoice_id),
+                external_id: Some(id),
+                replayed,
+            });
             let receipt = counted("refund", receipt);
             (r.invoice_id.clone(), receipt.map(|receipt| InvoiceReceipt { invoice_id: r.invoice_id.clone(), receipt }))
         });

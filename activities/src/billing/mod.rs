@@ -121,22 +121,14 @@ impl BillingActivities {
 
     /// `GenerateBill`.
     #[activity(name = names::GENERATE_BILL_ACTIVITY)]
-    pub async fn generate_bill(
-        self: Arc<Self>,
-        ctx: ActivityContext,
-        input: GenerateBillInput,
-    ) -> Result<Bill, ActivityError> {
+    pub async fn generate_bill(self: Arc<Self>, ctx: ActivityContext, input: GenerateBillInput) -> Result<Bill, ActivityError> {
         let bill = heartbeat::while_running(&ctx, bills::generate(&self.ledger, &caller(&ctx), &input)).await?;
         Ok(customers_named(&self.pseudonyms, bill))
     }
 
     /// `ChargeInvoice`.
     #[activity(name = names::CHARGE_INVOICE_ACTIVITY)]
-    pub async fn charge_invoice(
-        self: Arc<Self>,
-        ctx: ActivityContext,
-        input: PaymentInput,
-    ) -> Result<Charge, ActivityError> {
+    pub async fn charge_invoice(self: Arc<Self>, ctx: ActivityContext, input: PaymentInput) -> Result<Charge, ActivityError> {
         heartbeat::while_running(&ctx, payments::charge(&self.ledger, &self.provider, &caller(&ctx), &input)).await
     }
 
@@ -167,16 +159,15 @@ impl BillingActivities {
         ctx: ActivityContext,
         input: RefundInput,
     ) -> Result<EffectReceipt, ActivityError> {
-        counted("refund", heartbeat::while_running(&ctx, payments::refund(&self.ledger, &self.provider, &caller(&ctx), &input)).await)
+        counted(
+            "refund",
+            heartbeat::while_running(&ctx, payments::refund(&self.ledger, &self.provider, &caller(&ctx), &input)).await,
+        )
     }
 
     /// `VoidInvoice`.
     #[activity(name = names::VOID_INVOICE_ACTIVITY)]
-    pub async fn void_invoice(
-        self: Arc<Self>,
-        ctx: ActivityContext,
-        input: VoidInput,
-    ) -> Result<EffectReceipt, ActivityError> {
+    pub async fn void_invoice(self: Arc<Self>, ctx: ActivityContext, input: VoidInput) -> Result<EffectReceipt, ActivityError> {
         counted("void", heartbeat::while_running(&ctx, bills::void(&self.ledger, &caller(&ctx), &input)).await)
     }
 }

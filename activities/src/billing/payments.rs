@@ -59,18 +59,19 @@ pub(super) async fn charge(
     p: &PaymentInput,
 ) -> Result<Charge, ActivityError> {
     let key = keys::charge(&p.invoice_id);
-    let record = match ledger.claim_external::<ChargeRecord>(&key, &charge_request(p), caller).await.map_err(failure::from_ledger)? {
-        Claim::Done(record) => {
-            tracing::info!(business_key = %key, "charge already made: replaying the recorded outcome");
-            record
-        }
-        Claim::Proceed { attempts, .. } => {
-            tracing::info!(business_key = %key, attempts, "charging");
-            let record = ChargeRecord::from(provider.charge(&key, p).await.map_err(failure::from_call)?);
-            ledger.complete_external(&key, &record).await.map_err(failure::from_ledger)?;
-            record
-        }
-    };
+    let record =
+        match ledger.claim_external::<ChargeRecord>(&key, &charge_request(p), caller).await.map_err(failure::from_ledger)? {
+            Claim::Done(record) => {
+                tracing::info!(business_key = %key, "charge already made: replaying the recorded outcome");
+                record
+            }
+            Claim::Proceed { attempts, .. } => {
+                tracing::info!(business_key = %key, attempts, "charging");
+                let record = ChargeRecord::from(provider.charge(&key, p).await.map_err(failure::from_call)?);
+                ledger.complete_external(&key, &record).await.map_err(failure::from_ledger)?;
+                record
+            }
+        };
     record.into_charge(&p.invoice_id)
 }
 

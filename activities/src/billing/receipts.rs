@@ -20,14 +20,15 @@ pub(super) async fn send(
 ) -> Result<EffectReceipt, ActivityError> {
     let key = receipt_key(input);
     let body = receipt_body(input);
-    let (delivery_id, replayed) = match ledger.claim_external::<String>(&key, &body, caller).await.map_err(failure::from_ledger)? {
-        Claim::Done(id) => (id, true),
-        Claim::Proceed { .. } => {
-            let id = sink.deliver(&key, &body).await.map_err(failure::from_call)?;
-            ledger.complete_external(&key, &id).await.map_err(failure::from_ledger)?;
-            (id, false)
-        }
-    };
+    let (delivery_id, replayed) =
+        match ledger.claim_external::<String>(&key, &body, caller).await.map_err(failure::from_ledger)? {
+            Claim::Done(id) => (id, true),
+            Claim::Proceed { .. } => {
+                let id = sink.deliver(&key, &body).await.map_err(failure::from_call)?;
+                ledger.complete_external(&key, &id).await.map_err(failure::from_ledger)?;
+                (id, false)
+            }
+        };
     Ok(EffectReceipt { key, external_id: Some(delivery_id), replayed })
 }
 

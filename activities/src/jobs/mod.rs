@@ -76,11 +76,7 @@ impl JobActivities {
 
     /// `PauseJobSchedule`.
     #[activity(name = names::PAUSE_SCHEDULE_ACTIVITY)]
-    pub async fn pause_schedule(
-        self: Arc<Self>,
-        _ctx: ActivityContext,
-        input: PauseRequest,
-    ) -> Result<(), ActivityError> {
+    pub async fn pause_schedule(self: Arc<Self>, _ctx: ActivityContext, input: PauseRequest) -> Result<(), ActivityError> {
         temporal::pause_schedule(&self.client, &input).await
     }
 }

@@ -79,8 +79,7 @@ pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<Reco
     .await
     .map_err(db_error("counting failures of", &r.key))?;
     tx.commit().await.map_err(db_error("committing", &r.key))?;
-    let consecutive_failures =
-        recent.iter().take_while(|row| row.get::<String, _>(0) == "failed").count() as u32;
+    let consecutive_failures = recent.iter().take_while(|row| row.get::<String, _>(0) == "failed").count() as u32;
     tracing::info!(key = %r.key, status = %r.status, reason = r.reason.as_deref().unwrap_or(""), "occurrence recorded");
     if matches!(r.status.as_str(), "committed" | "failed") {
         // The failed-run archive: a failed occurrence needs a person, a committed one resolves
@@ -111,11 +110,9 @@ pub(crate) async fn status(ledger: &Ledger, key: &str) -> Result<OccurrenceState
         .map_err(db_error("reading", key))?;
     Ok(match row {
         None => OccurrenceState { status: None, reason: None, run_id: None },
-        Some(row) => OccurrenceState {
-            status: Some(row.get(0)),
-            reason: row.get::<Option<String>, _>(1),
-            run_id: Some(row.get(2)),
-        },
+        Some(row) => {
+            OccurrenceState { status: Some(row.get(0)), reason: row.get::<Option<String>, _>(1), run_id: Some(row.get(2)) }
+        }
     })
 }
 

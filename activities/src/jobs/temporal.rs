@@ -6,9 +6,9 @@
 //! the same business key joins the first run or finds it completed.
 
 use crate::failure::{permanent, retryable};
+use punctual_workflows::input::to_input;
 use punctual_workflows::jobs::JobOccurrenceWorkflow;
 use punctual_workflows::jobs::types::{OccurrenceInput, PauseRequest, StartedOccurrence, schedule_id};
-use punctual_workflows::input::to_input;
 use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::schedules::{PauseScheduleOptions, ScheduleError};
 use temporalio_client::{Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};

@@ -150,9 +150,8 @@ impl LocalBatch<'_> {
 
     /// Records the result of a claimed key's effect.
     async fn done<R: Serialize>(&mut self, key: &str, result: &R) -> Result<(), LedgerError> {
-        let json = serde_json::to_string(result).map_err(|e| {
-            LedgerError::Corrupt(format!("result of `{key}` cannot be stored as JSON: {e}"))
-        })?;
+        let json = serde_json::to_string(result)
+            .map_err(|e| LedgerError::Corrupt(format!("result of `{key}` cannot be stored as JSON: {e}")))?;
         if !mark_done(&mut self.tx, key, &json).await.map_err(failed("recording", key))? {
             return Err(LedgerError::Corrupt(format!("ledger row `{key}` vanished inside its own transaction")));
         }

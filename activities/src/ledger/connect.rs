@@ -33,9 +33,8 @@ pub(crate) async fn connect(url: &str) -> Result<Ledger, LedgerError> {
     if let Target::Sqlite { path, .. } = &target
         && let Some(dir) = path.parent()
     {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            LedgerError::Unavailable(format!("creating directory {} for {shown}: {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| LedgerError::Unavailable(format!("creating directory {} for {shown}: {e}", dir.display())))?;
     }
     let options = AnyConnectOptions::from_str(target.url())
         .map_err(|e| LedgerError::InvalidUrl(format!("`{shown}`: {}", scrub(&e.to_string(), url))))?;

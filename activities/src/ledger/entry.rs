@@ -120,9 +120,7 @@ fn corrupt(key: &str, what: &str, err: impl fmt::Display) -> LedgerError {
 }
 
 fn timestamp(key: &str, column: &str, text: &str) -> Result<DateTime<Utc>, LedgerError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| corrupt(key, &format!("{column} `{text}`"), e))
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| corrupt(key, &format!("{column} `{text}`"), e))
 }
 
 fn count(key: &str, column: &str, value: i64) -> Result<u32, LedgerError> {
@@ -145,11 +143,9 @@ impl LedgerEntry {
         };
         let kind = get("kind")?;
         let status = get("status")?;
-        let result = get_opt("result")?
-            .map(|text| serde_json::from_str(&text).map_err(|e| corrupt(&key, "result", e)))
-            .transpose()?;
-        let completed_at =
-            get_opt("completed_at")?.map(|text| timestamp(&key, "completed_at", &text)).transpose()?;
+        let result =
+            get_opt("result")?.map(|text| serde_json::from_str(&text).map_err(|e| corrupt(&key, "result", e))).transpose()?;
+        let completed_at = get_opt("completed_at")?.map(|text| timestamp(&key, "completed_at", &text)).transpose()?;
         Ok(Self {
             kind: EntryKind::parse(&kind).ok_or_else(|| corrupt(&key, "kind", &kind))?,
             status: EntryStatus::parse(&status).ok_or_else(|| corrupt(&key, "status", &status))?,
@@ -173,8 +169,7 @@ impl LedgerEntry {
             .result
             .clone()
             .ok_or_else(|| LedgerError::Corrupt(format!("ledger row `{}` is done but has no result", self.key)))?;
-        serde_json::from_value(value).map_err(|e| {
-            corrupt(&self.key, &format!("result is not a {}", std::any::type_name::<R>()), e)
-        })
+        serde_json::from_value(value)
+            .map_err(|e| corrupt(&self.key, &format!("result is not a {}", std::any::type_name::<R>()), e))
     }
 }

@@ -50,7 +50,10 @@ impl From<sqlx::Error> for EffectError {
             sqlx::Error::Database(db)
                 if matches!(
                     db.kind(),
-                    ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation | ErrorKind::NotNullViolation | ErrorKind::CheckViolation
+                    ErrorKind::UniqueViolation
+                        | ErrorKind::ForeignKeyViolation
+                        | ErrorKind::NotNullViolation
+                        | ErrorKind::CheckViolation
                 ) =>
             {
                 Self::permanent(format!("the effect contradicts rows already in the database ({err}); retrying cannot fix it"))

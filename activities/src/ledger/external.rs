@@ -57,8 +57,7 @@ impl Ledger {
 
 /// `result` as the JSON the ledger stores.
 pub(super) fn result_value<R: Serialize>(key: &str, result: &R) -> Result<serde_json::Value, LedgerError> {
-    serde_json::to_value(result)
-        .map_err(|e| LedgerError::Corrupt(format!("result of `{key}` cannot be stored as JSON: {e}")))
+    serde_json::to_value(result).map_err(|e| LedgerError::Corrupt(format!("result of `{key}` cannot be stored as JSON: {e}")))
 }
 
 /// [`Ledger::claim_external`] inside the caller's write transaction, which the caller commits
@@ -87,8 +86,8 @@ pub(super) async fn claim_in<R: DeserializeOwned>(
     .await
     .map_err(failed("claiming", key))?;
     if let Some(attempts) = again {
-        let attempts = u32::try_from(attempts)
-            .map_err(|_| LedgerError::Corrupt(format!("ledger row `{key}` has {attempts} attempts")))?;
+        let attempts =
+            u32::try_from(attempts).map_err(|_| LedgerError::Corrupt(format!("ledger row `{key}` has {attempts} attempts")))?;
         tracing::info!(key, attempts, attempt = meta.attempt, "external effect claimed again without an outcome");
         crate::metrics::external_claim(key, "repeated");
         return Ok(Claim::Proceed { first_attempt: false, attempts });

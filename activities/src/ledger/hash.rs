@@ -69,10 +69,7 @@ mod tests {
     #[test]
     fn is_sha256_hex_of_the_canonical_form() {
         // sha256("{\"a\":1,\"b\":2}")
-        assert_eq!(
-            request_hash(&json!({"b": 2, "a": 1})),
-            hex::encode(Sha256::digest(br#"{"a":1,"b":2}"#))
-        );
+        assert_eq!(request_hash(&json!({"b": 2, "a": 1})), hex::encode(Sha256::digest(br#"{"a":1,"b":2}"#)));
         assert_eq!(request_hash(&json!(null)).len(), 64);
     }
 }

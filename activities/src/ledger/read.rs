@@ -20,14 +20,12 @@ impl Ledger {
         // substr/length instead of LIKE: LIKE treats `%`/`_` as wildcards and is case-insensitive
         // on SQLite; a range on `key` depends on PostgreSQL's collation.
         let chars = i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX);
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM ledger_entries WHERE substr(key, 1, CAST($2 AS INTEGER)) = $1"
-        ))
-        .bind(prefix)
-        .bind(chars)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed("reading prefix", prefix))?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM ledger_entries WHERE substr(key, 1, CAST($2 AS INTEGER)) = $1"))
+            .bind(prefix)
+            .bind(chars)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading prefix", prefix))?;
         let mut entries = rows.iter().map(LedgerEntry::from_row).collect::<Result<Vec<_>, _>>()?;
         entries.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(entries)

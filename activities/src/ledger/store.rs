@@ -27,9 +27,7 @@ pub(crate) fn is_busy(err: &sqlx::Error) -> bool {
     if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_none() {
         return false;
     }
-    db.code()
-        .and_then(|code| code.parse::<i64>().ok())
-        .is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
+    db.code().and_then(|code| code.parse::<i64>().ok()).is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
 }
 
 /// Whether `err` means the database could not be reached (as opposed to refusing a statement).

@@ -51,15 +51,11 @@ pub(crate) fn parse(url: &str) -> Result<Target, LedgerError> {
     };
     match scheme.to_ascii_lowercase().as_str() {
         "sqlite" => sqlite(url, &shown),
-        "postgres" | "postgresql" if url[scheme.len()..].starts_with("://") => {
-            Ok(Target::Postgres { url: url.to_owned() })
-        }
+        "postgres" | "postgresql" if url[scheme.len()..].starts_with("://") => Ok(Target::Postgres { url: url.to_owned() }),
         "postgres" | "postgresql" => {
             Err(LedgerError::InvalidUrl(format!("`{shown}` is missing `//` after the scheme; {EXPECTED}")))
         }
-        other => Err(LedgerError::InvalidUrl(format!(
-            "unsupported database scheme `{other}` in `{shown}`; {EXPECTED}"
-        ))),
+        other => Err(LedgerError::InvalidUrl(format!("unsupported database scheme `{other}` in `{shown}`; {EXPECTED}"))),
     }
 }
 

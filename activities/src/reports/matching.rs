@@ -65,12 +65,8 @@ pub(super) fn compare(books: &Books) -> Comparison {
     for charge in &books.charges {
         charges.entry(charge.invoice_id.as_str()).or_default().push(charge);
     }
-    let ids: BTreeSet<&str> = rows
-        .keys()
-        .copied()
-        .chain(charges.keys().copied())
-        .chain(books.open_claims.iter().map(String::as_str))
-        .collect();
+    let ids: BTreeSet<&str> =
+        rows.keys().copied().chain(charges.keys().copied()).chain(books.open_claims.iter().map(String::as_str)).collect();
 
     let mut mismatches = Vec::new();
     let mut matched = 0;
@@ -87,12 +83,7 @@ pub(super) fn compare(books: &Books) -> Comparison {
         mismatches.extend(found.into_iter().map(|(kind, detail)| Mismatch { invoice_id: id.to_owned(), kind, detail }));
     }
     mismatches.sort();
-    Comparison {
-        invoices: books.invoices.len() as u64,
-        charges: books.charges.len() as u64,
-        matched,
-        mismatches,
-    }
+    Comparison { invoices: books.invoices.len() as u64, charges: books.charges.len() as u64, matched, mismatches }
 }
 
 /// The mismatches of one invoice id: its row (if any), its charges, whether its charge claim is
@@ -123,10 +114,8 @@ fn invoice_mismatches(
     match invoice.status.as_str() {
         "void" => {
             if !standing.is_empty() {
-                found.push((
-                    MismatchKind::ChargeOnVoidInvoice,
-                    format!("invoice void; charge not refunded: {}", list(&standing)),
-                ));
+                found
+                    .push((MismatchKind::ChargeOnVoidInvoice, format!("invoice void; charge not refunded: {}", list(&standing))));
             }
         }
         status => {
@@ -163,10 +152,7 @@ fn invoice_mismatches(
         amounts.push(format!("payment row is {} cents", payment.amount_cents));
     }
     if !amounts.is_empty() {
-        found.push((
-            MismatchKind::AmountMismatch,
-            format!("invoice is {} cents; {}", invoice.amount_cents, amounts.join("; ")),
-        ));
+        found.push((MismatchKind::AmountMismatch, format!("invoice is {} cents; {}", invoice.amount_cents, amounts.join("; "))));
     }
     found
 }

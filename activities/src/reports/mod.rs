@@ -56,11 +56,7 @@ impl ReportActivities {
 
     /// `CheckSla`.
     #[activity(name = names::CHECK_SLA_ACTIVITY)]
-    pub async fn check_sla(
-        self: Arc<Self>,
-        ctx: ActivityContext,
-        input: SlaCheckInput,
-    ) -> Result<SlaReport, ActivityError> {
+    pub async fn check_sla(self: Arc<Self>, ctx: ActivityContext, input: SlaCheckInput) -> Result<SlaReport, ActivityError> {
         sla::run(&self.ledger, &self.sink, &caller(&ctx), &input).await
     }
 }

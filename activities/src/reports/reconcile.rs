@@ -129,21 +129,15 @@ async fn read_books(ledger: &Ledger, provider: &ProviderClient, input: &Reconcil
     let mut ours: BTreeSet<String> = customers.iter().map(|c| billing_keys::invoice_id(c, &input.business_date)).collect();
     ours.extend(invoices.iter().map(|i| i.id.clone()));
 
-    let charges = provider
-        .charges()
-        .await
-        .map_err(failure::from_call)?
-        .into_iter()
-        .filter(|c| ours.contains(&c.invoice_id))
-        .collect();
+    let charges =
+        provider.charges().await.map_err(failure::from_call)?.into_iter().filter(|c| ours.contains(&c.invoice_id)).collect();
     // Open claims are few (crashes between a call and its record), and the partial index
     // `ledger_entries_open_claims` keeps finding them cheap.
-    let claimed: Vec<String> = sqlx::query_scalar(
-        "SELECT key FROM ledger_entries WHERE status = 'claimed' AND kind = 'external'",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(reading("open ledger claims"))?;
+    let claimed: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM ledger_entries WHERE status = 'claimed' AND kind = 'external'")
+            .fetch_all(pool)
+            .await
+            .map_err(reading("open ledger claims"))?;
     let open_claims = claimed
         .iter()
         .filter_map(|key| key.strip_prefix("charge/"))
@@ -191,7 +185,12 @@ async fn insert_report(conn: &mut sqlx::AnyConnection, report: &ReconciliationRe
 ///
 /// The body is built from the recorded report only, so every attempt and re-run sends the same
 /// request under the same key: the ledger replays it, or the sink collapses it.
-async fn alert(ledger: &Ledger, sink: &SinkClient, caller: &Caller, report: &ReconciliationReport) -> Result<String, ActivityError> {
+async fn alert(
+    ledger: &Ledger,
+    sink: &SinkClient,
+    caller: &Caller,
+    report: &ReconciliationReport,
+) -> Result<String, ActivityError> {
     let key = keys::reconcile_alert(&report.timezone, &report.business_date);
     let body = alert_body(report);
     match ledger.claim_external::<String>(&key, &body, caller).await.map_err(failure::from_ledger)? {

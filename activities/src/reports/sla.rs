@@ -73,14 +73,12 @@ pub(super) async fn run(
         alerted += marked;
     }
 
-    let late = sqlx::query_scalar(&format!(
-        "SELECT key FROM job_occurrences WHERE {LATE} ORDER BY deadline_at, key LIMIT $2"
-    ))
-    .bind(&now)
-    .bind(MAX_LATE_LISTED)
-    .fetch_all(ledger.pool())
-    .await
-    .map_err(reading("late job occurrences"))?;
+    let late = sqlx::query_scalar(&format!("SELECT key FROM job_occurrences WHERE {LATE} ORDER BY deadline_at, key LIMIT $2"))
+        .bind(&now)
+        .bind(MAX_LATE_LISTED)
+        .fetch_all(ledger.pool())
+        .await
+        .map_err(reading("late job occurrences"))?;
     tracing::info!(late = late.len(), alerted, "SLA checked");
     Ok(SlaReport { late, alerted })
 }

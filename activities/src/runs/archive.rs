@@ -134,10 +134,7 @@ pub async fn list(conn: &mut AnyConnection, all: bool) -> Result<Vec<ArchivedRun
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<ArchivedRun, sqlx::Error> {
     let input: Option<String> = row.try_get("input")?;
-    let input = input
-        .map(|text| serde_json::from_str(&text))
-        .transpose()
-        .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let input = input.map(|text| serde_json::from_str(&text)).transpose().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     Ok(ArchivedRun {
         run: FailedRun {
             business_key: row.try_get("business_key")?,

@@ -53,7 +53,8 @@ pub async fn drain(system: &mut System, fires: &Fires, limit: Duration, timeline
 /// Workflows still running on the run's server (fires, occurrences, billing runs, sagas).
 async fn running_workflows(system: &System) -> anyhow::Result<u64> {
     let out = system.tools.temporal(&["workflow", "count", "--query", "ExecutionStatus='Running'", "-o", "json"]).await?;
-    let value: serde_json::Value = serde_json::from_str(&out).with_context(|| format!("reading `temporal workflow count`: {out}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&out).with_context(|| format!("reading `temporal workflow count`: {out}"))?;
     let count = &value["count"];
     count
         .as_u64()

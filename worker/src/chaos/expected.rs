@@ -147,7 +147,10 @@ mod tests {
         let fires = fires(&job(), 5, life);
         let keys = |f: &[Fire]| f.iter().map(|f| f.key.clone()).collect::<Vec<_>>();
         assert_eq!(keys(&fires.required), ["chaos/2026-11-24T10:00:15"]);
-        assert_eq!(keys(&fires.optional), ["chaos/2026-11-24T10:00:05", "chaos/2026-11-24T10:00:10", "chaos/2026-11-24T10:00:20"]);
+        assert_eq!(
+            keys(&fires.optional),
+            ["chaos/2026-11-24T10:00:05", "chaos/2026-11-24T10:00:10", "chaos/2026-11-24T10:00:20"]
+        );
         assert_eq!(fires.required[0].invoice("C00001"), "INV-C00001-20261124T10:00:15");
     }
 

@@ -101,7 +101,8 @@ async fn apply(action: Action, system: &mut System, window: Window, timeline: &T
             let started = Instant::now();
             if let Some(pg) = &mut system.postgres {
                 pg.start_again().await?;
-                timeline.fault(format!("{action}: PostgreSQL accepting connections after {:.1}s", started.elapsed().as_secs_f64()));
+                timeline
+                    .fault(format!("{action}: PostgreSQL accepting connections after {:.1}s", started.elapsed().as_secs_f64()));
             } else {
                 if let Some(lock) = system.lock.take() {
                     lock.release().await?;
@@ -145,7 +146,13 @@ async fn apply(action: Action, system: &mut System, window: Window, timeline: &T
     Ok(())
 }
 
-async fn fault(system: &System, service: Service, change: FaultChange, action: Action, timeline: &Timeline) -> anyhow::Result<()> {
+async fn fault(
+    system: &System,
+    service: Service,
+    change: FaultChange,
+    action: Action,
+    timeline: &Timeline,
+) -> anyhow::Result<()> {
     let now = system.sandboxes.change(service, change).await?;
     timeline.fault(format!("{action} (faults now {now})"));
     Ok(())
@@ -188,7 +195,18 @@ async fn duplicate_trigger(
             let mode = by_hand.input_value();
             let input = serde_json::json!({ "business_date": date, "timezone": tz, "period": period, "mode": mode }).to_string();
             let id = format!("chaos-duplicate/{key}/{}", timeline.elapsed().as_millis());
-            let args = ["workflow", "start", "--type", "FireBillingWorkflow", "--task-queue", TASK_QUEUE, "--workflow-id", &id, "--input", &input];
+            let args = [
+                "workflow",
+                "start",
+                "--type",
+                "FireBillingWorkflow",
+                "--task-queue",
+                TASK_QUEUE,
+                "--workflow-id",
+                &id,
+                "--input",
+                &input,
+            ];
             tools.temporal(&args).await?;
             Ok(format!("started {id} ({mode})"))
         }

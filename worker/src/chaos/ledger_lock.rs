@@ -25,13 +25,9 @@ pub struct LedgerLock {
 impl LedgerLock {
     /// Takes the exclusive lock on the database file at `path`.
     pub async fn take(path: &Path) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .busy_timeout(ACQUIRE_WAIT)
-            .disable_statement_logging();
-        let mut conn = SqliteConnection::connect_with(&options)
-            .await
-            .with_context(|| format!("opening {} to lock it", path.display()))?;
+        let options = SqliteConnectOptions::new().filename(path).busy_timeout(ACQUIRE_WAIT).disable_statement_logging();
+        let mut conn =
+            SqliteConnection::connect_with(&options).await.with_context(|| format!("opening {} to lock it", path.display()))?;
         conn.execute("BEGIN EXCLUSIVE").await.with_context(|| format!("locking {}", path.display()))?;
         Ok(Self { conn })
     }

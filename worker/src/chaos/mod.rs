@@ -53,7 +53,9 @@ use timeline::{Timeline, line};
 /// Runs one chaos run; an error when the promise did not hold or the run could not be made.
 pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     let settings = Settings { billing: args.billing, ..args.profile.settings() };
-    let seed = args.seed.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| u64::from(d.subsec_nanos()) % 1_000_000));
+    let seed = args
+        .seed
+        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| u64::from(d.subsec_nanos()) % 1_000_000));
     let profile = args.profile.name();
     let ledger = match args.ledger {
         profile::LedgerKind::Sqlite => "",
@@ -72,7 +74,8 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     if args.plan_only {
         return Ok(());
     }
-    let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("punctual-chaos-{seed}-{}", std::process::id())));
+    let dir =
+        args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("punctual-chaos-{seed}-{}", std::process::id())));
     if dir.join("temporal.db").exists() || dir.join("ledger.db").exists() {
         bail!("{} holds an earlier run: remove it or choose another --dir", dir.display());
     }
@@ -101,7 +104,11 @@ async fn exercise(system: &mut System, plan: &Plan, settings: &Settings, timelin
     let apply_started = Utc::now();
     let applied_text = system.tools.schedule(&["apply"]).await?;
     let window = Window { apply_started, applied: Utc::now(), start: Instant::now() };
-    timeline.note(format!("schedule applied ({}); the window opens for {}s", applied_text.replace('\n', "; "), settings.window.as_secs()));
+    timeline.note(format!(
+        "schedule applied ({}); the window opens for {}s",
+        applied_text.replace('\n', "; "),
+        settings.window.as_secs()
+    ));
 
     let done = inject::run_plan(plan, system, window, settings.window, timeline).await?;
     system.heal(timeline).await?;

@@ -76,9 +76,8 @@ impl Partition {
         ip(&["-n", &ns, "link", "set", &ns_link, "up"]).await?;
         ip(&["-n", &ns, "link", "set", "lo", "up"]).await?;
         for &port in ports {
-            let listener = TcpListener::bind((host_ip, port))
-                .await
-                .with_context(|| format!("forwarding {host_ip}:{port} to loopback"))?;
+            let listener =
+                TcpListener::bind((host_ip, port)).await.with_context(|| format!("forwarding {host_ip}:{port} to loopback"))?;
             partition.forwarders.push(tokio::spawn(forward(listener, port)));
         }
         Ok(partition)

@@ -107,10 +107,12 @@ pub struct Reclaim {
 
 /// Every ledger key claimed more than once.
 pub async fn reclaims(ledger: &Ledger) -> anyhow::Result<Vec<Reclaim>> {
-    let rows = sqlx::query("SELECT key, attempts, created_at, last_claimed_at FROM ledger_entries WHERE attempts > 1 ORDER BY created_at")
-        .fetch_all(ledger.pool())
-        .await
-        .context("reading ledger_entries")?;
+    let rows = sqlx::query(
+        "SELECT key, attempts, created_at, last_claimed_at FROM ledger_entries WHERE attempts > 1 ORDER BY created_at",
+    )
+    .fetch_all(ledger.pool())
+    .await
+    .context("reading ledger_entries")?;
     let parse = |t: String| chrono::DateTime::parse_from_rfc3339(&t).ok().map(|t| t.to_utc());
     Ok(rows
         .iter()
@@ -129,7 +131,9 @@ pub async fn reclaims(ledger: &Ledger) -> anyhow::Result<Vec<Reclaim>> {
 /// workers retry, and how much the idempotency keys absorbed.
 pub async fn request_stats(sandboxes: &Sandboxes) -> anyhow::Result<String> {
     let mut parts = Vec::new();
-    for (name, log) in [("provider", sandboxes.provider_list("/requests").await?), ("sink", sandboxes.sink_list("/deliveries").await?)] {
+    for (name, log) in
+        [("provider", sandboxes.provider_list("/requests").await?), ("sink", sandboxes.sink_list("/deliveries").await?)]
+    {
         let mut by: BTreeMap<String, usize> = BTreeMap::new();
         for entry in &log {
             *by.entry(entry["outcome"].as_str().unwrap_or("?").to_owned()).or_default() += 1;

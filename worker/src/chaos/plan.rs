@@ -351,7 +351,9 @@ mod tests {
                 let plan = Plan::draw(seed, &settings);
                 let slow = plan.steps.iter().find(|s| matches!(s.action, Action::Slow(Service::Provider, _)));
                 slow.is_some_and(|slow| {
-                    plan.steps.iter().any(|s| matches!(s.action, Action::KillWorker(_)) && s.at > slow.at && s.at <= slow.at + Duration::from_secs(4))
+                    plan.steps.iter().any(|s| {
+                        matches!(s.action, Action::KillWorker(_)) && s.at > slow.at && s.at <= slow.at + Duration::from_secs(4)
+                    })
                 })
             })
             .count();

@@ -80,7 +80,9 @@ impl PgServer {
         args.extend(["-D".into(), data_text, "-p".into(), port.to_string(), "-k".into(), data.display().to_string()]);
         // `dynamic_shared_memory_type=mmap`: the plan SIGKILLs this server, and POSIX segments in
         // /dev/shm would outlive it; files in the data directory go with the run's directory.
-        for setting in ["listen_addresses=127.0.0.1", "lc_messages=C", "fsync=off", "max_connections=200", "dynamic_shared_memory_type=mmap"] {
+        for setting in
+            ["listen_addresses=127.0.0.1", "lc_messages=C", "fsync=off", "max_connections=200", "dynamic_shared_memory_type=mmap"]
+        {
             args.extend(["-c".into(), setting.into()]);
         }
         let spec = Spec { program: "setpriv".into(), args, env: vec![] };

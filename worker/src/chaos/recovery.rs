@@ -68,9 +68,21 @@ pub fn report(timings: &[OccurrenceTiming], done: &[(Action, DateTime<Utc>)]) ->
 /// and the retry that claimed the key again, by cause as the gap suggests it.
 pub fn reclaim_report(reclaims: &[Reclaim]) -> Vec<String> {
     let buckets: [(&str, f64, f64); 3] = [
-        ("within 8 s (a 503 or a dropped response retried after backoff, or an attempt whose worker died or was cut off: 5 s heartbeat timeout)", 0.0, 8.0),
-        ("within 8-25 s (typically a call that hit the 10 s client timeout, or a failure reported after a server outage)", 8.0, 25.0),
-        ("after 25 s or more (the retry itself was held up: the ledger locked or the server down when it came, or start-to-close, 30 s, expiring on an attempt alive but stuck)", 25.0, f64::MAX),
+        (
+            "within 8 s (a 503 or a dropped response retried after backoff, or an attempt whose worker died or was cut off: 5 s heartbeat timeout)",
+            0.0,
+            8.0,
+        ),
+        (
+            "within 8-25 s (typically a call that hit the 10 s client timeout, or a failure reported after a server outage)",
+            8.0,
+            25.0,
+        ),
+        (
+            "after 25 s or more (the retry itself was held up: the ledger locked or the server down when it came, or start-to-close, 30 s, expiring on an attempt alive but stuck)",
+            25.0,
+            f64::MAX,
+        ),
     ];
     let mut lines = vec![format!("effects claimed again after an attempt that did not record its outcome: {}", reclaims.len())];
     for (what, low, high) in buckets {

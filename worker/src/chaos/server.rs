@@ -26,9 +26,8 @@ pub struct DevServer {
 impl DevServer {
     /// Starts a server on `port` with its database at `db`, and waits until it answers.
     pub async fn start(bin: &Path, port: u16, db: &Path, log: &Path) -> anyhow::Result<Self> {
-        let mut args: Vec<String> = ["server", "start-dev", "--headless", "--ip", "127.0.0.1", "--log-level", "warn"]
-            .map(str::to_owned)
-            .to_vec();
+        let mut args: Vec<String> =
+            ["server", "start-dev", "--headless", "--ip", "127.0.0.1", "--log-level", "warn"].map(str::to_owned).to_vec();
         args.extend(["--port".into(), port.to_string(), "--db-filename".into(), db.display().to_string()]);
         for (name, kind) in SEARCH_ATTRIBUTES {
             args.extend(["--search-attribute".into(), format!("{name}={kind}")]);

@@ -20,7 +20,8 @@ const DUE_FIRE_LIMIT: Duration = Duration::from_secs(60);
 /// The nominal times of the schedule's recent actions, as `temporal schedule describe` lists them.
 async fn recent_fires(tools: &Tools) -> anyhow::Result<Vec<DateTime<Utc>>> {
     let out = tools.temporal(&["schedule", "describe", "--schedule-id", &schedule_id(JOB), "-o", "json"]).await?;
-    let value: serde_json::Value = serde_json::from_str(&out).with_context(|| format!("reading `temporal schedule describe`: {out}"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&out).with_context(|| format!("reading `temporal schedule describe`: {out}"))?;
     let actions = value["info"]["recentActions"].as_array().cloned().unwrap_or_default();
     Ok(actions
         .iter()

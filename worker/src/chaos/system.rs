@@ -103,7 +103,13 @@ pub(crate) fn jobs_file(settings: &Settings) -> String {
 
 impl System {
     /// Starts everything and applies the job's schedule; returns once the schedule exists.
-    pub async fn up(dir: &Path, temporal: &Path, ledger_kind: LedgerKind, settings: &Settings, timeline: &Timeline) -> anyhow::Result<Self> {
+    pub async fn up(
+        dir: &Path,
+        temporal: &Path,
+        ledger_kind: LedgerKind,
+        settings: &Settings,
+        timeline: &Timeline,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let punctual = std::env::current_exe().context("finding the punctual executable")?;
 
@@ -175,7 +181,13 @@ impl System {
         }
         timeline.note(format!("{} workers polling task queue {TASK_QUEUE} (logs in {})", workers.len(), dir.display()));
 
-        let tools = Tools { punctual, temporal: temporal.to_owned(), address: server.address.clone(), config, task_queue: TASK_QUEUE.to_owned() };
+        let tools = Tools {
+            punctual,
+            temporal: temporal.to_owned(),
+            address: server.address.clone(),
+            config,
+            task_queue: TASK_QUEUE.to_owned(),
+        };
         Ok(Self {
             dir: dir.to_owned(),
             server,

@@ -165,7 +165,13 @@ pub fn verify(fires: &Fires, customers: &[Customer], observed: &Observed) -> Ver
 }
 
 /// Judges one unit: invoice `invoice` of a customer whose bill must end as `fate`.
-fn judge(verdict: &mut Verdict, invoice: &str, fate: Fate, (charges, refunds, deliveries): (usize, usize, usize), observed: &Observed) {
+fn judge(
+    verdict: &mut Verdict,
+    invoice: &str,
+    fate: Fate,
+    (charges, refunds, deliveries): (usize, usize, usize),
+    observed: &Observed,
+) {
     verdict.expected += 1;
     let status = observed.invoices.get(invoice).map(String::as_str);
     let paid = observed.payments.contains(invoice);
@@ -182,12 +188,22 @@ fn judge(verdict: &mut Verdict, invoice: &str, fate: Fate, (charges, refunds, de
     if charges > 1 || refunds > 1 || deliveries > 1 {
         verdict.duplicated += 1;
         verdict.problem(format!("DUPLICATED {invoice} ({fate:?}): {found}"));
-    } else if charges == want_charges && refunds == want_refunds && deliveries == want_deliveries && paid == want_paid && status == Some(want_status) {
+    } else if charges == want_charges
+        && refunds == want_refunds
+        && deliveries == want_deliveries
+        && paid == want_paid
+        && status == Some(want_status)
+    {
         verdict.completed += 1;
         if fate.compensated() {
             verdict.compensated += 1;
         }
-    } else if charges < want_charges || refunds < want_refunds || deliveries < want_deliveries || (want_paid && !paid) || status.is_none_or(|s| s == "open") {
+    } else if charges < want_charges
+        || refunds < want_refunds
+        || deliveries < want_deliveries
+        || (want_paid && !paid)
+        || status.is_none_or(|s| s == "open")
+    {
         verdict.lost += 1;
         verdict.problem(format!("LOST {invoice} ({fate:?}): {found}"));
     } else {
@@ -229,7 +245,8 @@ mod tests {
     }
 
     fn two_fires() -> (Fires, Observed) {
-        let fires = Fires { required: vec![fire("chaos/2026-11-24T10:00:05"), fire("chaos/2026-11-24T10:00:10")], optional: vec![] };
+        let fires =
+            Fires { required: vec![fire("chaos/2026-11-24T10:00:05"), fire("chaos/2026-11-24T10:00:10")], optional: vec![] };
         let mut observed = Observed::default();
         perfect(&mut observed, "chaos/2026-11-24T10:00:05");
         perfect(&mut observed, "chaos/2026-11-24T10:00:10");

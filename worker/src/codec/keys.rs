@@ -68,10 +68,7 @@ pub struct KeyRing {
 impl std::fmt::Debug for KeyRing {
     // Deliberately not derived: only the ids are safe to print.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRing")
-            .field("current", &self.current)
-            .field("ids", &self.keys.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("KeyRing").field("current", &self.current).field("ids", &self.keys.keys().collect::<Vec<_>>()).finish()
     }
 }
 
@@ -167,9 +164,8 @@ fn checked_id(id: String) -> Option<String> {
 
 pub(super) fn parse_key(var: &'static str, which: String, text: &str) -> Result<[u8; KEY_LEN], KeyError> {
     // The decoder's own error names the offending byte, which is part of the key: not kept.
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map_err(|_| KeyError::NotBase64 { var, which: which.clone() })?;
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| KeyError::NotBase64 { var, which: which.clone() })?;
     let len = bytes.len();
     bytes.try_into().map_err(|_| KeyError::WrongLength { var, which, len })
 }

@@ -27,8 +27,7 @@ use futures::future::BoxFuture;
 use prost::Message;
 use std::sync::Arc;
 use temporalio_common::data_converters::{
-    DataConverter, DefaultFailureConverter, PayloadCodec, PayloadConversionError, PayloadConverter,
-    SerializationContextData,
+    DataConverter, DefaultFailureConverter, PayloadCodec, PayloadConversionError, PayloadConverter, SerializationContextData,
 };
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 
@@ -101,9 +100,8 @@ impl EncryptionCodec {
         };
         let nonce = aes_gcm::Aes256Gcm::generate_nonce(&mut OsRng);
         let plaintext = payload.encode_to_vec();
-        let sealed = cipher
-            .encrypt(&nonce, AeadPayload { msg: &plaintext, aad: id.as_bytes() })
-            .map_err(|_| CodecError::Encrypt)?;
+        let sealed =
+            cipher.encrypt(&nonce, AeadPayload { msg: &plaintext, aad: id.as_bytes() }).map_err(|_| CodecError::Encrypt)?;
         let mut data = Vec::with_capacity(NONCE_LEN + sealed.len());
         data.extend_from_slice(&nonce);
         data.extend_from_slice(&sealed);

@@ -6,9 +6,9 @@
 //! but a re-run would no longer find the earlier saga by its id). A worker that encrypts payloads
 //! must have one, or customer ids would stay readable in ids and search attributes.
 
-use super::keys::{KeyError, parse_key};
 #[cfg(test)]
 use super::keys::KEY_VAR;
+use super::keys::{KeyError, parse_key};
 use punctual_activities::pseudonym::Pseudonyms;
 
 /// Base64 of 32 random bytes (`openssl rand -base64 32`); set once, kept for good.

@@ -67,10 +67,7 @@ impl CodecServer {
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()),
             (header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true")),
             (header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS")),
-            (
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("Content-Type, X-Namespace, Authorization"),
-            ),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type, X-Namespace, Authorization")),
             (header::VARY, HeaderValue::from_static("Origin")),
         ]
     }
@@ -110,10 +107,7 @@ async fn handle(State(server): State<CodecServer>, headers: HeaderMap, body: Byt
 /// Decodes or encodes every payload of a request body; the error names what is wrong.
 fn transform(codec: &EncryptionCodec, body: &[u8], direction: Direction) -> Result<Vec<Value>, String> {
     let request: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-    let payloads = request
-        .get("payloads")
-        .and_then(Value::as_array)
-        .ok_or("body must be {\"payloads\": [...]}")?;
+    let payloads = request.get("payloads").and_then(Value::as_array).ok_or("body must be {\"payloads\": [...]}")?;
     payloads
         .iter()
         .enumerate()

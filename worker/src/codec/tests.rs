@@ -21,8 +21,7 @@ fn codec(current: Option<(&str, [u8; 32])>, old: &[(&str, [u8; 32])]) -> Encrypt
         (KEY_ID_VAR, current.map(|(id, _)| id.to_owned())),
         (OLD_KEYS_VAR, Some(old.join(","))),
     ];
-    let ring = KeyRing::from_vars(|name| vars.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone()))
-        .expect("valid keys");
+    let ring = KeyRing::from_vars(|name| vars.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone())).expect("valid keys");
     EncryptionCodec::new(ring)
 }
 

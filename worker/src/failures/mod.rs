@@ -20,7 +20,13 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 pub struct FailuresArgs {
     /// Ledger database holding the archive. Never printed: it may hold a password.
-    #[arg(long, global = true, env = "PUNCTUAL_DATABASE_URL", default_value = "sqlite://.data/ledger.db", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "PUNCTUAL_DATABASE_URL",
+        default_value = "sqlite://.data/ledger.db",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// Task queue the workers poll (retries start there).

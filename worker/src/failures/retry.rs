@@ -19,8 +19,7 @@ use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::grpc::WorkflowService;
 use temporalio_client::tonic::IntoRequest;
 use temporalio_client::{
-    Client, NamespacedClient, WorkflowGetResultOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowStartOptions,
+    Client, NamespacedClient, WorkflowGetResultOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
 };
 use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
@@ -74,7 +73,12 @@ async fn billing_run(
     connect_timeout: Duration,
 ) -> anyhow::Result<Retried> {
     let input = archived_input(row)?;
-    let field = |name: &str| input[name].as_str().map(str::to_owned).ok_or_else(|| anyhow!("archived input of {} has no `{name}`: {input}", row.run.business_key));
+    let field = |name: &str| {
+        input[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("archived input of {} has no `{name}`: {input}", row.run.business_key))
+    };
     let args = BillingRunArgs {
         date: field("business_date")?,
         timezone: field("timezone")?,
@@ -174,7 +178,10 @@ async fn started_input(client: &Client, workflow_id: &str, run_id: &str) -> anyh
     let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) = first else {
         bail!("the history of {workflow_id} (run {run_id}) does not start with its input");
     };
-    let payload = started.input.and_then(|p| p.payloads.into_iter().next()).ok_or_else(|| anyhow!("{workflow_id} was started without input"))?;
+    let payload = started
+        .input
+        .and_then(|p| p.payloads.into_iter().next())
+        .ok_or_else(|| anyhow!("{workflow_id} was started without input"))?;
     // Raw history, so the codec has not run: decrypt here (a plain payload passes through).
     let payload = EncryptionCodec::new(KeyRing::from_env()?)
         .decrypt(payload)

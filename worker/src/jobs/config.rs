@@ -136,22 +136,16 @@ pub enum ConfigError {
 }
 
 fn place(job: &Option<String>) -> String {
-    job.as_ref()
-        .map_or_else(|| "[defaults]".to_owned(), |j| format!("job \"{j}\""))
+    job.as_ref().map_or_else(|| "[defaults]".to_owned(), |j| format!("job \"{j}\""))
 }
 
 /// Reads and validates the jobs file at `path`.
 pub fn load(path: &Path) -> Result<Vec<JobSpec>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
-            ConfigError::Missing {
-                path: path.to_owned(),
-            }
+            ConfigError::Missing { path: path.to_owned() }
         } else {
-            ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            }
+            ConfigError::Read { path: path.to_owned(), source }
         }
     })?;
     parse(&path.display().to_string(), &text)
@@ -178,10 +172,8 @@ struct Entry<'a> {
 
 /// Validates the jobs file `text`; `file` names it in messages.
 pub fn parse(file: &str, text: &str) -> Result<Vec<JobSpec>, ConfigError> {
-    let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-        file: file.to_owned(),
-        message: e.to_string().trim_end().to_owned(),
-    })?;
+    let raw: RawFile = toml::from_str(text)
+        .map_err(|e| ConfigError::Syntax { file: file.to_owned(), message: e.to_string().trim_end().to_owned() })?;
     let line_of = |span: std::ops::Range<usize>| text[..span.start].matches('\n').count() + 1;
     let invalid = |line, job: Option<&str>, field: &str, message: String| ConfigError::Invalid {
         file: file.to_owned(),
@@ -206,32 +198,18 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<JobSpec>, ConfigError> {
     for (key, value) in &raw.defaults {
         check_key(None, key)?;
         let name = key.get_ref().as_str();
-        let entry = Entry {
-            value: value.get_ref(),
-            line: line_of(key.span()),
-            from_defaults: true,
-        };
+        let entry = Entry { value: value.get_ref(), line: line_of(key.span()), from_defaults: true };
         defaults.insert(name, entry);
     }
     if raw.jobs.is_empty() {
-        return Err(ConfigError::NoJobs {
-            file: file.to_owned(),
-        });
+        return Err(ConfigError::NoJobs { file: file.to_owned() });
     }
     let names: BTreeSet<&str> = raw.jobs.keys().map(|k| k.get_ref().as_str()).collect();
     let mut specs = Vec::new();
     let mut dependency_lines = BTreeMap::new();
     for (name, table) in &raw.jobs {
-        let mut job = Job {
-            file,
-            name: name.get_ref(),
-            line: line_of(name.span()),
-            keys: defaults.clone(),
-        };
-        if table
-            .keys()
-            .any(|k| matches!(k.get_ref().as_str(), "at" | "cron" | "every"))
-        {
+        let mut job = Job { file, name: name.get_ref(), line: line_of(name.span()), keys: defaults.clone() };
+        if table.keys().any(|k| matches!(k.get_ref().as_str(), "at" | "cron" | "every")) {
             job.keys.remove("at");
             job.keys.remove("cron");
             job.keys.remove("every");
@@ -240,27 +218,15 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<JobSpec>, ConfigError> {
         for (key, value) in table {
             check_key(Some(job.name), key)?;
             let key_name = key.get_ref().as_str();
-            let entry = Entry {
-                value: value.get_ref(),
-                line: line_of(key.span()),
-                from_defaults: false,
-            };
+            let entry = Entry { value: value.get_ref(), line: line_of(key.span()), from_defaults: false };
             job.keys.insert(key_name, entry);
         }
-        dependency_lines.insert(
-            job.name,
-            job.keys.get("depends_on").map_or(job.line, |e| e.line),
-        );
+        dependency_lines.insert(job.name, job.keys.get("depends_on").map_or(job.line, |e| e.line));
         specs.push(job.spec(&names)?);
     }
     if let Some(cycle) = find_cycle(&specs) {
         let message = format!("dependency cycle: {}", cycle.join(" -> "));
-        return Err(invalid(
-            dependency_lines[cycle[0].as_str()],
-            Some(&cycle[0]),
-            "depends_on",
-            message,
-        ));
+        return Err(invalid(dependency_lines[cycle[0].as_str()], Some(&cycle[0]), "depends_on", message));
     }
     Ok(specs)
 }
@@ -276,61 +242,43 @@ struct Job<'a> {
 
 impl Job<'_> {
     fn spec(&self, names: &BTreeSet<&str>) -> Result<JobSpec, ConfigError> {
-        let valid_name =
-            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        let valid_name = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
         if self.name.is_empty() || !self.name.chars().all(valid_name) {
-            return Err(self.err(
-                "name",
-                "job names are lowercase letters, digits, `_` and `-`, e.g. [jobs.bill_generation]",
-            ));
+            return Err(self.err("name", "job names are lowercase letters, digits, `_` and `-`, e.g. [jobs.bill_generation]"));
         }
-        let workflow = self.required_str(
-            "workflow",
-            "the workflow type to start, e.g. \"BillingRunWorkflow\"",
-        )?;
-        let pascal = workflow.starts_with(|c: char| c.is_ascii_uppercase())
-            && workflow.chars().all(|c| c.is_ascii_alphanumeric());
+        let workflow = self.required_str("workflow", "the workflow type to start, e.g. \"BillingRunWorkflow\"")?;
+        let pascal =
+            workflow.starts_with(|c: char| c.is_ascii_uppercase()) && workflow.chars().all(|c| c.is_ascii_alphanumeric());
         if !pascal {
             return Err(self.err(
                 "workflow",
-                format!("\"{workflow}\" is not a workflow type: expected PascalCase letters and digits, e.g. \"BillingRunWorkflow\""),
+                format!(
+                    "\"{workflow}\" is not a workflow type: expected PascalCase letters and digits, e.g. \"BillingRunWorkflow\""
+                ),
             ));
         }
-        let timezone =
-            self.required_str("timezone", "an IANA time zone, e.g. \"Asia/Shanghai\"")?;
+        let timezone = self.required_str("timezone", "an IANA time zone, e.g. \"Asia/Shanghai\"")?;
         if timezone.parse::<Tz>().is_err() {
-            return Err(self.err(
-                "timezone",
-                format!("unknown IANA time zone \"{timezone}\" (e.g. \"Asia/Shanghai\")"),
-            ));
+            return Err(self.err("timezone", format!("unknown IANA time zone \"{timezone}\" (e.g. \"Asia/Shanghai\")")));
         }
         let timing = self.timing()?;
         let day_rule = self.day_rule()?;
         if !matches!(timing, Timing::Daily { .. }) && day_rule != DayRule::EveryDay {
-            return Err(self.err(
-                "days",
-                "only \"every_day\" goes with `cron` or `every`; use `at` for this rule",
-            ));
+            return Err(self.err("days", "only \"every_day\" goes with `cron` or `every`; use `at` for this rule"));
         }
         let calendar = self.str("calendar")?.unwrap_or("everyday");
         if let Err(e) = builtin(calendar) {
             let message = match e {
-                CalendarError::Unknown { .. } => format!(
-                    "unknown calendar \"{calendar}\"; known calendars: {}",
-                    builtin_names().join(", ")
-                ),
+                CalendarError::Unknown { .. } => {
+                    format!("unknown calendar \"{calendar}\"; known calendars: {}", builtin_names().join(", "))
+                }
                 other => other.to_string(),
             };
             return Err(self.err("calendar", message));
         }
-        let catchup_window_secs = self
-            .duration("catchup_window")?
-            .unwrap_or(DEFAULT_CATCHUP_SECS);
+        let catchup_window_secs = self.duration("catchup_window")?.unwrap_or(DEFAULT_CATCHUP_SECS);
         if catchup_window_secs < MIN_CATCHUP_SECS {
-            return Err(self.err(
-                "catchup_window",
-                format!("{catchup_window_secs}s is below Temporal's minimum of 10s"),
-            ));
+            return Err(self.err("catchup_window", format!("{catchup_window_secs}s is below Temporal's minimum of 10s")));
         }
         let sla_secs = self.duration("sla")?.unwrap_or(0);
         if self.keys.contains_key("sla") && sla_secs == 0 {
@@ -355,23 +303,11 @@ impl Job<'_> {
             timing,
             day_rule,
             calendar: calendar.to_owned(),
-            roll: self.choice(
-                "roll",
-                &["skip", "following", "preceding", "modified_following"],
-            )?,
+            roll: self.choice("roll", &["skip", "following", "preceding", "modified_following"])?,
             dst_repeated: self.choice("dst_repeated", &["first", "last", "both"])?,
             dst_missing: self.choice("dst_missing", &["shift", "skip"])?,
-            overlap: self.choice(
-                "overlap",
-                &[
-                    "skip",
-                    "buffer_one",
-                    "buffer_all",
-                    "cancel_other",
-                    "terminate_other",
-                    "allow_all",
-                ],
-            )?,
+            overlap: self
+                .choice("overlap", &["skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"])?,
             catchup_window_secs,
             missed: self.choice("missed", &["run", "record"])?,
             jitter_secs: self.duration("jitter")?.unwrap_or(0),
@@ -399,10 +335,7 @@ impl Job<'_> {
     }
 
     fn expected(&self, field: &str, what: &str, found: &Value) -> ConfigError {
-        self.err(
-            field,
-            format!("expected {what}, found {} {found}", found.type_str()),
-        )
+        self.err(field, format!("expected {what}, found {} {found}", found.type_str()))
     }
 
     fn str(&self, field: &str) -> Result<Option<&str>, ConfigError> {
@@ -415,43 +348,28 @@ impl Job<'_> {
 
     fn required_str(&self, field: &str, what: &str) -> Result<&str, ConfigError> {
         self.str(field)?.ok_or_else(|| {
-            let scope = if JOB_ONLY_KEYS.contains(&field) {
-                ""
-            } else {
-                " (here or in [defaults])"
-            };
+            let scope = if JOB_ONLY_KEYS.contains(&field) { "" } else { " (here or in [defaults])" };
             self.err(field, format!("missing: set {what}{scope}"))
         })
     }
 
     /// One of `choices`, decoded through the type's own serde names; absent gives the default.
-    fn choice<T: DeserializeOwned + Default>(
-        &self,
-        field: &str,
-        choices: &[&str],
-    ) -> Result<T, ConfigError> {
+    fn choice<T: DeserializeOwned + Default>(&self, field: &str, choices: &[&str]) -> Result<T, ConfigError> {
         let Some(s) = self.str(field)? else {
             return Ok(T::default());
         };
         if !choices.contains(&s) {
-            let list = choices
-                .iter()
-                .map(|c| format!("\"{c}\""))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
             return Err(self.err(field, format!("\"{s}\" is not one of {list}")));
         }
-        serde_json::from_value(serde_json::Value::String(s.to_owned()))
-            .map_err(|e| self.err(field, e.to_string()))
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| self.err(field, e.to_string()))
     }
 
     fn duration(&self, field: &str) -> Result<Option<u64>, ConfigError> {
         match self.keys.get(field).map(|e| e.value) {
             None => Ok(None),
             Some(Value::String(s)) => parse_duration(s).map(Some).map_err(|m| self.err(field, m)),
-            Some(other) => {
-                Err(self.expected(field, "a duration string such as \"90s\" or \"2h\"", other))
-            }
+            Some(other) => Err(self.expected(field, "a duration string such as \"90s\" or \"2h\"", other)),
         }
     }
 
@@ -476,16 +394,11 @@ impl Job<'_> {
         }
         match (at, cron) {
             (Some(_), Some(_)) => Err(self.err("cron", "set either `at` or `cron`, not both")),
-            (None, None) => Err(self.err(
-                "at",
-                "missing: set `at = \"HH:MM\"` (or a list of times) or `cron = \"...\"`",
-            )),
+            (None, None) => Err(self.err("at", "missing: set `at = \"HH:MM\"` (or a list of times) or `cron = \"...\"`")),
             (None, Some(_)) => {
                 let expr = self.str("cron")?.unwrap_or_default();
                 CronExpr::parse(expr).map_err(|e| self.err("cron", e.to_string()))?;
-                Ok(Timing::Cron {
-                    expr: expr.to_owned(),
-                })
+                Ok(Timing::Cron { expr: expr.to_owned() })
             }
             (Some(entry), None) => {
                 let values = match entry.value {
@@ -499,14 +412,10 @@ impl Job<'_> {
                 for value in values {
                     let time = local_time(value).map_err(|m| self.err("at", m))?;
                     if !times.insert(time) {
-                        return Err(
-                            self.err("at", format!("{} is listed twice", time.format("%H:%M")))
-                        );
+                        return Err(self.err("at", format!("{} is listed twice", time.format("%H:%M"))));
                     }
                 }
-                Ok(Timing::Daily {
-                    times: times.into_iter().collect(),
-                })
+                Ok(Timing::Daily { times: times.into_iter().collect() })
             }
         }
     }
@@ -520,10 +429,9 @@ impl Job<'_> {
         let n = |value: Option<&Value>, key: &str, max: i64| -> Result<i32, ConfigError> {
             match value {
                 Some(Value::Integer(n)) if *n != 0 && n.abs() <= max => Ok(*n as i32),
-                Some(other) => Err(self.err(
-                    "days",
-                    format!("`{key}` must be 1..{max} or -1..-{max} (from the month's end), found {other}"),
-                )),
+                Some(other) => {
+                    Err(self.err("days", format!("`{key}` must be 1..{max} or -1..-{max} (from the month's end), found {other}")))
+                }
                 None => Err(self.err("days", format!("missing `{key}`; expected {FORMS}"))),
             }
         };
@@ -532,36 +440,20 @@ impl Job<'_> {
             Value::String(s) if s == "last_business_day" => Ok(DayRule::LastBusinessDay),
             Value::Table(t) if t.contains_key("nth_business_day") => {
                 if let Some(extra) = t.keys().find(|k| *k != "nth_business_day") {
-                    return Err(self.err(
-                        "days",
-                        format!("unexpected key `{extra}`; expected {FORMS}"),
-                    ));
+                    return Err(self.err("days", format!("unexpected key `{extra}`; expected {FORMS}")));
                 }
-                Ok(DayRule::NthBusinessDay {
-                    n: n(t.get("nth_business_day"), "nth_business_day", 23)?,
-                })
+                Ok(DayRule::NthBusinessDay { n: n(t.get("nth_business_day"), "nth_business_day", 23)? })
             }
             Value::Table(t) if t.contains_key("nth_weekday") || t.contains_key("weekday") => {
-                if let Some(extra) = t
-                    .keys()
-                    .find(|k| !matches!(k.as_str(), "nth_weekday" | "weekday"))
-                {
-                    return Err(self.err(
-                        "days",
-                        format!("unexpected key `{extra}`; expected {FORMS}"),
-                    ));
+                if let Some(extra) = t.keys().find(|k| !matches!(k.as_str(), "nth_weekday" | "weekday")) {
+                    return Err(self.err("days", format!("unexpected key `{extra}`; expected {FORMS}")));
                 }
                 let n = n(t.get("nth_weekday"), "nth_weekday", 5)?;
                 let weekday = match t.get("weekday") {
                     Some(Value::String(s)) => s.parse::<Weekday>().ok(),
                     _ => None,
                 }
-                .ok_or_else(|| {
-                    self.err(
-                        "days",
-                        "`weekday` must be a weekday name: \"Mon\" ... \"Sun\"",
-                    )
-                })?;
+                .ok_or_else(|| self.err("days", "`weekday` must be a weekday name: \"Mon\" ... \"Sun\""))?;
                 Ok(DayRule::NthWeekday { n, weekday })
             }
             other => Err(self.err("days", format!("expected {FORMS}, found {other}"))),
@@ -573,17 +465,10 @@ impl Job<'_> {
             return Ok(serde_json::Map::new());
         };
         let Value::Table(table) = entry.value else {
-            return Err(self.expected(
-                "input",
-                "a table, e.g. input = { timezone = \"Asia/Shanghai\" }",
-                entry.value,
-            ));
+            return Err(self.expected("input", "a table, e.g. input = { timezone = \"Asia/Shanghai\" }", entry.value));
         };
         if table.contains_key("business_date") {
-            return Err(self.err(
-                "input",
-                "`business_date` is set by punctual from each occurrence; remove it",
-            ));
+            return Err(self.err("input", "`business_date` is set by punctual from each occurrence; remove it"));
         }
         match to_json(entry.value).map_err(|m| self.err("input", m))? {
             serde_json::Value::Object(map) => Ok(map),
@@ -596,11 +481,7 @@ impl Job<'_> {
             return Ok(Vec::new());
         };
         let Value::Array(items) = entry.value else {
-            return Err(self.expected(
-                "depends_on",
-                "a list of job names, e.g. [\"bill_generation\"]",
-                entry.value,
-            ));
+            return Err(self.expected("depends_on", "a list of job names, e.g. [\"bill_generation\"]", entry.value));
         };
         let mut deps = Vec::new();
         for item in items {
@@ -608,24 +489,11 @@ impl Job<'_> {
                 return Err(self.expected("depends_on", "job names (strings)", item));
             };
             if dep == self.name {
-                return Err(self.err(
-                    "depends_on",
-                    format!("job \"{dep}\" cannot depend on itself"),
-                ));
+                return Err(self.err("depends_on", format!("job \"{dep}\" cannot depend on itself")));
             }
             if !names.contains(dep.as_str()) {
-                let known = names
-                    .iter()
-                    .filter(|n| **n != self.name)
-                    .copied()
-                    .collect::<Vec<_>>();
-                return Err(self.err(
-                    "depends_on",
-                    format!(
-                        "unknown job \"{dep}\"; jobs in this file: {}",
-                        known.join(", ")
-                    ),
-                ));
+                let known = names.iter().filter(|n| **n != self.name).copied().collect::<Vec<_>>();
+                return Err(self.err("depends_on", format!("unknown job \"{dep}\"; jobs in this file: {}", known.join(", "))));
             }
             if deps.contains(dep) {
                 return Err(self.err("depends_on", format!("\"{dep}\" is listed twice")));
@@ -638,17 +506,10 @@ impl Job<'_> {
     fn pause_after_failures(&self) -> Result<u32, ConfigError> {
         match self.keys.get("pause_after_failures").map(|e| e.value) {
             None => Ok(0),
-            Some(Value::Integer(n)) => u32::try_from(*n).map_err(|_| {
-                self.err(
-                    "pause_after_failures",
-                    format!("{n} is not a count (0 = never pause)"),
-                )
-            }),
-            Some(other) => Err(self.expected(
-                "pause_after_failures",
-                "a whole number (0 = never pause)",
-                other,
-            )),
+            Some(Value::Integer(n)) => {
+                u32::try_from(*n).map_err(|_| self.err("pause_after_failures", format!("{n} is not a count (0 = never pause)")))
+            }
+            Some(other) => Err(self.expected("pause_after_failures", "a whole number (0 = never pause)", other)),
         }
     }
 }
@@ -661,19 +522,13 @@ fn local_time(value: &Value) -> Result<NaiveTime, String> {
             let b = s.as_bytes();
             let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
             if b.len() == 5 && b[2] == b':' && digits(0..2) && digits(3..5) {
-                NaiveTime::from_hms_opt(
-                    s[..2].parse().unwrap_or(99),
-                    s[3..].parse().unwrap_or(99),
-                    0,
-                )
+                NaiveTime::from_hms_opt(s[..2].parse().unwrap_or(99), s[3..].parse().unwrap_or(99), 0)
             } else {
                 None
             }
         }
         Value::Datetime(dt) => match (dt.date, dt.time, dt.offset) {
-            (None, Some(t), None)
-                if t.second.unwrap_or(0) == 0 && t.nanosecond.unwrap_or(0) == 0 =>
-            {
+            (None, Some(t), None) if t.second.unwrap_or(0) == 0 && t.nanosecond.unwrap_or(0) == 0 => {
                 NaiveTime::from_hms_opt(u32::from(t.hour), u32::from(t.minute), 0)
             }
             _ => None,
@@ -692,9 +547,7 @@ fn parse_duration(text: &str) -> Result<u64, String> {
         )
     };
     if text.ends_with("ms") {
-        return Err(format!(
-            "\"{text}\": durations are whole seconds (units d, h, m, s), not milliseconds"
-        ));
+        return Err(format!("\"{text}\": durations are whole seconds (units d, h, m, s), not milliseconds"));
     }
     let mut total: u64 = 0;
     let mut rest = text;
@@ -708,46 +561,28 @@ fn parse_duration(text: &str) -> Result<u64, String> {
             "s" => 1,
             _ => return Err(bad()),
         };
-        total = n
-            .checked_mul(unit)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(bad)?;
+        total = n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(bad)?;
         rest = &rest[digits + 1..];
     }
-    if text.is_empty() {
-        Err(bad())
-    } else {
-        Ok(total)
-    }
+    if text.is_empty() { Err(bad()) } else { Ok(total) }
 }
 
 fn to_json(value: &Value) -> Result<serde_json::Value, String> {
     Ok(match value {
         Value::String(s) => s.clone().into(),
         Value::Integer(n) => (*n).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f)
-            .ok_or_else(|| format!("{f} has no JSON form"))?
-            .into(),
+        Value::Float(f) => serde_json::Number::from_f64(*f).ok_or_else(|| format!("{f} has no JSON form"))?.into(),
         Value::Boolean(b) => (*b).into(),
         Value::Datetime(dt) => dt.to_string().into(),
-        Value::Array(items) => items
-            .iter()
-            .map(to_json)
-            .collect::<Result<Vec<_>, _>>()?
-            .into(),
-        Value::Table(table) => table
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
-            .collect::<Result<serde_json::Map<_, _>, String>>()?
-            .into(),
+        Value::Array(items) => items.iter().map(to_json).collect::<Result<Vec<_>, _>>()?.into(),
+        Value::Table(table) => {
+            table.iter().map(|(k, v)| Ok((k.clone(), to_json(v)?))).collect::<Result<serde_json::Map<_, _>, String>>()?.into()
+        }
     })
 }
 
 fn unknown_key(name: &str) -> String {
-    let closest = JOB_KEYS
-        .iter()
-        .min_by_key(|k| edit_distance(name, k))
-        .copied();
+    let closest = JOB_KEYS.iter().min_by_key(|k| edit_distance(name, k)).copied();
     match closest {
         Some(k) if edit_distance(name, k) <= 2 => format!("unknown key (did you mean \"{k}\"?)"),
         _ => format!("unknown key; the keys are {}", JOB_KEYS.join(", ")),
@@ -761,9 +596,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut prev = row[0];
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let next = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
+            let next = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
             prev = row[j + 1];
             row[j + 1] = next;
         }
@@ -773,10 +606,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The first dependency cycle, as a path that starts and ends at its alphabetically first job.
 fn find_cycle(specs: &[JobSpec]) -> Option<Vec<String>> {
-    let deps: BTreeMap<&str, &[String]> = specs
-        .iter()
-        .map(|s| (s.name.as_str(), s.depends_on.as_slice()))
-        .collect();
+    let deps: BTreeMap<&str, &[String]> = specs.iter().map(|s| (s.name.as_str(), s.depends_on.as_slice())).collect();
     let mut done = BTreeSet::new();
     let mut stack = Vec::new();
     fn visit<'a>(
@@ -787,11 +617,7 @@ fn find_cycle(specs: &[JobSpec]) -> Option<Vec<String>> {
     ) -> Option<Vec<String>> {
         if let Some(at) = stack.iter().position(|n| *n == node) {
             let mut cycle: Vec<&str> = stack[at..].to_vec();
-            let first = cycle
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, n)| **n)
-                .map_or(0, |(i, _)| i);
+            let first = cycle.iter().enumerate().min_by_key(|(_, n)| **n).map_or(0, |(i, _)| i);
             cycle.rotate_left(first);
             cycle.push(cycle[0]);
             return Some(cycle.into_iter().map(str::to_owned).collect());
@@ -809,8 +635,7 @@ fn find_cycle(specs: &[JobSpec]) -> Option<Vec<String>> {
         done.insert(node);
         None
     }
-    deps.keys()
-        .find_map(|node| visit(node, &deps, &mut done, &mut stack))
+    deps.keys().find_map(|node| visit(node, &deps, &mut done, &mut stack))
 }
 
 #[cfg(test)]
@@ -830,18 +655,10 @@ mod tests {
     /// contains `says`; returns the message.
     #[track_caller]
     fn rejects(text: &str, job: Option<&str>, field: &str, says: &str) -> String {
-        let message = parse("t.toml", text)
-            .expect_err("should be rejected")
-            .to_string();
+        let message = parse("t.toml", text).expect_err("should be rejected").to_string();
         let place = job.map_or_else(|| "[defaults]".to_owned(), |j| format!("job \"{j}\""));
-        assert!(
-            message.contains(&format!("{place}, field \"{field}\": ")),
-            "{message:?} should name {place} and field {field}"
-        );
-        assert!(
-            message.contains(says),
-            "{message:?} should contain {says:?}"
-        );
+        assert!(message.contains(&format!("{place}, field \"{field}\": ")), "{message:?} should name {place} and field {field}");
+        assert!(message.contains(says), "{message:?} should contain {says:?}");
         message
     }
 
@@ -888,10 +705,7 @@ days = "every_day"
 "#;
         let specs = parse("t.toml", text).unwrap();
         let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(
-            names,
-            ["bill_generation", "payment_reconciliation", "sla_check"]
-        );
+        assert_eq!(names, ["bill_generation", "payment_reconciliation", "sla_check"]);
         let input = serde_json::json!({
             "timezone": "Asia/Shanghai",
             "nested": {"batch": 50, "ratio": 0.5, "on": true, "list": [1, 2]}
@@ -903,13 +717,8 @@ days = "every_day"
                 workflow: "BillingRunWorkflow".into(),
                 input: input.as_object().unwrap().clone(),
                 timezone: "Asia/Shanghai".into(),
-                timing: Timing::Daily {
-                    times: vec![t("00:30"), t("12:00")]
-                },
-                day_rule: DayRule::NthWeekday {
-                    n: -1,
-                    weekday: Weekday::Fri
-                },
+                timing: Timing::Daily { times: vec![t("00:30"), t("12:00")] },
+                day_rule: DayRule::NthWeekday { n: -1, weekday: Weekday::Fri },
                 calendar: "cn".into(),
                 roll: Roll::ModifiedFollowing,
                 dst_repeated: DstRepeated::Both,
@@ -932,9 +741,7 @@ days = "every_day"
                 workflow: "ReconciliationWorkflow".into(),
                 input: serde_json::Map::new(),
                 timezone: "America/New_York".into(),
-                timing: Timing::Daily {
-                    times: vec![t("02:00")]
-                },
+                timing: Timing::Daily { times: vec![t("02:00")] },
                 day_rule: DayRule::NthBusinessDay { n: 3 },
                 calendar: "cn".into(),
                 roll: Roll::Skip,
@@ -951,16 +758,8 @@ days = "every_day"
                 sla_secs: 0,
             }
         );
-        assert_eq!(
-            specs[2].timing,
-            Timing::Cron {
-                expr: "*/5 * * * *".into()
-            }
-        );
-        assert_eq!(
-            (specs[2].calendar.as_str(), specs[2].day_rule),
-            ("none", DayRule::EveryDay)
-        );
+        assert_eq!(specs[2].timing, Timing::Cron { expr: "*/5 * * * *".into() });
+        assert_eq!((specs[2].calendar.as_str(), specs[2].day_rule), ("none", DayRule::EveryDay));
         // The spec survives the JSON trip into a schedule's action input.
         let json = serde_json::to_string(&specs).unwrap();
         assert_eq!(serde_json::from_str::<Vec<JobSpec>>(&json).unwrap(), specs);
@@ -969,74 +768,32 @@ days = "every_day"
     #[test]
     fn the_shipped_file_is_valid() {
         let specs = parse("punctual.toml", SHIPPED).unwrap();
-        let by_name: BTreeMap<&str, &JobSpec> =
-            specs.iter().map(|s| (s.name.as_str(), s)).collect();
-        assert_eq!(
-            by_name.keys().copied().collect::<Vec<_>>(),
-            ["bill_generation", "payment_reconciliation", "sla_check"]
-        );
+        let by_name: BTreeMap<&str, &JobSpec> = specs.iter().map(|s| (s.name.as_str(), s)).collect();
+        assert_eq!(by_name.keys().copied().collect::<Vec<_>>(), ["bill_generation", "payment_reconciliation", "sla_check"]);
         let bill = by_name["bill_generation"];
         assert_eq!(bill.workflow, "BillingRunWorkflow");
-        assert_eq!(
-            bill.timing,
-            Timing::Daily {
-                times: vec![t("00:30")]
-            }
-        );
-        assert_eq!(
-            (bill.timezone.as_str(), bill.calendar.as_str(), bill.roll),
-            ("Asia/Shanghai", "cn", Roll::Following)
-        );
+        assert_eq!(bill.timing, Timing::Daily { times: vec![t("00:30")] });
+        assert_eq!((bill.timezone.as_str(), bill.calendar.as_str(), bill.roll), ("Asia/Shanghai", "cn", Roll::Following));
         assert_eq!(bill.sla_secs, 7200);
         assert_eq!(bill.input["timezone"], "Asia/Shanghai");
         let rec = by_name["payment_reconciliation"];
         assert_eq!(rec.workflow, "ReconciliationWorkflow");
-        assert_eq!(
-            rec.timing,
-            Timing::Daily {
-                times: vec![t("02:00")]
-            }
-        );
+        assert_eq!(rec.timing, Timing::Daily { times: vec![t("02:00")] });
         assert_eq!(rec.depends_on, ["bill_generation"]);
-        assert_eq!(
-            (rec.dependency_deadline_secs, rec.on_dependency),
-            (7200, DependencyPolicy::Wait)
-        );
+        assert_eq!((rec.dependency_deadline_secs, rec.on_dependency), (7200, DependencyPolicy::Wait));
         let sla = by_name["sla_check"];
-        assert_eq!(
-            sla.timing,
-            Timing::Cron {
-                expr: "*/5 * * * *".into()
-            }
-        );
-        assert_eq!(
-            (sla.timezone.as_str(), sla.calendar.as_str()),
-            ("Asia/Shanghai", "everyday")
-        );
+        assert_eq!(sla.timing, Timing::Cron { expr: "*/5 * * * *".into() });
+        assert_eq!((sla.timezone.as_str(), sla.calendar.as_str()), ("Asia/Shanghai", "everyday"));
         assert!(sla.input.is_empty());
     }
 
     #[test]
     fn a_jobs_own_timing_replaces_the_defaults() {
-        let text = "[defaults]\ncron = \"0 * * * *\"\njitter = \"10s\"\n".to_owned()
-            + &with_job("at = \"09:00\"");
+        let text = "[defaults]\ncron = \"0 * * * *\"\njitter = \"10s\"\n".to_owned() + &with_job("at = \"09:00\"");
         let spec = &parse("t.toml", &text).unwrap()[0];
-        assert_eq!(
-            (spec.timing.clone(), spec.jitter_secs),
-            (
-                Timing::Daily {
-                    times: vec![t("09:00")]
-                },
-                10
-            )
-        );
+        assert_eq!((spec.timing.clone(), spec.jitter_secs), (Timing::Daily { times: vec![t("09:00")] }, 10));
         let text = "[defaults]\ncron = \"0 * * * *\"\n".to_owned() + &with_job("");
-        assert_eq!(
-            parse("t.toml", &text).unwrap()[0].timing,
-            Timing::Cron {
-                expr: "0 * * * *".into()
-            }
-        );
+        assert_eq!(parse("t.toml", &text).unwrap()[0].timing, Timing::Cron { expr: "0 * * * *".into() });
     }
 
     #[test]
@@ -1055,57 +812,16 @@ days = "every_day"
 
     #[test]
     fn timing_errors() {
-        let m = rejects(
-            &with_job("cron = \"0 24 * * *\""),
-            Some("x"),
-            "cron",
-            "field 2 (hour): 24 is out of range 0-23",
-        );
-        assert_eq!(
-            m,
-            "t.toml:4: job \"x\", field \"cron\": field 2 (hour): 24 is out of range 0-23"
-        );
-        rejects(
-            &with_job("cron = \"CRON_TZ=UTC 0 0 * * *\""),
-            Some("x"),
-            "cron",
-            "`timezone` key",
-        );
-        rejects(
-            &with_job("at = \"00:30\"\ncron = \"@daily\""),
-            Some("x"),
-            "cron",
-            "either `at` or `cron`, not both",
-        );
-        rejects(
-            &with_job(""),
-            Some("x"),
-            "at",
-            "missing: set `at = \"HH:MM\"`",
-        );
-        for bad in [
-            "\"24:00\"",
-            "\"7:30\"",
-            "\"00:30:00\"",
-            "\"noon\"",
-            "930",
-            "00:30:15",
-            "[]",
-        ] {
+        let m = rejects(&with_job("cron = \"0 24 * * *\""), Some("x"), "cron", "field 2 (hour): 24 is out of range 0-23");
+        assert_eq!(m, "t.toml:4: job \"x\", field \"cron\": field 2 (hour): 24 is out of range 0-23");
+        rejects(&with_job("cron = \"CRON_TZ=UTC 0 0 * * *\""), Some("x"), "cron", "`timezone` key");
+        rejects(&with_job("at = \"00:30\"\ncron = \"@daily\""), Some("x"), "cron", "either `at` or `cron`, not both");
+        rejects(&with_job(""), Some("x"), "at", "missing: set `at = \"HH:MM\"`");
+        for bad in ["\"24:00\"", "\"7:30\"", "\"00:30:00\"", "\"noon\"", "930", "00:30:15", "[]"] {
             rejects(&with_job(&format!("at = {bad}")), Some("x"), "at", "");
         }
-        rejects(
-            &with_job("at = \"7:30\""),
-            Some("x"),
-            "at",
-            "expected a 24-hour local time \"HH:MM\"",
-        );
-        rejects(
-            &with_job("at = [\"01:00\", \"01:00\"]"),
-            Some("x"),
-            "at",
-            "01:00 is listed twice",
-        );
+        rejects(&with_job("at = \"7:30\""), Some("x"), "at", "expected a 24-hour local time \"HH:MM\"");
+        rejects(&with_job("at = [\"01:00\", \"01:00\"]"), Some("x"), "at", "01:00 is listed twice");
         rejects(
             &with_job("cron = \"@daily\"\ndays = \"last_business_day\""),
             Some("x"),
@@ -1118,30 +834,15 @@ days = "every_day"
     fn names_zone_and_calendar_errors() {
         let text = "[jobs.Bill]\nworkflow = \"XWorkflow\"\ntimezone = \"UTC\"\nat = \"00:30\"\n";
         rejects(text, Some("Bill"), "name", "lowercase letters, digits");
-        rejects(
-            &with_job("at = \"00:30\"").replace("\"XWorkflow\"", "\"billing_run\""),
-            Some("x"),
-            "workflow",
-            "PascalCase",
-        );
-        rejects(
-            "[jobs.x]\ntimezone = \"UTC\"\nat = \"00:30\"\n",
-            Some("x"),
-            "workflow",
-            "missing",
-        );
+        rejects(&with_job("at = \"00:30\"").replace("\"XWorkflow\"", "\"billing_run\""), Some("x"), "workflow", "PascalCase");
+        rejects("[jobs.x]\ntimezone = \"UTC\"\nat = \"00:30\"\n", Some("x"), "workflow", "missing");
         rejects(
             &with_job("at = \"00:30\"").replace("Asia/Shanghai", "Mars/Olympus"),
             Some("x"),
             "timezone",
             "unknown IANA time zone \"Mars/Olympus\" (e.g. \"Asia/Shanghai\")",
         );
-        rejects(
-            "[jobs.x]\nworkflow = \"XWorkflow\"\nat = \"00:30\"\n",
-            Some("x"),
-            "timezone",
-            "missing: set an IANA time zone",
-        );
+        rejects("[jobs.x]\nworkflow = \"XWorkflow\"\nat = \"00:30\"\n", Some("x"), "timezone", "missing: set an IANA time zone");
         rejects(
             &with_job("at = \"00:30\"").replace("\"Asia/Shanghai\"", "8"),
             Some("x"),
@@ -1158,18 +859,8 @@ days = "every_day"
 
     #[test]
     fn unknown_and_misplaced_keys() {
-        rejects(
-            &with_job("at = \"00:30\"\ntimezon = \"UTC\""),
-            Some("x"),
-            "timezon",
-            "unknown key (did you mean \"timezone\"?)",
-        );
-        rejects(
-            &with_job("at = \"00:30\"\ncolour = \"red\""),
-            Some("x"),
-            "colour",
-            "unknown key; the keys are workflow, input",
-        );
+        rejects(&with_job("at = \"00:30\"\ntimezon = \"UTC\""), Some("x"), "timezon", "unknown key (did you mean \"timezone\"?)");
+        rejects(&with_job("at = \"00:30\"\ncolour = \"red\""), Some("x"), "colour", "unknown key; the keys are workflow, input");
         rejects(
             &("[defaults]\ntimezne = \"UTC\"\n".to_owned() + &with_job("at = \"00:30\"")),
             None,
@@ -1200,161 +891,46 @@ days = "every_day"
             "roll",
             "\"later\" is not one of \"skip\", \"following\", \"preceding\", \"modified_following\"",
         );
-        rejects(
-            &job("overlap = \"queue\""),
-            Some("x"),
-            "overlap",
-            "\"buffer_one\"",
-        );
+        rejects(&job("overlap = \"queue\""), Some("x"), "overlap", "\"buffer_one\"");
         rejects(&job("missed = \"drop\""), Some("x"), "missed", "\"record\"");
-        rejects(
-            &job("dst_repeated = \"twice\""),
-            Some("x"),
-            "dst_repeated",
-            "\"both\"",
-        );
-        rejects(
-            &job("dst_missing = \"later\""),
-            Some("x"),
-            "dst_missing",
-            "\"shift\"",
-        );
-        rejects(
-            &job("days = \"weekdays\""),
-            Some("x"),
-            "days",
-            "expected \"every_day\"",
-        );
-        rejects(
-            &job("days = { nth_business_day = 0 }"),
-            Some("x"),
-            "days",
-            "`nth_business_day` must be 1..23",
-        );
-        rejects(
-            &job("days = { nth_weekday = 2, weekday = \"Funday\" }"),
-            Some("x"),
-            "days",
-            "`weekday` must be a weekday name",
-        );
-        rejects(
-            &job("days = { nth_weekday = 2 }"),
-            Some("x"),
-            "days",
-            "`weekday` must be",
-        );
-        rejects(
-            &job("days = { nth_business_day = 2, weekday = \"Mon\" }"),
-            Some("x"),
-            "days",
-            "unexpected key `weekday`",
-        );
-        rejects(
-            &job("catchup_window = \"5x\""),
-            Some("x"),
-            "catchup_window",
-            "units d, h, m or s",
-        );
-        rejects(
-            &job("catchup_window = \"500ms\""),
-            Some("x"),
-            "catchup_window",
-            "whole seconds",
-        );
-        rejects(
-            &job("catchup_window = 60"),
-            Some("x"),
-            "catchup_window",
-            "expected a duration string",
-        );
-        rejects(
-            &job("catchup_window = \"5s\""),
-            Some("x"),
-            "catchup_window",
-            "below Temporal's minimum of 10s",
-        );
-        rejects(
-            &job("jitter = \"\""),
-            Some("x"),
-            "jitter",
-            "is not a duration",
-        );
+        rejects(&job("dst_repeated = \"twice\""), Some("x"), "dst_repeated", "\"both\"");
+        rejects(&job("dst_missing = \"later\""), Some("x"), "dst_missing", "\"shift\"");
+        rejects(&job("days = \"weekdays\""), Some("x"), "days", "expected \"every_day\"");
+        rejects(&job("days = { nth_business_day = 0 }"), Some("x"), "days", "`nth_business_day` must be 1..23");
+        rejects(&job("days = { nth_weekday = 2, weekday = \"Funday\" }"), Some("x"), "days", "`weekday` must be a weekday name");
+        rejects(&job("days = { nth_weekday = 2 }"), Some("x"), "days", "`weekday` must be");
+        rejects(&job("days = { nth_business_day = 2, weekday = \"Mon\" }"), Some("x"), "days", "unexpected key `weekday`");
+        rejects(&job("catchup_window = \"5x\""), Some("x"), "catchup_window", "units d, h, m or s");
+        rejects(&job("catchup_window = \"500ms\""), Some("x"), "catchup_window", "whole seconds");
+        rejects(&job("catchup_window = 60"), Some("x"), "catchup_window", "expected a duration string");
+        rejects(&job("catchup_window = \"5s\""), Some("x"), "catchup_window", "below Temporal's minimum of 10s");
+        rejects(&job("jitter = \"\""), Some("x"), "jitter", "is not a duration");
         rejects(&job("sla = \"0s\""), Some("x"), "sla", "leave `sla` out");
-        rejects(
-            &job("pause_after_failures = -1"),
-            Some("x"),
-            "pause_after_failures",
-            "-1 is not a count",
-        );
-        rejects(
-            &job("input = \"{}\""),
-            Some("x"),
-            "input",
-            "expected a table",
-        );
-        rejects(
-            &job("input = { business_date = \"2026-01-01\" }"),
-            Some("x"),
-            "input",
-            "`business_date` is set by punctual",
-        );
-        rejects(
-            &job("dependency_deadline = \"2h\""),
-            Some("x"),
-            "dependency_deadline",
-            "only used together with `depends_on`",
-        );
+        rejects(&job("pause_after_failures = -1"), Some("x"), "pause_after_failures", "-1 is not a count");
+        rejects(&job("input = \"{}\""), Some("x"), "input", "expected a table");
+        rejects(&job("input = { business_date = \"2026-01-01\" }"), Some("x"), "input", "`business_date` is set by punctual");
+        rejects(&job("dependency_deadline = \"2h\""), Some("x"), "dependency_deadline", "only used together with `depends_on`");
     }
 
     #[test]
     fn dependency_errors() {
         let two = |deps_x: &str, deps_y: &str| {
             with_job(&format!("at = \"00:30\"\ndepends_on = {deps_x}"))
-                + &format!(
-                    "[jobs.y]\nworkflow = \"YWorkflow\"\ntimezone = \"UTC\"\nat = \"01:00\"\ndepends_on = {deps_y}\n"
-                )
+                + &format!("[jobs.y]\nworkflow = \"YWorkflow\"\ntimezone = \"UTC\"\nat = \"01:00\"\ndepends_on = {deps_y}\n")
         };
-        rejects(
-            &two("[\"nope\"]", "[]"),
-            Some("x"),
-            "depends_on",
-            "unknown job \"nope\"; jobs in this file: y",
-        );
-        rejects(
-            &two("[\"x\"]", "[]"),
-            Some("x"),
-            "depends_on",
-            "job \"x\" cannot depend on itself",
-        );
-        rejects(
-            &two("\"y\"", "[]"),
-            Some("x"),
-            "depends_on",
-            "expected a list of job names",
-        );
-        rejects(
-            &two("[\"y\", \"y\"]", "[]"),
-            Some("x"),
-            "depends_on",
-            "\"y\" is listed twice",
-        );
-        rejects(
-            &two("[\"y\"]", "[\"x\"]"),
-            Some("x"),
-            "depends_on",
-            "dependency cycle: x -> y -> x",
-        );
+        rejects(&two("[\"nope\"]", "[]"), Some("x"), "depends_on", "unknown job \"nope\"; jobs in this file: y");
+        rejects(&two("[\"x\"]", "[]"), Some("x"), "depends_on", "job \"x\" cannot depend on itself");
+        rejects(&two("\"y\"", "[]"), Some("x"), "depends_on", "expected a list of job names");
+        rejects(&two("[\"y\", \"y\"]", "[]"), Some("x"), "depends_on", "\"y\" is listed twice");
+        rejects(&two("[\"y\"]", "[\"x\"]"), Some("x"), "depends_on", "dependency cycle: x -> y -> x");
         let text = ["c", "a", "b"]
             .iter()
             .zip(["a", "b", "c"])
-            .map(|(name, dep)| format!("[jobs.{name}]\nworkflow = \"W\"\ntimezone = \"UTC\"\nat = \"00:30\"\ndepends_on = [\"{dep}\"]\n"))
+            .map(|(name, dep)| {
+                format!("[jobs.{name}]\nworkflow = \"W\"\ntimezone = \"UTC\"\nat = \"00:30\"\ndepends_on = [\"{dep}\"]\n")
+            })
             .collect::<String>();
-        let m = rejects(
-            &text,
-            Some("a"),
-            "depends_on",
-            "dependency cycle: a -> b -> c -> a",
-        );
+        let m = rejects(&text, Some("a"), "depends_on", "dependency cycle: a -> b -> c -> a");
         assert!(m.starts_with("t.toml:10: "), "{m}");
     }
 
@@ -1362,23 +938,13 @@ days = "every_day"
     fn file_level_errors() {
         let e = parse("t.toml", "[jobs.x\n").unwrap_err().to_string();
         assert!(e.starts_with("t.toml: TOML parse error at line 1"), "{e}");
-        let e = parse("t.toml", "[job.x]\nworkflow = \"W\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("unknown field `job`") && e.contains("line 1"),
-            "{e}"
-        );
-        let e = parse("t.toml", "[defaults]\ntimezone = \"UTC\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = parse("t.toml", "[job.x]\nworkflow = \"W\"\n").unwrap_err().to_string();
+        assert!(e.contains("unknown field `job`") && e.contains("line 1"), "{e}");
+        let e = parse("t.toml", "[defaults]\ntimezone = \"UTC\"\n").unwrap_err().to_string();
         assert_eq!(e, "t.toml: no jobs: add a [jobs.NAME] table");
         let path = Path::new("/nonexistent/punctual.toml");
         let e = load(path).unwrap_err().to_string();
-        assert!(
-            e.contains("/nonexistent/punctual.toml not found") && e.contains("--config"),
-            "{e}"
-        );
+        assert!(e.contains("/nonexistent/punctual.toml not found") && e.contains("--config"), "{e}");
     }
 
     #[test]
@@ -1387,16 +953,7 @@ days = "every_day"
         assert_eq!(parse_duration("15m"), Ok(900));
         assert_eq!(parse_duration("1h30m"), Ok(5400));
         assert_eq!(parse_duration("1d"), Ok(86_400));
-        for bad in [
-            "",
-            "5",
-            "h",
-            "1.5h",
-            "1 h",
-            "-1s",
-            "99999999999999999999s",
-            "1w",
-        ] {
+        for bad in ["", "5", "h", "1.5h", "1 h", "-1s", "99999999999999999999s", "1w"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

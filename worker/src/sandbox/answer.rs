@@ -45,14 +45,7 @@ impl<F> Answer<F> {
 
     /// A `400 invalid_request_error`.
     pub(crate) fn invalid(code: &str, message: impl Into<String>, fields: F) -> Self {
-        Self::error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            code,
-            message,
-            Outcome::Invalid,
-            fields,
-        )
+        Self::error(StatusCode::BAD_REQUEST, "invalid_request_error", code, message, Outcome::Invalid, fields)
     }
 
     /// The HTTP response for this answer; `replayed` adds `Idempotent-Replayed: true`.
@@ -69,10 +62,7 @@ impl<F> Answer<F> {
 /// flushed the status line, so hyper aborts the connection and the client sees a transport error
 /// (connection closed before a response), exactly like a crash or network cut after the commit.
 pub(crate) fn lost_response() -> Response {
-    let failure = std::io::Error::new(
-        std::io::ErrorKind::ConnectionAborted,
-        "sandbox fault injection: response dropped",
-    );
+    let failure = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "sandbox fault injection: response dropped");
     let body = futures::stream::once(std::future::ready(Err::<Bytes, _>(failure)));
     Response::new(Body::from_stream(body))
 }

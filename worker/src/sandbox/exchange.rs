@@ -41,11 +41,7 @@ pub(crate) trait Operation: DeserializeOwned + Serialize + Send + 'static {
     /// Executes the request made under idempotency `key`. `Ok` answers, success or business
     /// failure such as a decline, are stored and replayed for the key; `Err` answers reject the
     /// request before anything happened and are not stored, so a corrected retry may run.
-    fn execute(
-        &self,
-        key: &str,
-        ledger: &mut Self::Ledger,
-    ) -> Result<Answer<Self::Fields>, Answer<Self::Fields>>;
+    fn execute(&self, key: &str, ledger: &mut Self::Ledger) -> Result<Answer<Self::Fields>, Answer<Self::Fields>>;
 }
 
 /// One sandbox's whole state, in memory behind one lock: a restart forgets it all.
@@ -160,10 +156,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, KeyProblem> {
     };
     match value.to_str() {
         Ok(key) if !key.trim().is_empty() && key.len() <= MAX_KEY_LEN => Ok(key.to_owned()),
-        _ => Err((
-            "idempotency_key_invalid",
-            "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
-        )),
+        _ => Err(("idempotency_key_invalid", "the Idempotency-Key header must be 1 to 255 visible ASCII characters")),
     }
 }
 

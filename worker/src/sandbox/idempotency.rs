@@ -76,14 +76,8 @@ mod tests {
         let elsewhere = fingerprint("POST /refunds", &json!({"amount_cents": 100}));
         assert!(matches!(store.lookup("k", &first), Lookup::New));
 
-        store.remember(
-            "k".into(),
-            first.clone(),
-            Answer::ok(json!({"id": "ch_1"}), Outcome::Succeeded, ()),
-        );
-        assert!(
-            matches!(store.lookup("k", &first), Lookup::Replay(answer) if answer.body["id"] == "ch_1")
-        );
+        store.remember("k".into(), first.clone(), Answer::ok(json!({"id": "ch_1"}), Outcome::Succeeded, ()));
+        assert!(matches!(store.lookup("k", &first), Lookup::Replay(answer) if answer.body["id"] == "ch_1"));
         assert!(matches!(store.lookup("k", &other), Lookup::Conflict));
         assert!(matches!(store.lookup("k", &elsewhere), Lookup::Conflict));
         assert!(matches!(store.lookup("other-key", &first), Lookup::New));

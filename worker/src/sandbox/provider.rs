@@ -20,21 +20,10 @@ use tokio::net::TcpListener;
 /// Serves the sandbox payment provider on `listener` until `shutdown` resolves.
 ///
 /// Its state lives in memory only: a restart forgets every charge, refund and idempotency key.
-pub async fn serve_provider(
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+pub async fn serve_provider(listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let routes = common_routes::<Payments, PaymentFields>("/requests")
-        .route(
-            "/charges",
-            ledger_view(|payments: &Payments| payments.charges.clone())
-                .post(handle::<ChargeRequest>),
-        )
-        .route(
-            "/refunds",
-            ledger_view(|payments: &Payments| payments.refunds.clone())
-                .post(handle::<RefundRequest>),
-        );
+        .route("/charges", ledger_view(|payments: &Payments| payments.charges.clone()).post(handle::<ChargeRequest>))
+        .route("/refunds", ledger_view(|payments: &Payments| payments.refunds.clone()).post(handle::<RefundRequest>));
     serve("provider", routes, listener, shutdown).await
 }
 
@@ -94,9 +83,7 @@ fn test_card(payment_method: &str) -> Option<TestCard> {
     match payment_method {
         "pm_card_visa" | "pm_card_mastercard" => Some(TestCard::Pays),
         "pm_card_chargeDeclined" => Some(TestCard::Declines { decline_code: "generic_decline" }),
-        "pm_card_chargeDeclinedInsufficientFunds" => {
-            Some(TestCard::Declines { decline_code: "insufficient_funds" })
-        }
+        "pm_card_chargeDeclinedInsufficientFunds" => Some(TestCard::Declines { decline_code: "insufficient_funds" }),
         _ => None,
     }
 }
@@ -125,20 +112,13 @@ impl Operation for ChargeRequest {
         }
     }
 
-    fn execute(
-        &self,
-        key: &str,
-        payments: &mut Payments,
-    ) -> Result<Answer<PaymentFields>, Answer<PaymentFields>> {
+    fn execute(&self, key: &str, payments: &mut Payments) -> Result<Answer<PaymentFields>, Answer<PaymentFields>> {
         if self.amount_cents <= 0 {
             let message = "amount_cents must be a positive integer number of cents";
             return Err(Answer::invalid("parameter_invalid_integer", message, self.fields()));
         }
         let Some(card) = test_card(&self.payment_method) else {
-            let message = format!(
-                "No such PaymentMethod: '{}'; use pm_card_visa or pm_card_chargeDeclined",
-                self.payment_method
-            );
+            let message = format!("No such PaymentMethod: '{}'; use pm_card_visa or pm_card_chargeDeclined", self.payment_method);
             return Err(Answer::invalid("resource_missing", message, self.fields()));
         };
         if let TestCard::Declines { decline_code } = card {
@@ -193,13 +173,8 @@ impl Operation for RefundRequest {
         PaymentFields { charge_id: Some(self.charge_id.clone()), ..PaymentFields::default() }
     }
 
-    fn execute(
-        &self,
-        key: &str,
-        payments: &mut Payments,
-    ) -> Result<Answer<PaymentFields>, Answer<PaymentFields>> {
-        let Some(charge) = payments.charges.iter_mut().find(|charge| charge.id == self.charge_id)
-        else {
+    fn execute(&self, key: &str, payments: &mut Payments) -> Result<Answer<PaymentFields>, Answer<PaymentFields>> {
+        let Some(charge) = payments.charges.iter_mut().find(|charge| charge.id == self.charge_id) else {
             return Err(Answer::error(
                 StatusCode::NOT_FOUND,
                 "invalid_request_error",

@@ -34,9 +34,7 @@ where
     F: Send + 'static,
     T: Serialize + 'static,
 {
-    get(
-        move |State(sandbox): State<Arc<Sandbox<L, F>>>| async move { Json(sandbox.read_ledger(read)) },
-    )
+    get(move |State(sandbox): State<Arc<Sandbox<L, F>>>| async move { Json(sandbox.read_ledger(read)) })
 }
 
 /// Serves a fresh, empty sandbox called `name` with `routes` on `listener` until `shutdown`

@@ -16,10 +16,7 @@ use tokio::net::TcpListener;
 /// Serves the notification sink on `listener` until `shutdown` resolves.
 ///
 /// Its state lives in memory only: a restart forgets every delivery and idempotency key.
-pub async fn serve_sink(
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+pub async fn serve_sink(listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let routes = common_routes::<Deliveries, DeliveryFields>("/deliveries")
         .route("/deliveries", post(handle::<DeliveryRequest>))
         .route("/delivered", ledger_view(|deliveries: &Deliveries| deliveries.made.clone()));
@@ -79,11 +76,7 @@ impl Operation for DeliveryRequest {
         }
     }
 
-    fn execute(
-        &self,
-        key: &str,
-        deliveries: &mut Deliveries,
-    ) -> Result<Answer<DeliveryFields>, Answer<DeliveryFields>> {
+    fn execute(&self, key: &str, deliveries: &mut Deliveries) -> Result<Answer<DeliveryFields>, Answer<DeliveryFields>> {
         let delivery = Delivery {
             id: format!("dl_{}", deliveries.made.len() + 1),
             invoice_id: self.invoice_id.clone(),

@@ -76,21 +76,47 @@ pub async fn audit(
                     t.reruns += usize::from(row.runs > 1);
                     let updated = DateTime::parse_from_rfc3339(&row.updated_at).map(|t| t.to_utc()).unwrap_or(now);
                     match row.status.as_str() {
-                        "committed" if past_sla(updated) => { t.done += 1; t.late += 1; format!("done, LATE (committed {})", row.updated_at) }
-                        "committed" => { t.done += 1; "done".to_owned() }
-                        "skipped" => { t.skipped += 1; format!("skipped: {}", row.reason.clone().unwrap_or_default()) }
-                        "failed" => { t.failed += 1; format!("FAILED: {}", row.reason.clone().unwrap_or_default()) }
-                        other if past_sla(now) => { t.running += 1; t.late += 1; format!("{other}, LATE") }
-                        other => { t.running += 1; other.to_owned() }
+                        "committed" if past_sla(updated) => {
+                            t.done += 1;
+                            t.late += 1;
+                            format!("done, LATE (committed {})", row.updated_at)
+                        }
+                        "committed" => {
+                            t.done += 1;
+                            "done".to_owned()
+                        }
+                        "skipped" => {
+                            t.skipped += 1;
+                            format!("skipped: {}", row.reason.clone().unwrap_or_default())
+                        }
+                        "failed" => {
+                            t.failed += 1;
+                            format!("FAILED: {}", row.reason.clone().unwrap_or_default())
+                        }
+                        other if past_sla(now) => {
+                            t.running += 1;
+                            t.late += 1;
+                            format!("{other}, LATE")
+                        }
+                        other => {
+                            t.running += 1;
+                            other.to_owned()
+                        }
                     }
                 }
-                None if fire.at > now => { t.upcoming += 1; "upcoming".to_owned() }
+                None if fire.at > now => {
+                    t.upcoming += 1;
+                    "upcoming".to_owned()
+                }
                 None if repair => {
                     t.missing += 1;
                     let outcome = start(client, task_queue, job, fire, "repair", false).await?;
                     format!("MISSING -> repair: {outcome}")
                 }
-                None => { t.missing += 1; "MISSING".to_owned() }
+                None => {
+                    t.missing += 1;
+                    "MISSING".to_owned()
+                }
             };
             println!("  {key}  due {}  {line}", fire.at.with_timezone(&job.tz).format("%Y-%m-%d %H:%M %Z"));
         }
@@ -113,7 +139,9 @@ pub async fn audit(
         failed += t.failed;
     }
     if lost + failed > 0 {
-        bail!("{lost} missing and {failed} failed occurrence(s): `--repair` starts the missing ones, `backfill --mode failed_only` re-runs failed ones");
+        bail!(
+            "{lost} missing and {failed} failed occurrence(s): `--repair` starts the missing ones, `backfill --mode failed_only` re-runs failed ones"
+        );
     }
     Ok(())
 }

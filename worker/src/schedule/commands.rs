@@ -7,10 +7,10 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use punctual_activities::jobs::{rows_between, start_occurrence};
 use punctual_activities::ledger::Ledger;
+use punctual_workflows::input::to_input;
 use punctual_workflows::jobs::plan::{ExpectedFire, FirePlan, classify, expected_between};
 use punctual_workflows::jobs::types::{FireInput, OccurrenceInput, fire_workflow_id, schedule_id};
 use punctual_workflows::jobs::{Job, JobSpec, ScheduledJobWorkflow};
-use punctual_workflows::input::to_input;
 use std::collections::{BTreeMap, BTreeSet};
 use temporalio_client::schedules::{PauseScheduleOptions, ScheduleOverlapPolicy, TriggerScheduleOptions, UnpauseScheduleOptions};
 use temporalio_client::{Client, WorkflowIdConflictPolicy, WorkflowStartOptions};
@@ -35,13 +35,19 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         ScheduleCommand::Describe { job, count } => describe(&client, &job, count).await,
         ScheduleCommand::Pause { job, reason } => {
             let handle = client.get_schedule_handle(schedule_id(&job));
-            handle.pause(Some(reason.clone()), PauseScheduleOptions::default()).await.with_context(|| format!("pausing job \"{job}\""))?;
+            handle
+                .pause(Some(reason.clone()), PauseScheduleOptions::default())
+                .await
+                .with_context(|| format!("pausing job \"{job}\""))?;
             println!("paused {} ({reason})", schedule_id(&job));
             Ok(())
         }
         ScheduleCommand::Resume { job } => {
             let handle = client.get_schedule_handle(schedule_id(&job));
-            handle.unpause(Some("resumed with punctual schedule resume"), UnpauseScheduleOptions::default()).await.with_context(|| format!("resuming job \"{job}\""))?;
+            handle
+                .unpause(Some("resumed with punctual schedule resume"), UnpauseScheduleOptions::default())
+                .await
+                .with_context(|| format!("resuming job \"{job}\""))?;
             println!("resumed {}", schedule_id(&job));
             Ok(())
         }
@@ -110,7 +116,10 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
         let change = match server::describe(client, job.name()).await? {
             None => Change::Create(job.name().to_owned()),
             Some(existing) if existing.spec.is_none() => {
-                bail!("schedule {} exists but is not managed by punctual: rename the job or delete that schedule", schedule_id(job.name()))
+                bail!(
+                    "schedule {} exists but is not managed by punctual: rename the job or delete that schedule",
+                    schedule_id(job.name())
+                )
             }
             Some(existing) if existing.task_queue != task_queue => {
                 bail!(
@@ -122,7 +131,11 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
             }
             Some(existing) => {
                 let changed = changed_fields(existing.spec.as_ref().expect("checked above"), &job.spec);
-                if changed.is_empty() { Change::Unchanged(job.name().to_owned()) } else { Change::Update(job.name().to_owned(), changed) }
+                if changed.is_empty() {
+                    Change::Unchanged(job.name().to_owned())
+                } else {
+                    Change::Update(job.name().to_owned(), changed)
+                }
             }
         };
         if !dry_run {
@@ -156,7 +169,11 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
     let verb = if dry_run { "would " } else { "" };
     for change in &changes {
         match change {
-            Change::Create(n) => println!("+ {verb}create {} ({})", schedule_id(n), summary(jobs.iter().find(|j| j.name() == n).expect("from jobs"))),
+            Change::Create(n) => println!(
+                "+ {verb}create {} ({})",
+                schedule_id(n),
+                summary(jobs.iter().find(|j| j.name() == n).expect("from jobs"))
+            ),
             Change::Update(n, fields) => println!("~ {verb}update {}: {}", schedule_id(n), fields.join(", ")),
             Change::Unchanged(n) => println!("= unchanged {}", schedule_id(n)),
             Change::Delete(n) => println!("- {verb}delete {} (not in {})", schedule_id(n), config.display()),
@@ -226,9 +243,7 @@ fn local(job: &Job, t: DateTime<Utc>) -> String {
 
 fn plan_text(plan: &FirePlan) -> String {
     match plan {
-        FirePlan::Run { occurrences, .. } => {
-            occurrences.iter().map(|o| o.key.clone()).collect::<Vec<_>>().join(", ")
-        }
+        FirePlan::Run { occurrences, .. } => occurrences.iter().map(|o| o.key.clone()).collect::<Vec<_>>().join(", "),
         FirePlan::Skip { outcome, reason, .. } => format!("{outcome}: {reason}"),
         FirePlan::NotDue { reason } => format!("not due: {reason}"),
     }
@@ -237,7 +252,12 @@ fn plan_text(plan: &FirePlan) -> String {
 async fn describe(client: &Client, name: &str, count: usize) -> anyhow::Result<()> {
     let (job, existing) = scheduled(client, name).await?;
     let info = existing.raw.info.clone().unwrap_or_default();
-    println!("{} — {}{}", schedule_id(name), summary(&job), if existing.paused { format!(" — PAUSED: {}", existing.notes) } else { String::new() });
+    println!(
+        "{} — {}{}",
+        schedule_id(name),
+        summary(&job),
+        if existing.paused { format!(" — PAUSED: {}", existing.notes) } else { String::new() }
+    );
     println!("server's next fires (in {}) and the business keys punctual maps them to:", job.tz);
     let server_times: Vec<DateTime<Utc>> = info.future_action_times.iter().filter_map(to_utc).take(count).collect();
     for t in &server_times {
@@ -249,9 +269,16 @@ async fn describe(client: &Client, name: &str, count: usize) -> anyhow::Result<(
         .filter(|f| f.at > now)
         .take(count)
         .collect();
-    println!("punctual's preview (calendar {} {}, roll {:?}, DST repeated {:?} / missing {:?}):", job.calendar.name, job.calendar.version, job.spec.roll, job.spec.dst_repeated, job.spec.dst_missing);
+    println!(
+        "punctual's preview (calendar {} {}, roll {:?}, DST repeated {:?} / missing {:?}):",
+        job.calendar.name, job.calendar.version, job.spec.roll, job.spec.dst_repeated, job.spec.dst_missing
+    );
     for f in &ours {
-        let note = if server_times.contains(&f.at) || server_times.last().is_some_and(|l| f.at > *l) { "" } else { "  (the server does not fire here?)" };
+        let note = if server_times.contains(&f.at) || server_times.last().is_some_and(|l| f.at > *l) {
+            ""
+        } else {
+            "  (the server does not fire here?)"
+        };
         println!("  {}  {} (runs {}){note}", local(&job, f.at), f.occurrence.key, f.occurrence.effective_date);
     }
     Ok(())
@@ -261,19 +288,26 @@ async fn trigger(client: &Client, task_queue: &str, name: &str, business_date: O
     let (job, _) = scheduled(client, name).await?;
     let Some(text) = business_date else {
         let handle = client.get_schedule_handle(schedule_id(name));
-        handle.trigger(ScheduleOverlapPolicy::Unspecified, TriggerScheduleOptions::default()).await.with_context(|| format!("triggering job \"{name}\""))?;
+        handle
+            .trigger(ScheduleOverlapPolicy::Unspecified, TriggerScheduleOptions::default())
+            .await
+            .with_context(|| format!("triggering job \"{name}\""))?;
         println!("triggered {} now (the fire joins today's occurrence if it exists)", schedule_id(name));
         return Ok(());
     };
     date(&text, "--business-date")?;
     let workflow_id = format!("{}-manual-{text}", fire_workflow_id(name));
-    let options = WorkflowStartOptions::new(task_queue, &workflow_id).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
+    let options =
+        WorkflowStartOptions::new(task_queue, &workflow_id).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
     let input = FireInput { job: job.spec.clone(), business_date: Some(text.clone()) };
     let handle = client
         .start_workflow(ScheduledJobWorkflow::run, to_input(&input), options)
         .await
         .with_context(|| format!("starting {workflow_id}"))?;
-    println!("started {workflow_id} (run {}): runs or joins the occurrence of {text}", handle.info().run_id.clone().unwrap_or_default());
+    println!(
+        "started {workflow_id} (run {}): runs or joins the occurrence of {text}",
+        handle.info().run_id.clone().unwrap_or_default()
+    );
     Ok(())
 }
 
@@ -288,13 +322,30 @@ pub fn expected_in(job: &Job, (from, to): (NaiveDate, NaiveDate)) -> BTreeMap<St
 }
 
 /// Starts the occurrence of `fire` through the same code the fire workflow uses.
-pub async fn start(client: &Client, task_queue: &str, job: &Job, fire: &ExpectedFire, trigger: &str, force: bool) -> anyhow::Result<String> {
-    let input = OccurrenceInput { job: job.spec.clone(), occurrence: fire.occurrence.clone(), trigger: trigger.to_owned(), force };
-    let started = start_occurrence(client, task_queue, &input).await.map_err(|e| anyhow::anyhow!("starting {}: {e:?}", fire.occurrence.key))?;
+pub async fn start(
+    client: &Client,
+    task_queue: &str,
+    job: &Job,
+    fire: &ExpectedFire,
+    trigger: &str,
+    force: bool,
+) -> anyhow::Result<String> {
+    let input =
+        OccurrenceInput { job: job.spec.clone(), occurrence: fire.occurrence.clone(), trigger: trigger.to_owned(), force };
+    let started = start_occurrence(client, task_queue, &input)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting {}: {e:?}", fire.occurrence.key))?;
     Ok(started.outcome)
 }
 
-async fn backfill(client: &Client, ledger: &Ledger, task_queue: &str, name: &str, range: (NaiveDate, NaiveDate), mode: BackfillMode) -> anyhow::Result<()> {
+async fn backfill(
+    client: &Client,
+    ledger: &Ledger,
+    task_queue: &str,
+    name: &str,
+    range: (NaiveDate, NaiveDate),
+    mode: BackfillMode,
+) -> anyhow::Result<()> {
     if range.0 > range.1 {
         bail!("--from {} is after --to {}", range.0, range.1);
     }

@@ -28,8 +28,8 @@ use temporalio_common::protos::temporal::api::{
     common::v1::{Payload, Payloads, SearchAttributes, WorkflowType},
     enums::v1::ScheduleOverlapPolicy,
     schedule::v1::{
-        IntervalSpec, Range, Schedule, ScheduleAction, SchedulePolicies, ScheduleSpec, ScheduleState,
-        StructuredCalendarSpec, schedule_action,
+        IntervalSpec, Range, Schedule, ScheduleAction, SchedulePolicies, ScheduleSpec, ScheduleState, StructuredCalendarSpec,
+        schedule_action,
     },
     taskqueue::v1::TaskQueue,
     workflow::v1::NewWorkflowExecutionInfo,
@@ -102,9 +102,7 @@ fn action_for(job: &Job, task_queue: &str) -> ScheduleAction {
             workflow_type: Some(WorkflowType { name: names::SCHEDULED_JOB_WORKFLOW.to_owned() }),
             task_queue: Some(TaskQueue { name: task_queue.to_owned(), ..Default::default() }),
             input: Some(Payloads { payloads: vec![json_payload(&fire_input(job))] }),
-            search_attributes: Some(SearchAttributes {
-                indexed_fields: [(names::SA_JOB_NAME.to_owned(), job_name)].into(),
-            }),
+            search_attributes: Some(SearchAttributes { indexed_fields: [(names::SA_JOB_NAME.to_owned(), job_name)].into() }),
             ..Default::default()
         })),
     }

@@ -15,8 +15,7 @@ use temporalio_common::protos::temporal::api::{
     common::v1::Memo,
     schedule::v1::schedule_action,
     workflowservice::v1::{
-        CreateScheduleRequest, DeleteScheduleRequest, DescribeScheduleRequest, DescribeScheduleResponse,
-        UpdateScheduleRequest,
+        CreateScheduleRequest, DeleteScheduleRequest, DescribeScheduleRequest, DescribeScheduleResponse, UpdateScheduleRequest,
     },
 };
 
@@ -117,7 +116,13 @@ const MANAGED_BY: &str = "managed-by";
 pub const TASK_QUEUE_MEMO: &str = "task-queue";
 
 /// Replaces the schedule of `job`, keeping whether it is paused and its note.
-pub async fn update(client: &Client, job: &Job, task_queue: &str, now: DateTime<Utc>, existing: &Existing) -> Result<(), ServerError> {
+pub async fn update(
+    client: &Client,
+    job: &Job,
+    task_queue: &str,
+    now: DateTime<Utc>,
+    existing: &Existing,
+) -> Result<(), ServerError> {
     let id = schedule_id(job.name());
     let request = UpdateScheduleRequest {
         namespace: client.namespace(),
@@ -134,7 +139,8 @@ pub async fn update(client: &Client, job: &Job, task_queue: &str, now: DateTime<
 
 /// Deletes the schedule with `id` (fires already started keep running).
 pub async fn delete(client: &Client, id: &str) -> Result<(), ServerError> {
-    let request = DeleteScheduleRequest { namespace: client.namespace(), schedule_id: id.to_owned(), identity: client.identity() };
+    let request =
+        DeleteScheduleRequest { namespace: client.namespace(), schedule_id: id.to_owned(), identity: client.identity() };
     WorkflowService::delete_schedule(&mut client.clone(), request.into_request()).await.map_err(err("deleting", id))?;
     Ok(())
 }

@@ -6,9 +6,9 @@ use super::sagas::run_sagas;
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
 use crate::input::{InputError, JsonInput};
+use crate::join::join_in_order;
 use crate::search::{self, job};
 use crate::{keys, names};
-use crate::join::join_in_order;
 use serde::{Deserialize, Serialize};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
@@ -94,11 +94,7 @@ impl BillingBatchWorkflow {
         let shown = shown_list(&batch.customer_ids, &batch.customer_refs);
         let bills = join_in_order(batch.customer_ids.iter().zip(&shown).map(|(customer, shown)| {
             let input = GenerateBillInput { customer_id: customer.clone(), business_date: date.clone() };
-            ctx.execute_activity(
-                BillingContract::generate_bill,
-                input,
-                effect(keys::bill_activity(shown, &date)),
-            )
+            ctx.execute_activity(BillingContract::generate_bill, input, effect(keys::bill_activity(shown, &date)))
         }))
         .await;
 

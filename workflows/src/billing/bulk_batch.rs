@@ -27,8 +27,8 @@ use super::batch::BatchInput;
 use super::bulk_steps::bill_in_bulk;
 use super::types::BillingTotals;
 use crate::input::JsonInput;
-use crate::search::{self, job};
 use crate::names;
+use crate::search::{self, job};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 

@@ -27,9 +27,7 @@ pub async fn bill_in_bulk<W>(
     let mut totals = BillingTotals { customers: customer_ids.len() as u64, ..Default::default() };
 
     let generate = GenerateBillsInput { business_date: billed_for.to_owned(), customer_ids };
-    let bills = ctx
-        .execute_activity(BulkBillingContract::generate_bills, generate, bulk_effect("generate-bills".into()))
-        .await?;
+    let bills = ctx.execute_activity(BulkBillingContract::generate_bills, generate, bulk_effect("generate-bills".into())).await?;
     log_refusals(ctx, "bill not generated", &bills.refused);
     totals.failed += bills.refused.len() as u64;
     // A fire's bills carry its period, but its charges and sagas carry the fire's business
@@ -45,9 +43,8 @@ pub async fn bill_in_bulk<W>(
     let by_invoice: BTreeMap<&str, &Bill> = bills.done.iter().map(|b| (b.invoice_id.as_str(), b)).collect();
 
     let charge = ChargeInvoicesInput { bills: bills.done.clone() };
-    let charges = ctx
-        .execute_activity(BulkBillingContract::charge_invoices, charge, bulk_effect("charge-invoices".into()))
-        .await?;
+    let charges =
+        ctx.execute_activity(BulkBillingContract::charge_invoices, charge, bulk_effect("charge-invoices".into())).await?;
 
     let payments = charges
         .done
@@ -96,8 +93,7 @@ pub async fn bill_in_bulk<W>(
     let charged: BTreeMap<&str, &str> =
         charges.done.iter().map(|c| (c.invoice_id.as_str(), c.charge.charge_id.as_str())).collect();
     let compensation = Compensation::of(&charges.refused, &records.refused, &charged);
-    let mut for_sagas: BTreeSet<String> =
-        compensation.elsewhere.iter().chain(&sent.refused).map(|r| r.id.clone()).collect();
+    let mut for_sagas: BTreeSet<String> = compensation.elsewhere.iter().chain(&sent.refused).map(|r| r.id.clone()).collect();
     let (compensated, refused) = compensate(ctx, compensation).await?;
     totals.compensated += compensated;
     for_sagas.extend(refused);
@@ -143,10 +139,7 @@ impl Compensation {
 /// Runs the compensations in the saga's order — every refund, then every void — and returns how
 /// many invoices ended compensated, and the invoices whose compensation was refused (their void
 /// is not attempted: a refund that cannot be made needs a person first).
-async fn compensate<W>(
-    ctx: &WorkflowContext<W>,
-    c: Compensation,
-) -> WorkflowResult<(u64, Vec<String>)> {
+async fn compensate<W>(ctx: &WorkflowContext<W>, c: Compensation) -> WorkflowResult<(u64, Vec<String>)> {
     let mut refused = Vec::new();
     if !c.refunds.is_empty() {
         let refunds = ctx

@@ -14,8 +14,8 @@
 use super::bulk_steps::bill_in_bulk;
 use super::contracts::BillingContract;
 use super::options::{activity, effect};
-use super::sagas::run_sagas;
 use super::run::{BillingMode, PAGE_SIZE};
+use super::sagas::run_sagas;
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
 use crate::input::{InputError, JsonInput};
@@ -30,7 +30,8 @@ pub const JOB_NAME: &str = "fire-billing";
 /// Most customers one fire bills: the run has no continue-as-new, so its history stays bounded.
 pub const MAX_CUSTOMERS: usize = 200;
 
-const EXAMPLE: &str = r#"{"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "period": "2026-11-24T10:00:05", "mode": "bulk"}"#;
+const EXAMPLE: &str =
+    r#"{"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "period": "2026-11-24T10:00:05", "mode": "bulk"}"#;
 
 /// Input of `FireBillingWorkflow`. A schedule's occurrence sends `business_date` and the job's
 /// `timezone`; `period` is then its own key's. Started by hand, pass `period` (it must start
@@ -146,14 +147,12 @@ impl FireBillingWorkflow {
 
 /// Every customer of `timezone` as `(id, shown)` (see [`CustomerPage::shown`]), page by page,
 /// up to [`MAX_CUSTOMERS`].
-async fn list_customers(
-    ctx: &WorkflowContext<FireBillingWorkflow>,
-    timezone: &str,
-) -> WorkflowResult<Vec<(String, String)>> {
+async fn list_customers(ctx: &WorkflowContext<FireBillingWorkflow>, timezone: &str) -> WorkflowResult<Vec<(String, String)>> {
     let mut all: Vec<(String, String)> = Vec::new();
     loop {
         let after = all.last().cloned();
-        let input = ListCustomersInput { timezone: timezone.to_owned(), after: after.clone().map(|(id, _)| id), limit: PAGE_SIZE };
+        let input =
+            ListCustomersInput { timezone: timezone.to_owned(), after: after.clone().map(|(id, _)| id), limit: PAGE_SIZE };
         let id = format!("list-customers-after-{}", after.as_ref().map_or("start", |(_, shown)| shown.as_str()));
         let page = ctx.execute_activity(BillingContract::list_customers, input, activity(id)).await?;
         let full = page.customer_ids.len() == PAGE_SIZE as usize;

@@ -3,8 +3,8 @@
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ChildWorkflowOptions, ChildWorkflowStartError, StartChildWorkflowExecutionFailedCause,
-    WorkflowIdReusePolicy,
+    ActivityCloseTimeouts, ActivityOptions, ChildWorkflowOptions, ChildWorkflowStartError,
+    StartChildWorkflowExecutionFailedCause, WorkflowIdReusePolicy,
 };
 
 use crate::failures::{ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, PAYMENT_DECLINED};
@@ -33,10 +33,7 @@ pub fn retry_policy() -> RetryPolicy {
 
 /// Options for one billing activity whose activity ID is the business key.
 pub fn activity(activity_id: String) -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(START_TO_CLOSE)
-        .activity_id(activity_id)
-        .retry_policy(retry_policy())
-        .build()
+    ActivityOptions::with_start_to_close_timeout(START_TO_CLOSE).activity_id(activity_id).retry_policy(retry_policy()).build()
 }
 
 /// Options for one effect activity: [`activity`] plus [`EFFECT_HEARTBEAT_TIMEOUT`]. Only for
@@ -73,9 +70,6 @@ pub fn child(workflow_id: String) -> ChildWorkflowOptions {
 pub fn already_started(err: &ChildWorkflowStartError) -> bool {
     matches!(
         err,
-        ChildWorkflowStartError::StartFailed {
-            cause: StartChildWorkflowExecutionFailedCause::WorkflowAlreadyExists,
-            ..
-        }
+        ChildWorkflowStartError::StartFailed { cause: StartChildWorkflowExecutionFailedCause::WorkflowAlreadyExists, .. }
     )
 }

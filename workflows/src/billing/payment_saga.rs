@@ -18,15 +18,7 @@ impl PaymentInput {
     /// Reads and validates the saga input, naming the offending field.
     pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
         let obj = input.object(
-            &[
-                "invoice_id",
-                "customer_id",
-                "business_date",
-                "amount_cents",
-                "payment_method",
-                "customer_ref",
-                "invoice_ref",
-            ],
+            &["invoice_id", "customer_id", "business_date", "amount_cents", "payment_method", "customer_ref", "invoice_ref"],
             EXAMPLE,
         )?;
         let optional = |field| match obj.optional(field) {
@@ -75,10 +67,7 @@ pub struct PaymentSagaWorkflow;
 impl PaymentSagaWorkflow {
     /// Entry point; see the type's documentation.
     #[run(name = names::PAYMENT_SAGA_WORKFLOW)]
-    pub async fn run(
-        ctx: &mut WorkflowContext<Self>,
-        input: JsonInput,
-    ) -> WorkflowResult<PaymentResult> {
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: JsonInput) -> WorkflowResult<PaymentResult> {
         let payment = PaymentInput::from_json(&input)?;
         let result = saga(ctx, &payment).await;
         if let Some((outcome, error)) = runs::outcome_of(&result, |r| r.outcome.as_str()) {
@@ -131,10 +120,9 @@ async fn saga(ctx: &mut WorkflowContext<PaymentSagaWorkflow>, payment: &PaymentI
             tracing::error!(invoice = %invoice, reason = %reason, "payment stopped on an idempotency conflict: nothing compensated, manual action needed");
         }
         ctx.upsert_search_attributes([search::outcome(Outcome::Failed)]);
-        return Err(ApplicationFailure::non_retryable(format!(
-            "payment of {invoice} stopped, nothing compensated: {reason}"
-        ))
-        .into());
+        return Err(
+            ApplicationFailure::non_retryable(format!("payment of {invoice} stopped, nothing compensated: {reason}")).into()
+        );
     }
     if !ctx.is_replaying() {
         tracing::warn!(invoice = %invoice, reason = %reason, "payment not collected; compensating");
@@ -151,17 +139,12 @@ async fn saga(ctx: &mut WorkflowContext<PaymentSagaWorkflow>, payment: &PaymentI
     };
     ctx.upsert_search_attributes([search::outcome(outcome)]);
     match compensated {
-        Ok(compensations) if outcome == Outcome::Compensated => Ok(PaymentResult {
-            invoice_id: invoice,
-            outcome,
-            charge_id,
-            reason: Some(reason),
-            compensations,
-        }),
-        Ok(_) => Err(ApplicationFailure::non_retryable(format!(
-            "payment of {invoice} failed and was compensated: {reason}"
-        ))
-        .into()),
+        Ok(compensations) if outcome == Outcome::Compensated => {
+            Ok(PaymentResult { invoice_id: invoice, outcome, charge_id, reason: Some(reason), compensations })
+        }
+        Ok(_) => {
+            Err(ApplicationFailure::non_retryable(format!("payment of {invoice} failed and was compensated: {reason}")).into())
+        }
         Err(comp_err) => Err(ApplicationFailure::non_retryable(format!(
             "payment of {invoice} failed ({reason}) and its compensation failed too: {comp_err}"
         ))
@@ -176,9 +159,7 @@ async fn collect(
     done: &mut Vec<Compensation>,
 ) -> Result<String, ActivityExecutionError> {
     let (inv, shown) = (&p.invoice_id, p.shown_invoice());
-    let charge = ctx
-        .execute_activity(BillingContract::charge_invoice, p.clone(), effect(keys::charge(shown)))
-        .await?;
+    let charge = ctx.execute_activity(BillingContract::charge_invoice, p.clone(), effect(keys::charge(shown))).await?;
     done.push(Compensation::Refund { charge_id: charge.charge_id.clone() });
     let record = RecordPaymentInput {
         invoice_id: inv.clone(),
@@ -186,15 +167,9 @@ async fn collect(
         charge_id: charge.charge_id.clone(),
         amount_cents: p.amount_cents,
     };
-    ctx.execute_activity(BillingContract::record_payment, record, effect(keys::payment_record(shown)))
-        .await?;
-    let receipt = ReceiptInput {
-        invoice_id: inv.clone(),
-        customer_id: p.customer_id.clone(),
-        amount_cents: p.amount_cents,
-    };
-    ctx.execute_activity(BillingContract::send_receipt, receipt, effect(keys::notify(shown, "email")))
-        .await?;
+    ctx.execute_activity(BillingContract::record_payment, record, effect(keys::payment_record(shown))).await?;
+    let receipt = ReceiptInput { invoice_id: inv.clone(), customer_id: p.customer_id.clone(), amount_cents: p.amount_cents };
+    ctx.execute_activity(BillingContract::send_receipt, receipt, effect(keys::notify(shown, "email"))).await?;
     Ok(charge.charge_id)
 }
 

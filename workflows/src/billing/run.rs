@@ -14,9 +14,7 @@ use serde::{Deserialize, Serialize};
 use temporalio_common::WorkflowDefinition;
 use temporalio_macros::{workflow, workflow_methods};
 
-use temporalio_sdk::{
-    ContinueAsNewOptions, WorkflowContext, WorkflowResult,
-};
+use temporalio_sdk::{ContinueAsNewOptions, WorkflowContext, WorkflowResult};
 
 /// Customers per batch child in the per-customer mode.
 pub const PAGE_SIZE: u32 = 50;
@@ -145,10 +143,7 @@ pub struct BillingRunWorkflow;
 impl BillingRunWorkflow {
     /// Entry point; see the type's documentation.
     #[run(name = names::BILLING_RUN_WORKFLOW)]
-    pub async fn run(
-        ctx: &mut WorkflowContext<Self>,
-        input: JsonInput,
-    ) -> WorkflowResult<BillingRunSummary> {
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: JsonInput) -> WorkflowResult<BillingRunSummary> {
         let run = BillingRunInput::from_json(&input)?;
         let key = keys::billing_run(&run.timezone, &run.business_date);
         let mut user_input = serde_json::json!({ "business_date": run.business_date, "timezone": run.timezone });
@@ -199,9 +194,7 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
             )
             .await?;
         let shown = page.shown();
-        let (Some(first), Some(last), Some(last_shown)) =
-            (shown.first(), page.customer_ids.last(), shown.last())
-        else {
+        let (Some(first), Some(last), Some(last_shown)) = (shown.first(), page.customer_ids.last(), shown.last()) else {
             break;
         };
         let batch_id = keys::billing_batch(&tz, &date, first);
@@ -243,13 +236,7 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
     }
     let outcome = if state.totals.failed == 0 { Outcome::Completed } else { Outcome::Failed };
     ctx.upsert_search_attributes([search::outcome(outcome)]);
-    Ok(BillingRunSummary {
-        business_key,
-        business_date: date,
-        timezone: tz,
-        batches: state.batches,
-        totals: state.totals,
-    })
+    Ok(BillingRunSummary { business_key, business_date: date, timezone: tz, batches: state.batches, totals: state.totals })
 }
 
 /// Runs one page as a `workflow` child (either mode's batch) under `batch_id` and returns its

@@ -26,7 +26,10 @@ pub async fn run_sagas<W, B: Borrow<Bill>>(
     let mut sagas = Vec::new();
     for bill in bills {
         let bill = bill.borrow();
-        match ctx.start_child_workflow(PaymentSagaWorkflow::run, to_input(bill), child(keys::payment_saga(bill.shown_invoice()))).await {
+        match ctx
+            .start_child_workflow(PaymentSagaWorkflow::run, to_input(bill), child(keys::payment_saga(bill.shown_invoice())))
+            .await
+        {
             Ok(started) => sagas.push(started),
             Err(err) if already_started(&err) => totals.already_done += 1,
             Err(err) => return Err(err.into()),

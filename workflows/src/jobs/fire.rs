@@ -104,9 +104,8 @@ impl ScheduledJobWorkflow {
                     }
                     let key = occurrence.key.clone();
                     let start = OccurrenceInput { job: job.spec.clone(), occurrence, trigger: trigger.to_owned(), force: false };
-                    let started = ctx
-                        .execute_activity(JobContract::start_occurrence, start, activity(format!("start/{key}")))
-                        .await?;
+                    let started =
+                        ctx.execute_activity(JobContract::start_occurrence, start, activity(format!("start/{key}"))).await?;
                     let outcome = if started.outcome == "already_done" {
                         OccurrenceResult { key: key.clone(), outcome: "already_done".to_owned(), reason: None, result: None }
                     } else {
@@ -131,9 +130,14 @@ fn nominal_time(
     business_date: Option<&str>,
 ) -> Result<(DateTime<Utc>, &'static str), InputError> {
     if let Some(text) = business_date {
-        let date: NaiveDate = text.parse().ok().filter(|d: &NaiveDate| d.format("%Y-%m-%d").to_string() == text).ok_or_else(|| {
-            InputError::Invalid { field: "business_date", expected: "a date YYYY-MM-DD".to_owned(), got: format!("\"{text}\"") }
-        })?;
+        let date: NaiveDate =
+            text.parse().ok().filter(|d: &NaiveDate| d.format("%Y-%m-%d").to_string() == text).ok_or_else(|| {
+                InputError::Invalid {
+                    field: "business_date",
+                    expected: "a date YYYY-MM-DD".to_owned(),
+                    got: format!("\"{text}\""),
+                }
+            })?;
         let first = (0..=40u64)
             .filter_map(|n| date.checked_add_days(chrono::Days::new(n)))
             .flat_map(|d| expected_fires(job, d))
@@ -141,7 +145,9 @@ fn nominal_time(
             .map(|f| f.at);
         // A date the job does not serve keeps its own midnight, so the plan explains why.
         let at = first.unwrap_or_else(|| {
-            date.and_hms_opt(12, 0, 0).and_then(|t| t.and_local_timezone(job.tz).earliest()).map_or(DateTime::UNIX_EPOCH, |t| t.to_utc())
+            date.and_hms_opt(12, 0, 0)
+                .and_then(|t| t.and_local_timezone(job.tz).earliest())
+                .map_or(DateTime::UNIX_EPOCH, |t| t.to_utc())
         });
         return Ok((at, "manual"));
     }
@@ -194,9 +200,8 @@ async fn wait_until_settled(
     let mut pause = FIRST_POLL;
     for check in 1u32.. {
         let query = StatusQuery { key: key.to_owned() };
-        let state = ctx
-            .execute_activity(JobContract::occurrence_status, query, activity(format!("status/{key}/{check}")))
-            .await?;
+        let state =
+            ctx.execute_activity(JobContract::occurrence_status, query, activity(format!("status/{key}/{check}"))).await?;
         let this_run = run_id.is_empty() || state.run_id.as_deref() == Some(run_id);
         if let (true, Some(status @ ("committed" | "failed" | "skipped"))) = (this_run, state.status.as_deref()) {
             return Ok(OccurrenceResult { key: key.to_owned(), outcome: status.to_owned(), reason: state.reason, result: None });

@@ -4,9 +4,7 @@
 //! `punctual schedule` uses it for previews and the audit, so both sides compute the same dates.
 
 use super::spec::{DayRule, JobSpec, Timing};
-use crate::schedule::{
-    BusinessCalendar, CronExpr, builtin, nth_business_day_of_month, nth_weekday_of_month,
-};
+use crate::schedule::{BusinessCalendar, CronExpr, builtin, nth_business_day_of_month, nth_weekday_of_month};
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use chrono_tz::Tz;
 
@@ -39,9 +37,8 @@ impl Job {
     /// Parses the zone, calendar and cron of `spec`.
     pub fn resolve(spec: JobSpec) -> Result<Job, JobError> {
         let err = |field, message: String| JobError { job: spec.name.clone(), field, message };
-        let tz: Tz = spec.timezone.parse().map_err(|_| {
-            err("timezone", format!("unknown IANA time zone \"{}\"", spec.timezone))
-        })?;
+        let tz: Tz =
+            spec.timezone.parse().map_err(|_| err("timezone", format!("unknown IANA time zone \"{}\"", spec.timezone)))?;
         let calendar = builtin(&spec.calendar).map_err(|e| err("calendar", e.to_string()))?;
         let cron = match &spec.timing {
             Timing::Cron { expr } => Some(CronExpr::parse(expr).map_err(|e| err("cron", e.to_string()))?),

@@ -20,4 +20,3 @@ pub use fire::ScheduledJobWorkflow;
 pub use job::{Job, JobError};
 pub use occurrence::JobOccurrenceWorkflow;
 pub use spec::{DayRule, DependencyPolicy, JobSpec, Missed, Overlap, Timing};
-

@@ -18,8 +18,8 @@ use super::spec::DependencyPolicy;
 use super::types::*;
 use crate::billing::options::activity;
 use crate::input::{InputError, JsonInput};
-use crate::search;
 use crate::names;
+use crate::search;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
@@ -27,9 +27,7 @@ use temporalio_common::UntypedWorkflow;
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{
-    ApplicationFailure, ChildWorkflowOptions, WorkflowContext, WorkflowIdReusePolicy, WorkflowResult,
-};
+use temporalio_sdk::{ApplicationFailure, ChildWorkflowOptions, WorkflowContext, WorkflowIdReusePolicy, WorkflowResult};
 
 /// First pause between dependency checks; doubles up to [`MAX_POLL`].
 const FIRST_POLL: Duration = Duration::from_secs(1);
@@ -63,8 +61,7 @@ impl JobOccurrenceWorkflow {
             search::BUSINESS_DATE.value_set(date.clone()),
             search::JOB_NAME.value_set(job.name().to_owned()),
         ]);
-        let deadline = (job.spec.sla_secs > 0)
-            .then(|| rfc3339(occ.due + chrono::Duration::seconds(job.spec.sla_secs as i64)));
+        let deadline = (job.spec.sla_secs > 0).then(|| rfc3339(occ.due + chrono::Duration::seconds(job.spec.sla_secs as i64)));
         let record = |status: &str, reason: Option<String>| OccurrenceRecord {
             key: occ.key.clone(),
             job: job.name().to_owned(),
@@ -81,14 +78,21 @@ impl JobOccurrenceWorkflow {
         if !job.spec.depends_on.is_empty() {
             let waiting = format!("waiting for {}", job.spec.depends_on.join(", "));
             Self::record(ctx, record("waiting", Some(waiting))).await?;
-            if let DependencyOutcome::GiveUp { outcome, reason, fail } = Self::wait_for_dependencies(ctx, &job, occ.business_date).await? {
+            if let DependencyOutcome::GiveUp { outcome, reason, fail } =
+                Self::wait_for_dependencies(ctx, &job, occ.business_date).await?
+            {
                 let status = if fail { "failed" } else { "skipped" };
                 Self::record(ctx, record(status, Some(reason.clone()))).await?;
                 ctx.upsert_search_attributes([search::RUN_OUTCOME.value_set(outcome.to_owned())]);
                 if fail {
                     return Err(failed(&occ.key, &reason).into());
                 }
-                return Ok(OccurrenceResult { key: occ.key.clone(), outcome: outcome.to_owned(), reason: Some(reason), result: None });
+                return Ok(OccurrenceResult {
+                    key: occ.key.clone(),
+                    outcome: outcome.to_owned(),
+                    reason: Some(reason),
+                    result: None,
+                });
             }
         }
         Self::record(ctx, record("running", None)).await?;
@@ -96,15 +100,22 @@ impl JobOccurrenceWorkflow {
         let mut job_input = job.spec.input.clone();
         job_input.insert("business_date".to_owned(), Value::String(date.clone()));
         let child_id = format!("{}/{}", occ.key, job.spec.workflow);
-        let reuse = if input.force { WorkflowIdReusePolicy::AllowDuplicate } else { WorkflowIdReusePolicy::AllowDuplicateFailedOnly };
+        let reuse =
+            if input.force { WorkflowIdReusePolicy::AllowDuplicate } else { WorkflowIdReusePolicy::AllowDuplicateFailedOnly };
         let options = ChildWorkflowOptions::builder().workflow_id(child_id).id_reuse_policy(reuse).build();
         let started = ctx
-            .start_child_workflow(UntypedWorkflow::new(job.spec.workflow.clone()), json_payloads(&Value::Object(job_input)), options)
+            .start_child_workflow(
+                UntypedWorkflow::new(job.spec.workflow.clone()),
+                json_payloads(&Value::Object(job_input)),
+                options,
+            )
             .await;
         let (outcome, reason, result) = match started {
             Ok(child) => match child.result().await {
                 Ok(raw) => ("committed", None, raw.payloads.first().and_then(|p| serde_json::from_slice(&p.data).ok())),
-                Err(err) => ("failed", Some(format!("{} failed: {}", job.spec.workflow, crate::failures::child_message(&err))), None),
+                Err(err) => {
+                    ("failed", Some(format!("{} failed: {}", job.spec.workflow, crate::failures::child_message(&err))), None)
+                }
             },
             Err(err) if crate::billing::options::already_started(&err) => {
                 ("committed", Some(format!("{} already completed under this key", job.spec.workflow)), None)

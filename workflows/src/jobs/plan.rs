@@ -203,18 +203,12 @@ pub fn classify(job: &Job, nominal: DateTime<Utc>) -> FirePlan {
             return FirePlan::Run { occurrences: same_slot, exact, repeated_wall_time: true };
         }
     }
-    let exact: Vec<PlannedOccurrence> =
-        around.iter().filter(|f| f.at == nominal).map(|f| f.occurrence.clone()).collect();
+    let exact: Vec<PlannedOccurrence> = around.iter().filter(|f| f.at == nominal).map(|f| f.occurrence.clone()).collect();
     if !exact.is_empty() {
         return FirePlan::Run { occurrences: exact, exact: true, repeated_wall_time: false };
     }
     let today: Vec<&ExpectedFire> = around.iter().filter(|f| f.occurrence.effective_date == local_day).collect();
-    let joined = today
-        .iter()
-        .rev()
-        .find(|f| f.at <= nominal)
-        .or_else(|| today.first())
-        .map(|f| f.occurrence.clone());
+    let joined = today.iter().rev().find(|f| f.at <= nominal).or_else(|| today.first()).map(|f| f.occurrence.clone());
     if let Some(occurrence) = joined {
         // Every occurrence due at the same instant (a roll's collapsed dates) goes together.
         let occurrences = today.iter().filter(|f| f.at == occurrence.due).map(|f| f.occurrence.clone()).collect();
@@ -392,7 +386,8 @@ mod tests {
 
     #[test]
     fn every_jobs_key_each_fire_by_its_local_time() {
-        let job = Job::resolve(spec("tick", "Asia/Shanghai", Timing::Every { secs: 5, phase_secs: 0 }, "everyday", Roll::Skip)).unwrap();
+        let job = Job::resolve(spec("tick", "Asia/Shanghai", Timing::Every { secs: 5, phase_secs: 0 }, "everyday", Roll::Skip))
+            .unwrap();
         assert_eq!(keys(&classify(&job, utc("2026-11-23T16:30:05Z"))), ["tick/2026-11-24T00:30:05"]);
         // A manual trigger between fires joins the fire before it.
         let plan = classify(&job, utc("2026-11-23T16:30:07Z"));

@@ -23,10 +23,7 @@ pub const START_TO_CLOSE: Duration = Duration::from_secs(120);
 /// Options for a report activity whose activity ID is its business key: the billing retry
 /// policy (retry outages forever, never bad input or an idempotency conflict).
 pub fn activity(activity_id: String) -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(START_TO_CLOSE)
-        .activity_id(activity_id)
-        .retry_policy(retry_policy())
-        .build()
+    ActivityOptions::with_start_to_close_timeout(START_TO_CLOSE).activity_id(activity_id).retry_policy(retry_policy()).build()
 }
 
 /// Business keys of the reporting jobs: ledger keys, activity IDs and sink idempotency keys.
@@ -56,10 +53,7 @@ pub mod keys {
         #[test]
         fn keys_read_like_the_business() {
             assert_eq!(super::reconcile("Asia/Shanghai", "2026-11-24"), "reconcile/Asia/Shanghai/2026-11-24");
-            assert_eq!(
-                super::reconcile_alert("Asia/Shanghai", "2026-11-24"),
-                "alert/reconcile/Asia/Shanghai/2026-11-24"
-            );
+            assert_eq!(super::reconcile_alert("Asia/Shanghai", "2026-11-24"), "alert/reconcile/Asia/Shanghai/2026-11-24");
             assert_eq!(super::sla_check("2026-11-24"), "sla-check/2026-11-24");
             assert_eq!(super::sla_alert("billing/2026-11-24"), "alert/sla/billing/2026-11-24");
         }

@@ -51,10 +51,7 @@ pub struct ReconciliationWorkflow;
 impl ReconciliationWorkflow {
     /// Entry point; see the type's documentation.
     #[run(name = names::RECONCILIATION_WORKFLOW)]
-    pub async fn run(
-        ctx: &mut WorkflowContext<Self>,
-        input: JsonInput,
-    ) -> WorkflowResult<ReconciliationReport> {
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: JsonInput) -> WorkflowResult<ReconciliationReport> {
         let input = ReconciliationInput::from_json(&input)?;
         let business_key = keys::reconcile(&input.timezone, &input.business_date);
         ctx.upsert_search_attributes([
@@ -62,9 +59,7 @@ impl ReconciliationWorkflow {
             search::BUSINESS_DATE.value_set(input.business_date.clone()),
             search::JOB_NAME.value_set(job::RECONCILIATION.to_owned()),
         ]);
-        let report = ctx
-            .execute_activity(ReportsContract::reconcile_payments, input, activity(business_key))
-            .await?;
+        let report = ctx.execute_activity(ReportsContract::reconcile_payments, input, activity(business_key)).await?;
         let outcome = if report.mismatches.is_empty() { ReportOutcome::Completed } else { ReportOutcome::Mismatches };
         ctx.upsert_search_attributes([search::RUN_OUTCOME.value_set(outcome.as_str().to_owned())]);
         if !ctx.is_replaying() {

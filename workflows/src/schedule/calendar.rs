@@ -123,24 +123,18 @@ impl BusinessCalendar {
 
     /// Parses a calendar from TOML `text`; `file` names it in errors.
     pub fn from_toml(file: &str, text: &str) -> Result<Self, CalendarError> {
-        let raw: RawCalendar = toml::from_str(text).map_err(|e| CalendarError::Parse {
-            file: file.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
-        })?;
+        let raw: RawCalendar = toml::from_str(text)
+            .map_err(|e| CalendarError::Parse { file: file.to_owned(), message: e.to_string().trim_end().to_owned() })?;
         raw.validate(file)
     }
 }
 
 /// The calendar shipped as `calendars/{name}.toml`.
 pub fn builtin(name: &str) -> Result<BusinessCalendar, CalendarError> {
-    let (_, text) =
-        BUILTIN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .ok_or_else(|| CalendarError::Unknown {
-                name: name.to_owned(),
-                known: builtin_names().iter().map(|n| (*n).to_owned()).collect(),
-            })?;
+    let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name).ok_or_else(|| CalendarError::Unknown {
+        name: name.to_owned(),
+        known: builtin_names().iter().map(|n| (*n).to_owned()).collect(),
+    })?;
     BusinessCalendar::from_toml(&format!("calendars/{name}.toml"), text)
 }
 
@@ -174,23 +168,12 @@ struct RawDay {
 
 impl RawCalendar {
     fn validate(self, file: &str) -> Result<BusinessCalendar, CalendarError> {
-        let invalid = |field: String, message: String| CalendarError::Invalid {
-            file: file.to_owned(),
-            field,
-            message,
-        };
+        let invalid = |field: String, message: String| CalendarError::Invalid { file: file.to_owned(), field, message };
         let date = |field: String, value: &Datetime| -> Result<NaiveDate, CalendarError> {
             match (value.date, value.time, value.offset) {
-                (Some(d), None, None) => {
-                    NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-                        .ok_or_else(|| {
-                            invalid(field, format!("{value} is not a real calendar date"))
-                        })
-                }
-                _ => Err(invalid(
-                    field,
-                    format!("{value} must be a plain date YYYY-MM-DD"),
-                )),
+                (Some(d), None, None) => NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+                    .ok_or_else(|| invalid(field, format!("{value} is not a real calendar date"))),
+                _ => Err(invalid(field, format!("{value} must be a plain date YYYY-MM-DD"))),
             }
         };
 
@@ -202,40 +185,23 @@ impl RawCalendar {
         }
         let mut weekend = Vec::new();
         for (i, day) in self.weekend.iter().enumerate() {
-            let wd = day.parse::<Weekday>().map_err(|_| {
-                invalid(
-                    format!("weekend[{i}]"),
-                    format!("\"{day}\" is not a weekday (Mon..Sun)"),
-                )
-            })?;
+            let wd = day
+                .parse::<Weekday>()
+                .map_err(|_| invalid(format!("weekend[{i}]"), format!("\"{day}\" is not a weekday (Mon..Sun)")))?;
             if !weekend.contains(&wd) {
                 weekend.push(wd);
             }
         }
         weekend.sort_by_key(|wd| wd.num_days_from_monday());
         if weekend.len() == 7 {
-            return Err(invalid(
-                "weekend".into(),
-                "cannot hold all seven weekdays".into(),
-            ));
+            return Err(invalid("weekend".into(), "cannot hold all seven weekdays".into()));
         }
-        let valid_from = self
-            .valid_from
-            .as_ref()
-            .map(|v| date("valid_from".into(), v))
-            .transpose()?;
-        let valid_to = self
-            .valid_to
-            .as_ref()
-            .map(|v| date("valid_to".into(), v))
-            .transpose()?;
+        let valid_from = self.valid_from.as_ref().map(|v| date("valid_from".into(), v)).transpose()?;
+        let valid_to = self.valid_to.as_ref().map(|v| date("valid_to".into(), v)).transpose()?;
         if let (Some(f), Some(t)) = (valid_from, valid_to)
             && f > t
         {
-            return Err(invalid(
-                "valid_to".into(),
-                format!("{t} is before valid_from {f}"),
-            ));
+            return Err(invalid("valid_to".into(), format!("{t} is before valid_from {f}")));
         }
 
         let mut names = BTreeMap::new();
@@ -249,10 +215,7 @@ impl RawCalendar {
                 }
                 (None, Some(f), Some(t)) => (date(at("from"), f)?, date(at("to"), t)?),
                 _ => {
-                    return Err(invalid(
-                        format!("holiday[{i}]"),
-                        "needs either `date` or both `from` and `to`".into(),
-                    ));
+                    return Err(invalid(format!("holiday[{i}]"), "needs either `date` or both `from` and `to`".into()));
                 }
             };
             if first > last {
@@ -268,26 +231,15 @@ impl RawCalendar {
         for (i, w) in self.working_day.iter().enumerate() {
             let field = format!("working_day[{i}].date");
             if w.from.is_some() || w.to.is_some() {
-                return Err(invalid(
-                    format!("working_day[{i}]"),
-                    "takes `date`, not a range".into(),
-                ));
+                return Err(invalid(format!("working_day[{i}]"), "takes `date`, not a range".into()));
             }
-            let d = date(
-                field.clone(),
-                w.date
-                    .as_ref()
-                    .ok_or_else(|| invalid(field.clone(), "missing".into()))?,
-            )?;
+            let d = date(field.clone(), w.date.as_ref().ok_or_else(|| invalid(field.clone(), "missing".into()))?)?;
             check_covered(d, valid_from, valid_to).map_err(|m| invalid(field.clone(), m))?;
             if holidays.contains(&d) {
                 return Err(invalid(field, format!("{d} is also listed as a holiday")));
             }
             if !weekend.contains(&d.weekday()) {
-                return Err(invalid(
-                    field,
-                    format!("{d} is a {}, not a weekend day", d.weekday()),
-                ));
+                return Err(invalid(field, format!("{d} is a {}, not a weekend day", d.weekday())));
             }
             working_days.insert(d);
             names.insert(d, w.name.clone());
@@ -305,11 +257,7 @@ impl RawCalendar {
     }
 }
 
-fn check_covered(
-    d: NaiveDate,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> Result<(), String> {
+fn check_covered(d: NaiveDate, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(), String> {
     if from.is_some_and(|f| d < f) || to.is_some_and(|t| d > t) {
         Err(format!("{d} is outside valid_from..valid_to"))
     } else {
@@ -349,14 +297,8 @@ mod tests {
         assert!(cn.is_business_day(d("2026-10-10")));
         assert!(!cn.is_business_day(d("2026-10-11")));
         assert!(cn.is_business_day(d("2026-09-20"))); // a Sunday
-        assert_eq!(
-            cn.non_business_reason(d("2026-10-03")).unwrap(),
-            "holiday: National Day (国庆节)"
-        );
-        assert_eq!(
-            cn.non_business_reason(d("2026-10-11")).unwrap(),
-            "weekend: Sun"
-        );
+        assert_eq!(cn.non_business_reason(d("2026-10-03")).unwrap(), "holiday: National Day (国庆节)");
+        assert_eq!(cn.non_business_reason(d("2026-10-11")).unwrap(), "weekend: Sun");
         assert_eq!(cn.non_business_reason(d("2026-10-10")), None);
     }
 
@@ -372,24 +314,15 @@ mod tests {
 
     #[test]
     fn unknown_calendar_names_it_and_lists_known() {
-        assert_eq!(
-            builtin("jp").unwrap_err().to_string(),
-            "unknown calendar `jp`; known calendars: cn, everyday, none, us"
-        );
+        assert_eq!(builtin("jp").unwrap_err().to_string(), "unknown calendar `jp`; known calendars: cn, everyday, none, us");
     }
 
     #[test]
     fn malformed_files_name_the_field() {
         let cases = [
             ("name = \"x\"\nweekend = []\n", "version"),
-            (
-                "name = \"x\"\nversion = \"1\"\nweekend = [\"Sat\", \"Caturday\"]\n",
-                "`weekend[1]`",
-            ),
-            (
-                "name = \"x\"\nversion = \"1\"\nweekend = []\n[[holiday]]\nname = \"h\"\ndate = \"2026-01-01\"\n",
-                "date",
-            ),
+            ("name = \"x\"\nversion = \"1\"\nweekend = [\"Sat\", \"Caturday\"]\n", "`weekend[1]`"),
+            ("name = \"x\"\nversion = \"1\"\nweekend = []\n[[holiday]]\nname = \"h\"\ndate = \"2026-01-01\"\n", "date"),
             (
                 "name = \"x\"\nversion = \"1\"\nweekend = []\n[[holiday]]\nname = \"h\"\nfrom = 2026-01-03\nto = 2026-01-01\n",
                 "`holiday[0].to`",
@@ -398,20 +331,14 @@ mod tests {
                 "name = \"x\"\nversion = \"1\"\nweekend = [\"Sun\"]\n[[working_day]]\nname = \"w\"\ndate = 2026-01-05\n",
                 "`working_day[0].date`: 2026-01-05 is a Mon, not a weekend day",
             ),
-            (
-                "name = \"x\"\nversion = \"1\"\nweekend = []\nholidays = []\n",
-                "holidays",
-            ),
+            ("name = \"x\"\nversion = \"1\"\nweekend = []\nholidays = []\n", "holidays"),
         ];
         for (text, field) in cases {
-            let err = BusinessCalendar::from_toml("calendars/x.toml", text)
-                .unwrap_err()
-                .to_string();
+            let err = BusinessCalendar::from_toml("calendars/x.toml", text).unwrap_err().to_string();
             assert!(err.starts_with("calendar file calendars/x.toml: "), "{err}");
             assert!(err.contains(field), "{field} not in {err}");
         }
-        let err =
-            BusinessCalendar::from_toml("x.toml", "name = \"x\"\nweekend = []\n").unwrap_err();
+        let err = BusinessCalendar::from_toml("x.toml", "name = \"x\"\nweekend = []\n").unwrap_err();
         assert!(matches!(err, CalendarError::Parse { .. }), "{err:?}");
         assert!(err.to_string().contains("missing field `version`"), "{err}");
     }

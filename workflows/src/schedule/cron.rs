@@ -47,9 +47,7 @@ const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CronError {
     /// Nothing but whitespace.
-    #[error(
-        "the cron expression is empty; write five fields: minute hour day-of-month month day-of-week"
-    )]
+    #[error("the cron expression is empty; write five fields: minute hour day-of-month month day-of-week")]
     Empty,
     /// Not five fields.
     #[error(
@@ -80,9 +78,7 @@ pub enum CronError {
         text: String,
     },
     /// A `#` that starts a token of its own: Temporal would read the rest as a comment.
-    #[error(
-        "`#` comments are not accepted (Temporal would ignore everything after `#`); put the comment in the file instead"
-    )]
+    #[error("`#` comments are not accepted (Temporal would ignore everything after `#`); put the comment in the file instead")]
     Comment,
     /// One field is wrong.
     #[error("field {index} ({name}): {message}")]
@@ -131,29 +127,9 @@ const FIELDS: [Field; 5] = [
     Field::new(5, "day-of-week", 0, 7, Names::Weekdays),
 ];
 
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-const WEEKDAYS: [&str; 7] = [
-    "sunday",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-];
+const MONTHS: [&str; 12] =
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const WEEKDAYS: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
 /// Longest day of each month (index 1 = January), leap years included.
 const MONTH_DAYS: [u32; 13] = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -170,38 +146,24 @@ impl CronExpr {
             }
         }
         check_no_comment(body)?;
-        let expanded = if body.starts_with('@') {
-            expand_macro(body)?
-        } else {
-            body
-        };
+        let expanded = if body.starts_with('@') { expand_macro(body)? } else { body };
         let tokens: Vec<&str> = expanded.split_whitespace().collect();
         if tokens.len() != FIELDS.len() {
-            return Err(CronError::FieldCount {
-                found: tokens.len(),
-            });
+            return Err(CronError::FieldCount { found: tokens.len() });
         }
         let mut bits = [0u64; 5];
         for ((field, token), slot) in FIELDS.iter().zip(&tokens).zip(&mut bits) {
             *slot = field.parse(token).map_err(|message| field.error(message))?;
         }
         let [minutes, hours, days, months, weekdays] = bits;
-        let possible = (1..=12usize)
-            .any(|m| has(months, m as u32) && (1..=MONTH_DAYS[m]).any(|d| has(days, d)));
+        let possible = (1..=12usize).any(|m| has(months, m as u32) && (1..=MONTH_DAYS[m]).any(|d| has(days, d)));
         if !possible {
             return Err(FIELDS[2].error(format!(
                 "no month in field 4 (`{}`) has day `{}`: the expression would never fire",
                 tokens[3], tokens[2]
             )));
         }
-        Ok(Self {
-            text: text.to_owned(),
-            minutes,
-            hours,
-            days,
-            months,
-            weekdays,
-        })
+        Ok(Self { text: text.to_owned(), minutes, hours, days, months, weekdays })
     }
 
     /// The expression exactly as written (this is what the Temporal schedule is given).
@@ -265,9 +227,7 @@ impl fmt::Display for CronExpr {
 fn count_hint(found: usize) -> &'static str {
     match found {
         6 => "; Temporal would read a sixth field as the year, which is not supported",
-        7 => {
-            "; Temporal would read seven fields as seconds first and the year last, which are not supported"
-        }
+        7 => "; Temporal would read seven fields as seconds first and the year last, which are not supported",
         _ => "",
     }
 }
@@ -285,9 +245,7 @@ fn expand_macro(body: &str) -> Result<&'static str, CronError> {
         "@hourly" => "0 * * * *",
         _ if body.starts_with("@every") => return Err(CronError::Every),
         _ => {
-            return Err(CronError::UnknownMacro {
-                text: body.to_owned(),
-            });
+            return Err(CronError::UnknownMacro { text: body.to_owned() });
         }
     })
 }
@@ -295,11 +253,7 @@ fn expand_macro(body: &str) -> Result<&'static str, CronError> {
 /// Temporal cuts a cron string at its first `#` and keeps the rest as a comment, so a `#` must
 /// never reach it: `MON#2` (Quartz's "second Monday") would fire every Monday.
 fn check_no_comment(body: &str) -> Result<(), CronError> {
-    let Some((index, token)) = body
-        .split_whitespace()
-        .enumerate()
-        .find(|(_, t)| t.contains('#'))
-    else {
+    let Some((index, token)) = body.split_whitespace().enumerate().find(|(_, t)| t.contains('#')) else {
         return Ok(());
     };
     if token.starts_with('#') || index >= FIELDS.len() || body.starts_with('@') {
@@ -315,21 +269,11 @@ fn check_no_comment(body: &str) -> Result<(), CronError> {
 
 impl Field {
     const fn new(index: usize, name: &'static str, min: u32, max: u32, names: Names) -> Self {
-        Self {
-            index,
-            name,
-            min,
-            max,
-            names,
-        }
+        Self { index, name, min, max, names }
     }
 
     fn error(&self, message: String) -> CronError {
-        CronError::Field {
-            index: self.index,
-            name: self.name,
-            message,
-        }
+        CronError::Field { index: self.index, name: self.name, message }
     }
 
     /// The set of values `text` selects, as bits.
@@ -381,23 +325,14 @@ impl Field {
     /// One value: a number in range or, for month and day-of-week, a name.
     fn value(&self, s: &str, part: &str) -> Result<u32, String> {
         let upper = s.to_ascii_uppercase();
-        let digits_then = |suffix: &str| {
-            upper
-                .strip_suffix(suffix)
-                .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
-        };
+        let digits_then = |suffix: &str| upper.strip_suffix(suffix).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
         if s.is_empty() {
             return Err(format!("missing value in `{part}`"));
         }
         if s.chars().all(|c| c.is_ascii_digit()) {
             return match s.parse::<u32>() {
                 Ok(v) if (self.min..=self.max).contains(&v) => Ok(v),
-                _ => Err(format!(
-                    "{s} is out of range {}-{}{}",
-                    self.min,
-                    self.max,
-                    self.names_hint()
-                )),
+                _ => Err(format!("{s} is out of range {}-{}{}", self.min, self.max, self.names_hint())),
             };
         }
         let (names, min_len, kind): (&[&str], usize, &str) = match self.names {
@@ -425,12 +360,7 @@ impl Field {
                  a `calendar` and `roll = \"following\"` or `\"preceding\"`"
             )
         } else {
-            format!(
-                "`{s}` is not a number in {}-{}{}",
-                self.min,
-                self.max,
-                self.names_hint()
-            )
+            format!("`{s}` is not a number in {}-{}{}", self.min, self.max, self.names_hint())
         })
     }
 
@@ -446,9 +376,7 @@ impl Field {
 fn parse_step(step: &str, part: &str) -> Result<u32, String> {
     match step.parse::<u32>() {
         Ok(n) if n >= 1 && step.chars().all(|c| c.is_ascii_digit()) => Ok(n),
-        _ => Err(format!(
-            "the step in `{part}` must be a whole number of at least 1"
-        )),
+        _ => Err(format!("the step in `{part}` must be a whole number of at least 1")),
     }
 }
 
@@ -465,10 +393,7 @@ mod tests {
     }
     fn times(expr: &str, date: &str) -> Vec<String> {
         let cron = CronExpr::parse(expr).unwrap();
-        cron.times_on(d(date))
-            .iter()
-            .map(|t| t.format("%H:%M").to_string())
-            .collect()
+        cron.times_on(d(date)).iter().map(|t| t.format("%H:%M").to_string()).collect()
     }
     fn err(expr: &str) -> String {
         CronExpr::parse(expr).unwrap_err().to_string()
@@ -492,28 +417,12 @@ mod tests {
         assert_eq!(values(c.weekdays), [2, 4]);
         // 0 and 7 are both Sunday, alone, in ranges and in steps.
         for expr in ["0 0 * * 0", "0 0 * * 7", "0 0 * * SUN", "0 0 * * 7-7"] {
-            assert_eq!(
-                values(CronExpr::parse(expr).unwrap().weekdays),
-                [0],
-                "{expr}"
-            );
+            assert_eq!(values(CronExpr::parse(expr).unwrap().weekdays), [0], "{expr}");
         }
-        assert_eq!(
-            values(CronExpr::parse("0 0 * * 5-7").unwrap().weekdays),
-            [0, 5, 6]
-        );
-        assert_eq!(
-            values(CronExpr::parse("0 0 * * 1-7/2").unwrap().weekdays),
-            [0, 1, 3, 5]
-        );
-        assert_eq!(
-            values(CronExpr::parse("0 0 * * */2").unwrap().weekdays),
-            [0, 2, 4, 6]
-        );
-        assert_eq!(
-            values(CronExpr::parse("0 0 * * 1-7").unwrap().weekdays),
-            [0, 1, 2, 3, 4, 5, 6]
-        );
+        assert_eq!(values(CronExpr::parse("0 0 * * 5-7").unwrap().weekdays), [0, 5, 6]);
+        assert_eq!(values(CronExpr::parse("0 0 * * 1-7/2").unwrap().weekdays), [0, 1, 3, 5]);
+        assert_eq!(values(CronExpr::parse("0 0 * * */2").unwrap().weekdays), [0, 2, 4, 6]);
+        assert_eq!(values(CronExpr::parse("0 0 * * 1-7").unwrap().weekdays), [0, 1, 2, 3, 4, 5, 6]);
     }
 
     #[test]
@@ -527,14 +436,8 @@ mod tests {
             ("@midnight", "0 0 * * *"),
             ("@hourly", "0 * * * *"),
         ] {
-            let (a, b) = (
-                CronExpr::parse(mac).unwrap(),
-                CronExpr::parse(fields).unwrap(),
-            );
-            assert_eq!(
-                (a.minutes, a.hours, a.days, a.months, a.weekdays),
-                (b.minutes, b.hours, b.days, b.months, b.weekdays)
-            );
+            let (a, b) = (CronExpr::parse(mac).unwrap(), CronExpr::parse(fields).unwrap());
+            assert_eq!((a.minutes, a.hours, a.days, a.months, a.weekdays), (b.minutes, b.hours, b.days, b.months, b.weekdays));
             assert_eq!(a.as_str(), mac);
         }
     }
@@ -558,15 +461,9 @@ mod tests {
         assert!(times("0 9 * * MON-FRI", "2026-11-28").is_empty());
         assert_eq!(times("0 0 1 * *", "2026-12-01"), ["00:00"]);
         assert!(times("0 0 1 * *", "2026-12-02").is_empty());
-        assert_eq!(
-            times("0 12 * * 7", "2026-11-29"),
-            times("0 12 * * 0", "2026-11-29")
-        );
+        assert_eq!(times("0 12 * * 7", "2026-11-29"), times("0 12 * * 0", "2026-11-29"));
         assert_eq!(times("0 12 * * 7", "2026-11-29"), ["12:00"]);
-        assert_eq!(
-            times("15,45 8,20 * * *", "2026-01-01"),
-            ["08:15", "08:45", "20:15", "20:45"]
-        );
+        assert_eq!(times("15,45 8,20 * * *", "2026-01-01"), ["08:15", "08:45", "20:15", "20:45"]);
     }
 
     #[test]
@@ -599,74 +496,32 @@ mod tests {
         for (expr, want) in [
             ("0 24 * * *", "field 2 (hour): 24 is out of range 0-23"),
             ("60 0 * * *", "field 1 (minute): 60 is out of range 0-59"),
-            (
-                "0 0 0 * *",
-                "field 3 (day-of-month): 0 is out of range 1-31",
-            ),
+            ("0 0 0 * *", "field 3 (day-of-month): 0 is out of range 1-31"),
             ("0 0 * 13 *", "field 4 (month): 13 is out of range 1-12"),
             ("0 0 * * 8", "field 5 (day-of-week): 8 is out of range 0-7"),
             ("0 0 * ja *", "field 4 (month): `ja` is not a number"),
             ("0 0 * jxn *", "field 4 (month): unknown month name `jxn`"),
-            (
-                "0 0 * * Funday",
-                "field 5 (day-of-week): unknown weekday name `Funday`",
-            ),
-            (
-                "0 0 L * *",
-                "field 3 (day-of-month): `L` (`L`, last) is not supported",
-            ),
+            ("0 0 * * Funday", "field 5 (day-of-week): unknown weekday name `Funday`"),
+            ("0 0 L * *", "field 3 (day-of-month): `L` (`L`, last) is not supported"),
             ("0 0 * * 5L", "field 5 (day-of-week): `5L` (`L`, last)"),
-            (
-                "0 0 15W * *",
-                "field 3 (day-of-month): `15W` (`W`, nearest weekday)",
-            ),
-            (
-                "0 0 ? * MON",
-                "field 3 (day-of-month): `?` is Quartz syntax",
-            ),
-            (
-                "0 9 * * MON#2",
-                "field 5 (day-of-week): `MON#2`: `#` is not supported",
-            ),
+            ("0 0 15W * *", "field 3 (day-of-month): `15W` (`W`, nearest weekday)"),
+            ("0 0 ? * MON", "field 3 (day-of-month): `?` is Quartz syntax"),
+            ("0 9 * * MON#2", "field 5 (day-of-week): `MON#2`: `#` is not supported"),
             ("*/0 * * * *", "field 1 (minute): the step in `*/0`"),
             ("*/x * * * *", "field 1 (minute): the step in `*/x`"),
-            (
-                "1/2/3 * * * *",
-                "field 1 (minute): `1/2/3` has more than one `/`",
-            ),
-            (
-                "1-2-3 * * * *",
-                "field 1 (minute): `1-2-3` has more than one `-`",
-            ),
-            (
-                "0 22-2 * * *",
-                "field 2 (hour): range `22-2` runs backwards",
-            ),
-            (
-                "0 0 * * FRI-MON",
-                "field 5 (day-of-week): range `FRI-MON` runs backwards",
-            ),
-            (
-                "0 0 1,,2 * *",
-                "field 3 (day-of-month): empty item in the list `1,,2`",
-            ),
+            ("1/2/3 * * * *", "field 1 (minute): `1/2/3` has more than one `/`"),
+            ("1-2-3 * * * *", "field 1 (minute): `1-2-3` has more than one `-`"),
+            ("0 22-2 * * *", "field 2 (hour): range `22-2` runs backwards"),
+            ("0 0 * * FRI-MON", "field 5 (day-of-week): range `FRI-MON` runs backwards"),
+            ("0 0 1,,2 * *", "field 3 (day-of-month): empty item in the list `1,,2`"),
             ("-5 * * * *", "field 1 (minute): missing value in `-5`"),
             ("*-5 * * * *", "field 1 (minute): `*` is not a number"),
-            (
-                "0 0 30 2 *",
-                "field 3 (day-of-month): no month in field 4 (`2`) has day `30`",
-            ),
+            ("0 0 30 2 *", "field 3 (day-of-month): no month in field 4 (`2`) has day `30`"),
             ("0 0 31 4,6 *", "field 3 (day-of-month): no month"),
-            (
-                "0 99999999999 * * *",
-                "field 2 (hour): 99999999999 is out of range 0-23",
-            ),
+            ("0 99999999999 * * *", "field 2 (hour): 99999999999 is out of range 0-23"),
         ] {
             let got = err(expr);
-            assert!(
-                got.starts_with(want),
-                "{expr}: got {got:?}, want {want:?}..."
-            );
+            assert!(got.starts_with(want), "{expr}: got {got:?}, want {want:?}...");
         }
         // A day that only some selected months have is fine; so is 29 February.
         CronExpr::parse("0 0 31 1-12 *").unwrap();
@@ -706,13 +561,7 @@ mod tests {
     }
 
     fn any_expr() -> impl Strategy<Value = String> {
-        (
-            field(0, 59),
-            field(0, 23),
-            field(1, 31),
-            field(1, 12),
-            field(0, 7),
-        )
+        (field(0, 59), field(0, 23), field(1, 31), field(1, 12), field(0, 7))
             .prop_map(|(a, b, c, d, e)| format!("{a} {b} {c} {d} {e}"))
     }
 

@@ -49,13 +49,7 @@ pub enum DstMissing {
 /// The instants, in order, at which a job set for local `time` on `date` in `tz` fires: one for
 /// an ordinary time; one or two for a repeated time (per `repeated`); one or none for a missing
 /// time (per `missing`).
-pub fn resolve_local(
-    tz: Tz,
-    date: NaiveDate,
-    time: NaiveTime,
-    repeated: DstRepeated,
-    missing: DstMissing,
-) -> Vec<DateTime<Utc>> {
+pub fn resolve_local(tz: Tz, date: NaiveDate, time: NaiveTime, repeated: DstRepeated, missing: DstMissing) -> Vec<DateTime<Utc>> {
     let local = date.and_time(time);
     match tz.from_local_datetime(&local) {
         LocalResult::Single(t) => vec![t.to_utc()],
@@ -69,10 +63,7 @@ pub fn resolve_local(
         }
         LocalResult::None => match missing {
             DstMissing::Skip => vec![],
-            DstMissing::Shift => offset_before_gap(tz, local)
-                .map(|offset| (local - offset).and_utc())
-                .into_iter()
-                .collect(),
+            DstMissing::Shift => offset_before_gap(tz, local).map(|offset| (local - offset).and_utc()).into_iter().collect(),
         },
     }
 }
@@ -83,9 +74,7 @@ pub fn resolve_local(
 fn offset_before_gap(tz: Tz, local: chrono::NaiveDateTime) -> Option<Duration> {
     (1..=24 * 60).find_map(|minutes| {
         let earlier = local - Duration::minutes(minutes);
-        tz.from_local_datetime(&earlier)
-            .latest()
-            .map(|t| Duration::seconds(i64::from(t.offset().fix().local_minus_utc())))
+        tz.from_local_datetime(&earlier).latest().map(|t| Duration::seconds(i64::from(t.offset().fix().local_minus_utc())))
     })
 }
 
@@ -108,75 +97,30 @@ mod tests {
 
     #[test]
     fn ordinary_time_is_one_instant() {
-        let got = resolve_local(
-            New_York,
-            d("2026-03-09"),
-            t("02:30"),
-            DstRepeated::Both,
-            DstMissing::Skip,
-        );
+        let got = resolve_local(New_York, d("2026-03-09"), t("02:30"), DstRepeated::Both, DstMissing::Skip);
         assert_eq!(got, vec![utc("2026-03-09T06:30:00Z")]);
     }
 
     #[test]
     fn spring_forward_gap_shifts_by_the_gap_or_skips() {
         let day = d("2026-03-08");
-        let shift = resolve_local(
-            New_York,
-            day,
-            t("02:30"),
-            DstRepeated::First,
-            DstMissing::Shift,
-        );
+        let shift = resolve_local(New_York, day, t("02:30"), DstRepeated::First, DstMissing::Shift);
         assert_eq!(shift, vec![utc("2026-03-08T07:30:00Z")]);
-        assert_eq!(
-            shift[0].with_timezone(&New_York).to_rfc3339(),
-            "2026-03-08T03:30:00-04:00"
-        );
-        assert_eq!(
-            resolve_local(
-                New_York,
-                day,
-                t("02:30"),
-                DstRepeated::First,
-                DstMissing::Skip
-            ),
-            Vec::<DateTime<Utc>>::new()
-        );
+        assert_eq!(shift[0].with_timezone(&New_York).to_rfc3339(), "2026-03-08T03:30:00-04:00");
+        assert_eq!(resolve_local(New_York, day, t("02:30"), DstRepeated::First, DstMissing::Skip), Vec::<DateTime<Utc>>::new());
         // The edges: 02:00 is missing, 03:00 exists.
         assert_eq!(
-            resolve_local(
-                New_York,
-                day,
-                t("02:00"),
-                DstRepeated::First,
-                DstMissing::Shift
-            ),
+            resolve_local(New_York, day, t("02:00"), DstRepeated::First, DstMissing::Shift),
             vec![utc("2026-03-08T07:00:00Z")]
         );
         assert_eq!(
-            resolve_local(
-                New_York,
-                day,
-                t("03:00"),
-                DstRepeated::First,
-                DstMissing::Skip
-            ),
+            resolve_local(New_York, day, t("03:00"), DstRepeated::First, DstMissing::Skip),
             vec![utc("2026-03-08T07:00:00Z")]
         );
         // Lord Howe moves its clocks by 30 minutes (02:00 -> 02:30 on 2026-10-04).
         let lh = chrono_tz::Australia::Lord_Howe;
-        let got = resolve_local(
-            lh,
-            d("2026-10-04"),
-            t("02:15"),
-            DstRepeated::First,
-            DstMissing::Shift,
-        );
-        assert_eq!(
-            got[0].with_timezone(&lh).to_rfc3339(),
-            "2026-10-04T02:45:00+11:00"
-        );
+        let got = resolve_local(lh, d("2026-10-04"), t("02:15"), DstRepeated::First, DstMissing::Shift);
+        assert_eq!(got[0].with_timezone(&lh).to_rfc3339(), "2026-10-04T02:45:00+11:00");
     }
 
     #[test]
@@ -193,14 +137,8 @@ mod tests {
 
     #[test]
     fn policy_serde_is_snake_case() {
-        assert_eq!(
-            serde_json::to_string(&DstRepeated::Both).unwrap(),
-            "\"both\""
-        );
-        assert_eq!(
-            serde_json::from_str::<DstMissing>("\"skip\"").unwrap(),
-            DstMissing::Skip
-        );
+        assert_eq!(serde_json::to_string(&DstRepeated::Both).unwrap(), "\"both\"");
+        assert_eq!(serde_json::from_str::<DstMissing>("\"skip\"").unwrap(), DstMissing::Skip);
     }
 
     fn local_exists(tz: Tz, date: NaiveDate, time: NaiveTime) -> LocalResult<DateTime<Tz>> {
@@ -212,25 +150,14 @@ mod tests {
         let first = resolve_local(tz, date, time, DstRepeated::First, DstMissing::Shift);
         prop_assert_eq!(first.len(), 1);
         let back = first[0].with_timezone(&tz).naive_local();
-        prop_assert_eq!(
-            back.date(),
-            date,
-            "{} {} {} -> {}",
-            tz,
-            date,
-            time,
-            first[0]
-        );
+        prop_assert_eq!(back.date(), date, "{} {} {} -> {}", tz, date, time, first[0]);
         match kind {
             LocalResult::None => {
                 prop_assert!(back.time() > time, "{tz} {date} {time} -> {back}");
                 // Shifted by exactly the gap: `time` read with the offset in force 3 hours before
                 // the result (before the transition: gaps are at most 2 hours).
-                let before = tz
-                    .offset_from_utc_datetime(&(first[0] - Duration::hours(3)).naive_utc())
-                    .fix();
-                let expected =
-                    date.and_time(time) - Duration::seconds(i64::from(before.local_minus_utc()));
+                let before = tz.offset_from_utc_datetime(&(first[0] - Duration::hours(3)).naive_utc()).fix();
+                let expected = date.and_time(time) - Duration::seconds(i64::from(before.local_minus_utc()));
                 prop_assert_eq!(first[0], expected.and_utc());
             }
             _ => prop_assert_eq!(back.time(), time),
@@ -244,10 +171,7 @@ mod tests {
             prop_assert_eq!(&vec![both[0]], &first);
             prop_assert_eq!(&vec![both[1]], &last);
             for instant in &both {
-                prop_assert_eq!(
-                    instant.with_timezone(&tz).naive_local(),
-                    date.and_time(time)
-                );
+                prop_assert_eq!(instant.with_timezone(&tz).naive_local(), date.and_time(time));
             }
         }
         let skip = resolve_local(tz, date, time, DstRepeated::First, DstMissing::Skip);
@@ -276,14 +200,6 @@ mod tests {
     fn transition_days_are_found_and_hit_gaps_and_overlaps() {
         // Sanity for the property test's generator: it does reach both kinds of DST hour.
         let days = transition_days(New_York, 2026);
-        assert_eq!(
-            days,
-            vec![
-                d("2026-03-07"),
-                d("2026-03-08"),
-                d("2026-10-31"),
-                d("2026-11-01")
-            ]
-        );
+        assert_eq!(days, vec![d("2026-03-07"), d("2026-03-08"), d("2026-10-31"), d("2026-11-01")]);
     }
 }

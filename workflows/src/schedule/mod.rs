@@ -24,6 +24,4 @@ pub use calendar::{BusinessCalendar, CalendarError, builtin};
 pub use cron::{CronError, CronExpr};
 pub use dst::{DstMissing, DstRepeated, resolve_local};
 pub use occurrence::{DailySpec, Occurrence, business_date_of, occurrence_key, occurrences};
-pub use roll::{
-    Roll, last_business_day_of_month, nth_business_day_of_month, nth_weekday_of_month, roll,
-};
+pub use roll::{Roll, last_business_day_of_month, nth_business_day_of_month, nth_weekday_of_month, roll};

@@ -62,9 +62,7 @@ pub fn occurrences(spec: &DailySpec, from: NaiveDate, to: NaiveDate) -> Vec<Occu
         .take_while(|d| *d <= to)
         .map(|nominal_date| {
             let Some(effective) = roll(cal, nominal_date, spec.roll) else {
-                let why = cal
-                    .non_business_reason(nominal_date)
-                    .unwrap_or_else(|| "no business day to roll to".to_owned());
+                let why = cal.non_business_reason(nominal_date).unwrap_or_else(|| "no business day to roll to".to_owned());
                 return Occurrence {
                     nominal_date,
                     effective_date: None,
@@ -124,55 +122,27 @@ mod tests {
         let instant = utc("2026-11-23T16:30:00Z"); // 2026-11-24 00:30 in Shanghai
         assert_eq!(business_date_of(Shanghai, instant), d("2026-11-24"));
         assert_eq!(business_date_of(chrono_tz::UTC, instant), d("2026-11-23"));
-        let occ = occurrences(
-            &spec(Shanghai, "00:30", "cn", Roll::Skip),
-            d("2026-11-24"),
-            d("2026-11-24"),
-        );
+        let occ = occurrences(&spec(Shanghai, "00:30", "cn", Roll::Skip), d("2026-11-24"), d("2026-11-24"));
         assert_eq!(occ[0].fire_times_utc, vec![instant]);
-        assert_eq!(
-            occurrence_key("billing-run/Asia/Shanghai", occ[0].nominal_date),
-            "billing-run/Asia/Shanghai/2026-11-24"
-        );
+        assert_eq!(occurrence_key("billing-run/Asia/Shanghai", occ[0].nominal_date), "billing-run/Asia/Shanghai/2026-11-24");
     }
 
     #[test]
     fn golden_week_skip_and_following() {
-        let skip = occurrences(
-            &spec(Shanghai, "09:00", "cn", Roll::Skip),
-            d("2026-09-30"),
-            d("2026-10-10"),
-        );
+        let skip = occurrences(&spec(Shanghai, "09:00", "cn", Roll::Skip), d("2026-09-30"), d("2026-10-10"));
         let runs: Vec<_> = skip.iter().filter_map(|o| o.effective_date).collect();
-        assert_eq!(
-            runs,
-            vec![
-                d("2026-09-30"),
-                d("2026-10-08"),
-                d("2026-10-09"),
-                d("2026-10-10")
-            ]
-        );
+        assert_eq!(runs, vec![d("2026-09-30"), d("2026-10-08"), d("2026-10-09"), d("2026-10-10")]);
         assert_eq!(skip.len(), 11);
         assert_eq!(
             skip[1].skipped_reason.as_deref(),
-            Some(
-                "2026-10-01 is not a business day in calendar cn 2026.1 (holiday: National Day (国庆节)), roll Skip"
-            )
+            Some("2026-10-01 is not a business day in calendar cn 2026.1 (holiday: National Day (国庆节)), roll Skip")
         );
         assert!(skip[1].fire_times_utc.is_empty());
         assert_eq!(skip[0].fire_times_utc, vec![utc("2026-09-30T01:00:00Z")]);
 
-        let following = occurrences(
-            &spec(Shanghai, "09:00", "cn", Roll::Following),
-            d("2026-10-01"),
-            d("2026-10-01"),
-        );
+        let following = occurrences(&spec(Shanghai, "09:00", "cn", Roll::Following), d("2026-10-01"), d("2026-10-01"));
         assert_eq!(following[0].effective_date, Some(d("2026-10-08")));
-        assert_eq!(
-            following[0].fire_times_utc,
-            vec![utc("2026-10-08T01:00:00Z")]
-        );
+        assert_eq!(following[0].fire_times_utc, vec![utc("2026-10-08T01:00:00Z")]);
         assert_eq!(following[0].skipped_reason, None);
     }
 
@@ -182,29 +152,15 @@ mod tests {
         s.missing = DstMissing::Skip;
         let occ = occurrences(&s, d("2026-03-08"), d("2026-03-09"));
         // 03-08 is a Sunday: skipped by the calendar before DST is considered.
-        assert!(
-            occ[0]
-                .skipped_reason
-                .as_deref()
-                .unwrap()
-                .contains("(weekend: Sun)")
-        );
+        assert!(occ[0].skipped_reason.as_deref().unwrap().contains("(weekend: Sun)"));
         assert_eq!(occ[1].fire_times_utc, vec![utc("2026-03-09T06:30:00Z")]);
 
-        let none = DailySpec {
-            calendar: BusinessCalendar {
-                weekend: vec![],
-                ..s.calendar.clone()
-            },
-            ..s
-        };
+        let none = DailySpec { calendar: BusinessCalendar { weekend: vec![], ..s.calendar.clone() }, ..s };
         let occ = occurrences(&none, d("2026-03-08"), d("2026-03-08"));
         assert_eq!(occ[0].effective_date, None);
         assert_eq!(
             occ[0].skipped_reason.as_deref(),
-            Some(
-                "02:30:00 does not exist on 2026-03-08 in America/New_York (DST gap) and the job skips missing times"
-            )
+            Some("02:30:00 does not exist on 2026-03-08 in America/New_York (DST gap) and the job skips missing times")
         );
     }
 

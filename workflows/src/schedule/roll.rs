@@ -53,15 +53,11 @@ fn same_month(a: NaiveDate, b: NaiveDate) -> bool {
 }
 
 fn following(cal: &BusinessCalendar, date: NaiveDate) -> Option<NaiveDate> {
-    date.iter_days()
-        .take(MAX_SEARCH_DAYS as usize + 1)
-        .find(|d| cal.is_business_day(*d))
+    date.iter_days().take(MAX_SEARCH_DAYS as usize + 1).find(|d| cal.is_business_day(*d))
 }
 
 fn preceding(cal: &BusinessCalendar, date: NaiveDate) -> Option<NaiveDate> {
-    (0..=MAX_SEARCH_DAYS)
-        .map_while(|back| date.checked_sub_days(Days::new(back)))
-        .find(|d| cal.is_business_day(*d))
+    (0..=MAX_SEARCH_DAYS).map_while(|back| date.checked_sub_days(Days::new(back))).find(|d| cal.is_business_day(*d))
 }
 
 /// The days of `year`-`month` in order (empty for an invalid month).
@@ -70,32 +66,18 @@ fn days_of_month(year: i32, month: u32) -> impl DoubleEndedIterator<Item = Naive
 }
 
 /// The last business day of the month (`None` if it has none, or `month` is not 1..=12).
-pub fn last_business_day_of_month(
-    cal: &BusinessCalendar,
-    year: i32,
-    month: u32,
-) -> Option<NaiveDate> {
+pub fn last_business_day_of_month(cal: &BusinessCalendar, year: i32, month: u32) -> Option<NaiveDate> {
     nth_business_day_of_month(cal, year, month, -1)
 }
 
 /// The `n`th business day of the month counting from 1; negative `n` counts from the end
 /// (`-1` = last). `None` for `n == 0`, when the month has fewer business days, or an invalid month.
-pub fn nth_business_day_of_month(
-    cal: &BusinessCalendar,
-    year: i32,
-    month: u32,
-    n: i32,
-) -> Option<NaiveDate> {
+pub fn nth_business_day_of_month(cal: &BusinessCalendar, year: i32, month: u32, n: i32) -> Option<NaiveDate> {
     let is_business = |d: &NaiveDate| cal.is_business_day(*d);
     match n {
         0 => None,
-        1.. => days_of_month(year, month)
-            .filter(is_business)
-            .nth(n as usize - 1),
-        _ => days_of_month(year, month)
-            .rev()
-            .filter(is_business)
-            .nth(n.unsigned_abs() as usize - 1),
+        1.. => days_of_month(year, month).filter(is_business).nth(n as usize - 1),
+        _ => days_of_month(year, month).rev().filter(is_business).nth(n.unsigned_abs() as usize - 1),
     }
 }
 
@@ -106,13 +88,8 @@ pub fn nth_weekday_of_month(year: i32, month: u32, weekday: Weekday, n: i32) -> 
     let is_weekday = |d: &NaiveDate| d.weekday() == weekday;
     match n {
         0 => None,
-        1.. => days_of_month(year, month)
-            .filter(is_weekday)
-            .nth(n as usize - 1),
-        _ => days_of_month(year, month)
-            .rev()
-            .filter(is_weekday)
-            .nth(n.unsigned_abs() as usize - 1),
+        1.. => days_of_month(year, month).filter(is_weekday).nth(n as usize - 1),
+        _ => days_of_month(year, month).rev().filter(is_weekday).nth(n.unsigned_abs() as usize - 1),
     }
 }
 
@@ -131,94 +108,43 @@ mod tests {
         let cn = builtin("cn").unwrap();
         let national_day = d("2026-10-01");
         assert_eq!(roll(&cn, national_day, Roll::Skip), None);
-        assert_eq!(
-            roll(&cn, national_day, Roll::Following),
-            Some(d("2026-10-08"))
-        );
+        assert_eq!(roll(&cn, national_day, Roll::Following), Some(d("2026-10-08")));
         // 09-28..09-30 are Mon..Wed business days before the holiday.
-        assert_eq!(
-            roll(&cn, national_day, Roll::Preceding),
-            Some(d("2026-09-30"))
-        );
-        assert_eq!(
-            roll(&cn, national_day, Roll::ModifiedFollowing),
-            Some(d("2026-10-08"))
-        );
+        assert_eq!(roll(&cn, national_day, Roll::Preceding), Some(d("2026-09-30")));
+        assert_eq!(roll(&cn, national_day, Roll::ModifiedFollowing), Some(d("2026-10-08")));
         // Mid-Autumn (09-25..27, Fri..Sun) rolls over the weekend to Monday 09-28.
-        assert_eq!(
-            roll(&cn, d("2026-09-26"), Roll::Following),
-            Some(d("2026-09-28"))
-        );
+        assert_eq!(roll(&cn, d("2026-09-26"), Roll::Following), Some(d("2026-09-28")));
         // The make-up Saturday 10-10 is a business day and does not move under any rule ...
-        for rule in [
-            Roll::Skip,
-            Roll::Following,
-            Roll::Preceding,
-            Roll::ModifiedFollowing,
-        ] {
-            assert_eq!(
-                roll(&cn, d("2026-10-10"), rule),
-                Some(d("2026-10-10")),
-                "{rule:?}"
-            );
+        for rule in [Roll::Skip, Roll::Following, Roll::Preceding, Roll::ModifiedFollowing] {
+            assert_eq!(roll(&cn, d("2026-10-10"), rule), Some(d("2026-10-10")), "{rule:?}");
         }
         // ... and the ordinary Sunday after it rolls to Monday, back to the make-up Saturday.
-        assert_eq!(
-            roll(&cn, d("2026-10-11"), Roll::Following),
-            Some(d("2026-10-12"))
-        );
-        assert_eq!(
-            roll(&cn, d("2026-10-11"), Roll::Preceding),
-            Some(d("2026-10-10"))
-        );
+        assert_eq!(roll(&cn, d("2026-10-11"), Roll::Following), Some(d("2026-10-12")));
+        assert_eq!(roll(&cn, d("2026-10-11"), Roll::Preceding), Some(d("2026-10-10")));
         // Spring Festival: Sunday 02-15 .. Monday 02-23, with Saturday 02-14 worked.
-        assert_eq!(
-            roll(&cn, d("2026-02-20"), Roll::Preceding),
-            Some(d("2026-02-14"))
-        );
-        assert_eq!(
-            roll(&cn, d("2026-02-20"), Roll::Following),
-            Some(d("2026-02-24"))
-        );
+        assert_eq!(roll(&cn, d("2026-02-20"), Roll::Preceding), Some(d("2026-02-14")));
+        assert_eq!(roll(&cn, d("2026-02-20"), Roll::Following), Some(d("2026-02-24")));
     }
 
     #[test]
     fn modified_following_stays_in_the_month() {
         let none = builtin("none").unwrap();
         // Saturday 2026-01-31: Following leaves January, so ModifiedFollowing goes back to Friday.
-        assert_eq!(
-            roll(&none, d("2026-01-31"), Roll::Following),
-            Some(d("2026-02-02"))
-        );
-        assert_eq!(
-            roll(&none, d("2026-01-31"), Roll::ModifiedFollowing),
-            Some(d("2026-01-30"))
-        );
+        assert_eq!(roll(&none, d("2026-01-31"), Roll::Following), Some(d("2026-02-02")));
+        assert_eq!(roll(&none, d("2026-01-31"), Roll::ModifiedFollowing), Some(d("2026-01-30")));
     }
 
     #[test]
     fn last_business_day_of_a_month_ending_on_a_weekend() {
         let none = builtin("none").unwrap();
         // 2026-05-31 is a Sunday.
-        assert_eq!(
-            last_business_day_of_month(&none, 2026, 5),
-            Some(d("2026-05-29"))
-        );
+        assert_eq!(last_business_day_of_month(&none, 2026, 5), Some(d("2026-05-29")));
         // 2026-12-31 is a Thursday (no holiday in `none`).
-        assert_eq!(
-            last_business_day_of_month(&none, 2026, 12),
-            Some(d("2026-12-31"))
-        );
+        assert_eq!(last_business_day_of_month(&none, 2026, 12), Some(d("2026-12-31")));
         // China: 2026-01-31 is a Saturday; 2026-02-28 is a Saturday but a make-up working day.
         let cn = builtin("cn").unwrap();
-        assert_eq!(
-            last_business_day_of_month(&cn, 2026, 1),
-            Some(d("2026-01-30"))
-        );
-        assert_eq!(
-            last_business_day_of_month(&cn, 2026, 2),
-            Some(d("2026-02-28"))
-        );
+        assert_eq!(last_business_day_of_month(&cn, 2026, 1), Some(d("2026-01-30")));
+        assert_eq!(last_business_day_of_month(&cn, 2026, 2), Some(d("2026-02-28")));
         assert_eq!(last_business_day_of_month(&cn, 2026, 13), None);
     }
 
@@ -226,27 +152,12 @@ mod tests {
     fn nth_business_day() {
         let cn = builtin("cn").unwrap();
         // Jan 1..3 are holidays, Sunday Jan 4 is worked.
-        assert_eq!(
-            nth_business_day_of_month(&cn, 2026, 1, 1),
-            Some(d("2026-01-04"))
-        );
-        assert_eq!(
-            nth_business_day_of_month(&cn, 2026, 1, 2),
-            Some(d("2026-01-05"))
-        );
+        assert_eq!(nth_business_day_of_month(&cn, 2026, 1, 1), Some(d("2026-01-04")));
+        assert_eq!(nth_business_day_of_month(&cn, 2026, 1, 2), Some(d("2026-01-05")));
         // October: 1..7 off, 8 (Thu), 9 (Fri), 10 (make-up Sat), 12 (Mon).
-        assert_eq!(
-            nth_business_day_of_month(&cn, 2026, 10, 3),
-            Some(d("2026-10-10"))
-        );
-        assert_eq!(
-            nth_business_day_of_month(&cn, 2026, 10, 4),
-            Some(d("2026-10-12"))
-        );
-        assert_eq!(
-            nth_business_day_of_month(&cn, 2026, 10, -2),
-            Some(d("2026-10-29"))
-        );
+        assert_eq!(nth_business_day_of_month(&cn, 2026, 10, 3), Some(d("2026-10-10")));
+        assert_eq!(nth_business_day_of_month(&cn, 2026, 10, 4), Some(d("2026-10-12")));
+        assert_eq!(nth_business_day_of_month(&cn, 2026, 10, -2), Some(d("2026-10-29")));
         assert_eq!(nth_business_day_of_month(&cn, 2026, 10, 0), None);
         assert_eq!(nth_business_day_of_month(&cn, 2026, 10, 30), None);
     }
@@ -257,40 +168,22 @@ mod tests {
         let mlk = nth_weekday_of_month(2026, 1, Weekday::Mon, 3).unwrap();
         let memorial = nth_weekday_of_month(2026, 5, Weekday::Mon, -1).unwrap();
         let thanksgiving = nth_weekday_of_month(2026, 11, Weekday::Thu, 4).unwrap();
-        assert_eq!(
-            (mlk, memorial, thanksgiving),
-            (d("2026-01-19"), d("2026-05-25"), d("2026-11-26"))
-        );
+        assert_eq!((mlk, memorial, thanksgiving), (d("2026-01-19"), d("2026-05-25"), d("2026-11-26")));
         for day in [mlk, memorial, thanksgiving] {
             assert!(us.holidays.contains(&day), "{day}");
         }
         // August 2026 has five Saturdays (1st .. 29th) and four Thursdays.
-        assert_eq!(
-            nth_weekday_of_month(2026, 8, Weekday::Sat, 5),
-            Some(d("2026-08-29"))
-        );
-        assert_eq!(
-            nth_weekday_of_month(2026, 8, Weekday::Sat, -5),
-            Some(d("2026-08-01"))
-        );
+        assert_eq!(nth_weekday_of_month(2026, 8, Weekday::Sat, 5), Some(d("2026-08-29")));
+        assert_eq!(nth_weekday_of_month(2026, 8, Weekday::Sat, -5), Some(d("2026-08-01")));
         assert_eq!(nth_weekday_of_month(2026, 8, Weekday::Thu, 5), None);
-        assert_eq!(
-            nth_weekday_of_month(2026, 8, Weekday::Mon, -1),
-            Some(d("2026-08-31"))
-        );
+        assert_eq!(nth_weekday_of_month(2026, 8, Weekday::Mon, -1), Some(d("2026-08-31")));
         assert_eq!(nth_weekday_of_month(2026, 8, Weekday::Mon, 0), None);
     }
 
     #[test]
     fn roll_serde_is_snake_case() {
-        assert_eq!(
-            serde_json::to_string(&Roll::ModifiedFollowing).unwrap(),
-            "\"modified_following\""
-        );
-        assert_eq!(
-            serde_json::from_str::<Roll>("\"preceding\"").unwrap(),
-            Roll::Preceding
-        );
+        assert_eq!(serde_json::to_string(&Roll::ModifiedFollowing).unwrap(), "\"modified_following\"");
+        assert_eq!(serde_json::from_str::<Roll>("\"preceding\"").unwrap(), Roll::Preceding);
     }
 
     fn any_date() -> impl Strategy<Value = NaiveDate> {

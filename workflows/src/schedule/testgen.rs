@@ -59,18 +59,14 @@ pub(crate) fn any_date() -> impl Strategy<Value = NaiveDate> {
 pub(crate) fn any_time() -> impl Strategy<Value = NaiveTime> {
     prop_oneof![
         (0u32..24, 0u32..60).prop_map(|(h, m)| NaiveTime::from_hms_opt(h, m, 0).unwrap()),
-        (0u32..4, prop::sample::select(vec![0u32, 15, 30, 45]))
-            .prop_map(|(h, m)| NaiveTime::from_hms_opt(h, m, 0).unwrap()),
+        (0u32..4, prop::sample::select(vec![0u32, 15, 30, 45])).prop_map(|(h, m)| NaiveTime::from_hms_opt(h, m, 0).unwrap()),
     ]
 }
 
 /// Dates near transitions: the zone's transition days in the year of `date`, found by comparing
 /// offsets at noon, so the gaps and overlaps are actually exercised.
 pub(crate) fn transition_days(tz: Tz, year: i32) -> Vec<NaiveDate> {
-    let noon_offset = |day: NaiveDate| {
-        tz.offset_from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap())
-            .fix()
-    };
+    let noon_offset = |day: NaiveDate| tz.offset_from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap()).fix();
     let start = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
     start
         .iter_days()
