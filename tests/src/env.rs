@@ -114,6 +114,18 @@ impl TestEnv {
         serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("temporal {args:?} printed non-JSON ({e}): {}", out.stdout))
     }
 
+    /// `temporal workflow start --type {workflow_type} --workflow-id {workflow_id} --input
+    /// {input}` on this test's task queue, as a user types it; panics with the CLI's stderr if
+    /// the server refuses it.
+    pub async fn start_workflow(&self, workflow_type: &str, workflow_id: &str, input: &str) {
+        let args = [
+            "workflow", "start", "--type", workflow_type, "--task-queue", &self.task_queue, "--workflow-id", workflow_id,
+            "--input", input,
+        ];
+        let started = self.cli(&args).await;
+        assert!(started.success, "temporal workflow start {workflow_type} {workflow_id}: {}", started.stderr);
+    }
+
     /// Runs the real `punctual` binary with `args` against this test's server, queue and world.
     pub async fn punctual(&self, args: &[&str]) -> CliOutput {
         self.punctual_with(&[], args).await

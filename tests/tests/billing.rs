@@ -67,21 +67,7 @@ async fn a_billing_run_started_three_times_has_each_effect_once() {
         // And once more after completion, by hand through the temporal CLI (which allows
         // reusing a closed workflow ID).
         let input = json!({"business_date": date, "timezone": TZ}).to_string();
-        let started = env
-            .cli(&[
-                "workflow",
-                "start",
-                "--type",
-                "BillingRunWorkflow",
-                "--task-queue",
-                &env.task_queue,
-                "--workflow-id",
-                &id,
-                "--input",
-                &input,
-            ])
-            .await;
-        assert!(started.success, "{}", started.stderr);
+        env.start_workflow("BillingRunWorkflow", &id, &input).await;
         let third = env.cli_json(&["workflow", "result", "--workflow-id", &id]).await;
         assert_eq!(third["status"], "COMPLETED", "{third:#}");
         assert_eq!(third["result"]["totals"]["already_done"], e.invoices.len(), "{third:#}");
@@ -177,21 +163,7 @@ async fn bad_billing_input_fails_at_once_with_no_effect() {
     env.with_worker(async {
         for (i, (input, expected)) in cases.iter().enumerate() {
             let id = format!("{}-{i}", env.task_queue);
-            let started = env
-                .cli(&[
-                    "workflow",
-                    "start",
-                    "--type",
-                    "BillingRunWorkflow",
-                    "--task-queue",
-                    &env.task_queue,
-                    "--workflow-id",
-                    &id,
-                    "--input",
-                    input,
-                ])
-                .await;
-            assert!(started.success, "{}", started.stderr);
+            env.start_workflow("BillingRunWorkflow", &id, input).await;
             let out = env.cli(&["workflow", "result", "--workflow-id", &id, "-o", "json"]).await;
             let result: Value = serde_json::from_str(&out.stdout).expect("JSON");
             assert_eq!(result["status"], "FAILED");
@@ -214,21 +186,7 @@ async fn a_worker_killed_mid_run_loses_and_doubles_nothing() {
     let mut first = env.spawn_worker();
     let id = keys::billing_run(TZ, date);
     let input = json!({"business_date": date, "timezone": TZ}).to_string();
-    let started = env
-        .cli(&[
-            "workflow",
-            "start",
-            "--type",
-            "BillingRunWorkflow",
-            "--task-queue",
-            &env.task_queue,
-            "--workflow-id",
-            &id,
-            "--input",
-            &input,
-        ])
-        .await;
-    assert!(started.success, "{}", started.stderr);
+    env.start_workflow("BillingRunWorkflow", &id, &input).await;
     eventually("some charges before the kill", Duration::from_secs(120), async || {
         (env.world.charges().await.len() >= 10).then_some(())
     })

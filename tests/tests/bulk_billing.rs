@@ -97,21 +97,7 @@ async fn a_bulk_run_makes_each_effect_once_and_compensates_in_bulk() {
     let again_id = format!("{}/again", keys::billing_run(TZ, date));
     let again = env
         .with_worker(async {
-            let started = env
-                .cli(&[
-                    "workflow",
-                    "start",
-                    "--type",
-                    "BillingRunWorkflow",
-                    "--task-queue",
-                    &env.task_queue,
-                    "--workflow-id",
-                    &again_id,
-                    "--input",
-                    &input,
-                ])
-                .await;
-            assert!(started.success, "{}", started.stderr);
+            env.start_workflow("BillingRunWorkflow", &again_id, &input).await;
             env.cli_json(&["workflow", "result", "--workflow-id", &again_id]).await
         })
         .await;
@@ -129,21 +115,7 @@ async fn a_worker_killed_mid_bulk_step_loses_and_doubles_nothing() {
     let mut first = env.spawn_worker();
     let id = keys::billing_run(TZ, date);
     let input = json!({"business_date": date, "timezone": TZ, "mode": "bulk"}).to_string();
-    let started = env
-        .cli(&[
-            "workflow",
-            "start",
-            "--type",
-            "BillingRunWorkflow",
-            "--task-queue",
-            &env.task_queue,
-            "--workflow-id",
-            &id,
-            "--input",
-            &input,
-        ])
-        .await;
-    assert!(started.success, "{}", started.stderr);
+    env.start_workflow("BillingRunWorkflow", &id, &input).await;
     let e = expected(600, date);
     eventually("some charges before the kill", Duration::from_secs(120), async || {
         (env.world.charges().await.len() >= 20).then_some(())
@@ -195,21 +167,7 @@ async fn a_bulk_batch_after_per_customer_sagas_replays_every_effect() {
     let id = format!("{}-bulk-again", env.task_queue);
     let result = env
         .with_worker(async {
-            let started = env
-                .cli(&[
-                    "workflow",
-                    "start",
-                    "--type",
-                    "BillingBulkBatchWorkflow",
-                    "--task-queue",
-                    &env.task_queue,
-                    "--workflow-id",
-                    &id,
-                    "--input",
-                    &input,
-                ])
-                .await;
-            assert!(started.success, "{}", started.stderr);
+            env.start_workflow("BillingBulkBatchWorkflow", &id, &input).await;
             env.cli_json(&["workflow", "result", "--workflow-id", &id]).await
         })
         .await;
@@ -237,10 +195,7 @@ async fn on_postgresql_a_bulk_page_racing_per_customer_sagas_makes_each_effect_o
     // Both started before any worker polls, so their effects race on the same keys: the
     // batches' single-key transactions against the page's one transaction per step.
     for (kind, id, input) in [("BillingBulkBatchWorkflow", &bulk_id, &bulk_input), ("BillingRunWorkflow", &run_id, &run_input)] {
-        let started = env
-            .cli(&["workflow", "start", "--type", kind, "--task-queue", &env.task_queue, "--workflow-id", id, "--input", input])
-            .await;
-        assert!(started.success, "{}", started.stderr);
+        env.start_workflow(kind, id, input).await;
     }
     let (bulk, run) = env
         .with_worker(async {
@@ -378,21 +333,7 @@ async fn a_refused_compensation_goes_to_a_saga_and_the_failed_run_archive() {
 async fn fire(env: &TestEnv, id: &str, date: &str, period: &str, mode: &str) -> Value {
     let input = json!({"business_date": date, "timezone": TZ, "period": period, "mode": mode}).to_string();
     env.with_worker(async {
-        let started = env
-            .cli(&[
-                "workflow",
-                "start",
-                "--type",
-                "FireBillingWorkflow",
-                "--task-queue",
-                &env.task_queue,
-                "--workflow-id",
-                id,
-                "--input",
-                &input,
-            ])
-            .await;
-        assert!(started.success, "{}", started.stderr);
+        env.start_workflow("FireBillingWorkflow", id, &input).await;
         env.cli_json(&["workflow", "result", "--workflow-id", id]).await
     })
     .await

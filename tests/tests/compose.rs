@@ -28,15 +28,8 @@ use std::time::Duration;
 
 /// Services docker-compose.yml must define.
 const REQUIRED_SERVICES: &[&str] = &[
-    "postgresql",
-    "temporal",
-    "temporal-ui",
-    "temporal-admin-tools",
-    "register-search-attributes",
-    "sandbox-provider",
-    "notify-sink",
-    "seed",
-    "worker",
+    "postgresql", "temporal", "temporal-ui", "temporal-admin-tools", "register-search-attributes", "sandbox-provider",
+    "notify-sink", "seed", "worker",
 ];
 
 /// Services that run the punctual image.
@@ -45,22 +38,10 @@ const PUNCTUAL_SERVICES: &[&str] = &["sandbox-provider", "notify-sink", "seed", 
 /// Variables the worker reads through the Temporal SDK's envconfig
 /// (`ClientOptions::load_from_config`, see worker/src/connect.rs), besides `TEMPORAL_GRPC_META_*`.
 const TEMPORAL_ENVCONFIG: &[&str] = &[
-    "TEMPORAL_CONFIG_FILE",
-    "TEMPORAL_PROFILE",
-    "TEMPORAL_ADDRESS",
-    "TEMPORAL_NAMESPACE",
-    "TEMPORAL_API_KEY",
-    "TEMPORAL_TLS",
-    "TEMPORAL_TLS_CLIENT_CERT_PATH",
-    "TEMPORAL_TLS_CLIENT_CERT_DATA",
-    "TEMPORAL_TLS_CLIENT_KEY_PATH",
-    "TEMPORAL_TLS_CLIENT_KEY_DATA",
-    "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
-    "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
-    "TEMPORAL_TLS_SERVER_NAME",
-    "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION",
-    "TEMPORAL_CODEC_ENDPOINT",
-    "TEMPORAL_CODEC_AUTH",
+    "TEMPORAL_CONFIG_FILE", "TEMPORAL_PROFILE", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY", "TEMPORAL_TLS",
+    "TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_CLIENT_CERT_DATA", "TEMPORAL_TLS_CLIENT_KEY_PATH",
+    "TEMPORAL_TLS_CLIENT_KEY_DATA", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
+    "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION", "TEMPORAL_CODEC_ENDPOINT", "TEMPORAL_CODEC_AUTH",
 ];
 
 /// `PUNCTUAL_*` variables the worker reads that docker-compose.yml deliberately does not set,

@@ -36,16 +36,8 @@ async fn bench_workflow_runs_from_the_temporal_cli() {
         .with_worker(async {
             let started = env
                 .cli(&[
-                    "workflow",
-                    "start",
-                    "--type",
-                    "BenchWorkflow",
-                    "--task-queue",
-                    &env.task_queue,
-                    "--workflow-id",
-                    &id,
-                    "--input",
-                    r#"{"activities":3,"payload_bytes":8}"#,
+                    "workflow", "start", "--type", "BenchWorkflow", "--task-queue", &env.task_queue, "--workflow-id", &id,
+                    "--input", r#"{"activities":3,"payload_bytes":8}"#,
                 ])
                 .await;
             assert!(started.success, "start failed: {}", started.stderr);

@@ -24,11 +24,7 @@ const PSEUDONYM_KEY: &str = "q0m3xXzJk8yqk1C5mZ1c7Yb3S9o0w9ZkVdQ2c3X2Jfs=";
 /// Where customer ids show outside payloads without pseudonyms (the plain run): the names
 /// Temporal indexes and shows, none of which the SDK hands to a codec. With the keys on, none.
 const VISIBLE_WITHOUT_PSEUDONYMS: &[&str] = &[
-    "workflowId",
-    "activityId",
-    "localActivityMarker.activity_id",
-    "message",
-    "searchAttributes.CustomerId",
+    "workflowId", "activityId", "localActivityMarker.activity_id", "message", "searchAttributes.CustomerId",
     "searchAttributes.BusinessKey",
 ];
 

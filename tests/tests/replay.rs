@@ -38,13 +38,7 @@ async fn histories_of_earlier_releases_replay_on_todays_code() {
     let all = histories();
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
     let kinds = [
-        "billing-run",
-        "billing-batch",
-        "payment-completed",
-        "payment-compensated",
-        "fire",
-        "occurrence",
-        "billing-run-bulk",
+        "billing-run", "billing-batch", "payment-completed", "payment-compensated", "fire", "occurrence", "billing-run-bulk",
         "billing-bulk-batch",
     ];
     for kind in kinds {

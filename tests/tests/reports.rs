@@ -287,21 +287,7 @@ async fn report_inputs_are_strict_and_fail_at_once() {
     env.with_worker(async {
         for (i, (workflow, input, expected)) in cases.iter().enumerate() {
             let id = format!("{}-{i}", env.task_queue);
-            let started = env
-                .cli(&[
-                    "workflow",
-                    "start",
-                    "--type",
-                    workflow,
-                    "--task-queue",
-                    &env.task_queue,
-                    "--workflow-id",
-                    &id,
-                    "--input",
-                    input,
-                ])
-                .await;
-            assert!(started.success, "{}", started.stderr);
+            env.start_workflow(workflow, &id, input).await;
             let out = env.cli(&["workflow", "result", "--workflow-id", &id, "-o", "json"]).await;
             let result: Value = serde_json::from_str(&out.stdout).expect("JSON");
             assert_eq!(result["status"], "FAILED", "{workflow} {input}");

@@ -212,18 +212,8 @@ async fn apply_is_idempotent_keeps_pauses_and_owns_only_its_schedules() {
     let foreign = format!("punctual-{}", job(&env, "foreign"));
     let made = env
         .cli(&[
-            "schedule",
-            "create",
-            "--schedule-id",
-            &foreign,
-            "--interval",
-            "1h",
-            "--task-queue",
-            "someone-else",
-            "--type",
-            "ScheduledJobWorkflow",
-            "--workflow-id",
-            "foreign",
+            "schedule", "create", "--schedule-id", &foreign, "--interval", "1h", "--task-queue", "someone-else", "--type",
+            "ScheduledJobWorkflow", "--workflow-id", "foreign",
         ])
         .await;
     assert!(made.success, "{}", made.stderr);

@@ -114,23 +114,14 @@ mod tests {
         assert_eq!(BILLING_BULK_BATCH_WORKFLOW, "BillingBulkBatchWorkflow");
         assert_eq!(
             [
-                GENERATE_BILLS_ACTIVITY,
-                CHARGE_INVOICES_ACTIVITY,
-                RECORD_PAYMENTS_ACTIVITY,
-                SEND_RECEIPTS_ACTIVITY,
-                REFUND_CHARGES_ACTIVITY,
-                VOID_INVOICES_ACTIVITY
+                GENERATE_BILLS_ACTIVITY, CHARGE_INVOICES_ACTIVITY, RECORD_PAYMENTS_ACTIVITY, SEND_RECEIPTS_ACTIVITY,
+                REFUND_CHARGES_ACTIVITY, VOID_INVOICES_ACTIVITY
             ],
             ["GenerateBills", "ChargeInvoices", "RecordPayments", "SendReceipts", "RefundCharges", "VoidInvoices"]
         );
         let activities = [
-            LIST_CUSTOMERS_ACTIVITY,
-            GENERATE_BILL_ACTIVITY,
-            CHARGE_INVOICE_ACTIVITY,
-            RECORD_PAYMENT_ACTIVITY,
-            SEND_RECEIPT_ACTIVITY,
-            REFUND_CHARGE_ACTIVITY,
-            VOID_INVOICE_ACTIVITY,
+            LIST_CUSTOMERS_ACTIVITY, GENERATE_BILL_ACTIVITY, CHARGE_INVOICE_ACTIVITY, RECORD_PAYMENT_ACTIVITY,
+            SEND_RECEIPT_ACTIVITY, REFUND_CHARGE_ACTIVITY, VOID_INVOICE_ACTIVITY,
         ];
         assert_eq!(
             activities,

@@ -196,16 +196,8 @@ async fn duplicate_trigger(
             let input = serde_json::json!({ "business_date": date, "timezone": tz, "period": period, "mode": mode }).to_string();
             let id = format!("chaos-duplicate/{key}/{}", timeline.elapsed().as_millis());
             let args = [
-                "workflow",
-                "start",
-                "--type",
-                "FireBillingWorkflow",
-                "--task-queue",
-                TASK_QUEUE,
-                "--workflow-id",
-                &id,
-                "--input",
-                &input,
+                "workflow", "start", "--type", "FireBillingWorkflow", "--task-queue", TASK_QUEUE, "--workflow-id", &id,
+                "--input", &input,
             ];
             tools.temporal(&args).await?;
             Ok(format!("started {id} ({mode})"))

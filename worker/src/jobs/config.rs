@@ -59,26 +59,8 @@ const DEFAULT_DEPENDENCY_DEADLINE_SECS: u64 = 3600;
 
 /// Every key a job may have, in the order the module doc lists them.
 const JOB_KEYS: &[&str] = &[
-    "workflow",
-    "input",
-    "timezone",
-    "at",
-    "cron",
-    "every",
-    "phase",
-    "calendar",
-    "roll",
-    "days",
-    "dst_repeated",
-    "dst_missing",
-    "overlap",
-    "catchup_window",
-    "missed",
-    "jitter",
-    "pause_after_failures",
-    "sla",
-    "depends_on",
-    "dependency_deadline",
+    "workflow", "input", "timezone", "at", "cron", "every", "phase", "calendar", "roll", "days", "dst_repeated", "dst_missing",
+    "overlap", "catchup_window", "missed", "jitter", "pause_after_failures", "sla", "depends_on", "dependency_deadline",
     "on_dependency",
 ];
 /// Keys that only make sense per job.
