@@ -16,12 +16,13 @@ use temporalio_sdk::{WorkflowContext, WorkflowResult};
 /// invoices' key) with one activity per step: `GenerateBills` → `ChargeInvoices` →
 /// `RecordPayments` → `SendReceipts`, each over the customers the step before did; then
 /// `RefundCharges` → `VoidInvoices` for the declined and closed accounts; then one
-/// `PaymentSagaWorkflow` (workflow ID `payment/{invoice}`, business date `saga_date`) per invoice
-/// that failed otherwise. Customers whose bill could not be made are counted failed.
+/// `PaymentSagaWorkflow` (workflow ID `payment/{invoice}`) per invoice that failed otherwise.
+/// Charges and sagas carry `payment_date` as the bill's business date. Customers whose bill could
+/// not be made are counted failed.
 pub async fn bill_in_bulk<W>(
     ctx: &WorkflowContext<W>,
     billed_for: &str,
-    saga_date: &str,
+    payment_date: &str,
     customer_ids: Vec<String>,
 ) -> WorkflowResult<BillingTotals> {
     let mut totals = BillingTotals { customers: customer_ids.len() as u64, ..Default::default() };
@@ -35,7 +36,7 @@ pub async fn bill_in_bulk<W>(
     // bill, so any other date would make the two modes conflict on one invoice's key. For a
     // date's page the two dates are the same and nothing changes.
     let bills = Bulk {
-        done: bills.done.into_iter().map(|b| PaymentInput { business_date: saga_date.to_owned(), ..b }).collect::<Vec<Bill>>(),
+        done: bills.done.into_iter().map(|b| PaymentInput { business_date: payment_date.to_owned(), ..b }).collect::<Vec<Bill>>(),
         refused: bills.refused,
     };
     // Every bill carries its customer's pseudonym when the worker has a key, so the bills
