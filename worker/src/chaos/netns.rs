@@ -52,6 +52,37 @@ fn addresses(tag: u32) -> (Ipv4Addr, Ipv4Addr) {
     (Ipv4Addr::new(10, 213, third, fourth + 1), Ipv4Addr::new(10, 213, third, fourth + 2))
 }
 
+/// Tags in `listing` (`ip netns list`) of namespaces this harness makes, `punctual-chaos-TAG`,
+/// whose harness is no longer `alive`: the tag is the harness's pid.
+fn stale_tags(listing: &str, alive: impl Fn(u32) -> bool) -> Vec<u32> {
+    listing
+        .lines()
+        .filter_map(|line| line.split_whitespace().next()?.strip_prefix("punctual-chaos-")?.parse().ok())
+        .filter(|&tag| !alive(tag))
+        .collect()
+}
+
+/// Whether process `pid` is a `punctual` (a harness, possibly this one).
+fn harness_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "punctual")
+}
+
+/// Removes the namespaces and veth pairs of earlier runs whose harness is gone (a SIGKILLed
+/// `punctual chaos` never runs [`Partition`]'s `Drop`, and each leftover holds a /30 and an
+/// interface); returns their names. Namespaces of a harness still running are left alone.
+pub async fn remove_leftovers() -> Vec<String> {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output().await else { return Vec::new() };
+    let mut removed = Vec::new();
+    for tag in stale_tags(&String::from_utf8_lossy(&out.stdout), harness_alive) {
+        let namespace = format!("punctual-chaos-{tag}");
+        if ip(&["netns", "del", &namespace]).await.is_ok() {
+            let _ = ip(&["link", "del", &format!("pc{tag}h")]).await;
+            removed.push(namespace);
+        }
+    }
+    removed
+}
+
 impl Partition {
     /// Creates namespace `punctual-chaos-TAG`, its veth pair and addresses, and forwards each of
     /// `ports` from the host end to loopback. An error says why the machine cannot do it.
@@ -162,5 +193,13 @@ mod tests {
         assert_eq!(addresses(65), (Ipv4Addr::new(10, 213, 1, 5), Ipv4Addr::new(10, 213, 1, 6)));
         assert_eq!(addresses(16_383).0, Ipv4Addr::new(10, 213, 255, 253));
         assert_ne!(addresses(1), addresses(2));
+    }
+
+    #[test]
+    fn only_namespaces_of_harnesses_that_are_gone_are_stale() {
+        let listing = "punctual-chaos-41 (id: 3)\npunctual-chaos-42\nsomeone-else-7 (id: 1)\npunctual-chaos-x\n";
+        assert_eq!(stale_tags(listing, |pid| pid == 42), [41]);
+        assert_eq!(stale_tags(listing, |_| true), Vec::<u32>::new());
+        assert_eq!(stale_tags("", |_| false), Vec::<u32>::new());
     }
 }

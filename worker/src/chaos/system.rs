@@ -161,6 +161,9 @@ impl System {
         let partition = if settings.network_cuts == 0 {
             Err("the profile cuts no network".to_owned())
         } else {
+            for namespace in super::netns::remove_leftovers().await {
+                timeline.note(format!("removed {namespace}, left behind by a chaos run that was killed"));
+            }
             Partition::create(std::process::id(), &ports).await.map_err(|err| format!("{err:#}"))
         };
         let mut workers = Vec::new();
