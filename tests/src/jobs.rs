@@ -56,3 +56,16 @@ pub async fn settled(env: &TestEnv, job: &str, key: &str) -> OccurrenceRow {
     })
     .await
 }
+
+/// Waits until the workflow with ID `workflow_id` (an occurrence's business key) is closed.
+///
+/// An occurrence records its outcome one step before its workflow closes; a start meeting the
+/// workflow still open joins it, so tests that mean a *new* run wait for this first.
+pub async fn closed(env: &TestEnv, workflow_id: &str) {
+    eventually(&format!("{workflow_id} closed"), WAIT, async || {
+        let d = env.cli_json(&["workflow", "describe", "--workflow-id", workflow_id]).await;
+        let status = d["workflowExecutionInfo"]["status"].as_str().unwrap_or_else(|| panic!("no status in {d}")).to_owned();
+        (status != "WORKFLOW_EXECUTION_STATUS_RUNNING").then_some(())
+    })
+    .await;
+}

@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
 use punctual_tests::jobs::{
-    WAIT, job_name as job, occurrences as rows, schedule, schedule_ok as ok, settled, write_config as config,
+    WAIT, closed, job_name as job, occurrences as rows, schedule, schedule_ok as ok, settled, write_config as config,
 };
 use punctual_tests::{TestEnv, eventually};
 use serde_json::Value;
@@ -97,13 +97,17 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
         }
         // Backfill: only the missing dates start.
         let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-18", "--to", "2026-11-20"]).await;
-        assert!(out.contains("2 started or joined, 1 left alone"), "{out}");
+        assert!(out.contains("2 started, 0 joined a run still going, 1 left alone"), "{out}");
         for d in ["2026-11-18", "2026-11-19"] {
             assert_eq!(settled(&env, &name, &format!("{name}/{d}")).await.status, "committed");
         }
-        // Force re-runs every occurrence's workflow; no effect happens twice.
+        // Force re-runs every occurrence's workflow; no effect happens twice. A run records its
+        // commit just before it closes, and a start meeting it still open joins it: wait for closed.
+        for d in 18..=20 {
+            closed(&env, &format!("{name}/2026-11-{d}")).await;
+        }
         let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-18", "--to", "2026-11-20", "--mode", "force"]).await;
-        assert!(out.contains("3 started or joined"), "{out}");
+        assert!(out.contains("3 started, 0 joined a run still going"), "{out}");
         let reruns = eventually("forced reruns committed", WAIT, async || {
             let all = rows(&env, &name).await;
             (all.len() == 3 && all.iter().all(|r| r.status == "committed" && r.runs == 2)).then_some(all)
@@ -294,12 +298,18 @@ async fn consecutive_failures_pause_the_schedule_and_failed_only_reruns_them_aft
         let cfg = config(&env, &fixed);
         let out = ok(&env, &cfg, &["apply"]).await;
         assert!(out.contains(&format!("~ update punctual-{name}: input")), "{out}");
+        for d in 18..=19 {
+            closed(&env, &format!("{name}/2026-11-{d}")).await;
+        }
         let out =
             ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "missing_only"]).await;
-        assert!(out.contains("1 started or joined, 2 left alone"), "missing_only leaves failed dates alone: {out}");
+        assert!(
+            out.contains("1 started, 0 joined a run still going, 2 left alone"),
+            "missing_only leaves failed dates alone: {out}"
+        );
         let out =
             ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "failed_only"]).await;
-        assert!(out.contains("2 started or joined, 1 left alone"), "{out}");
+        assert!(out.contains("2 started, 0 joined a run still going, 1 left alone"), "{out}");
         for d in 17..=19 {
             let key = format!("{name}/2026-11-{d}");
             let row = eventually("re-run committed", WAIT, async || {

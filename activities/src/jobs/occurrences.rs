@@ -131,12 +131,15 @@ pub struct OccurrenceRow {
     pub effective_date: Option<String>,
     /// Last change (RFC 3339 UTC).
     pub updated_at: String,
+    /// The occurrence-workflow run that last wrote the row: a start that returns this run ID
+    /// joined that run instead of starting a new one.
+    pub run_id: String,
 }
 
 /// Every row of `job` whose business date is in `from..=to` (dates as text), by key.
 pub async fn rows_between(ledger: &Ledger, job: &str, from: &str, to: &str) -> Result<Vec<OccurrenceRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT key, status, reason, runs, updated_at, effective_date FROM job_occurrences WHERE job = $1 AND business_date >= $2 \
+        "SELECT key, status, reason, runs, updated_at, effective_date, run_id FROM job_occurrences WHERE job = $1 AND business_date >= $2 \
          AND business_date <= $3 ORDER BY key",
     )
     .bind(job)
@@ -153,6 +156,7 @@ pub async fn rows_between(ledger: &Ledger, job: &str, from: &str, to: &str) -> R
             runs: r.get(3),
             updated_at: r.get(4),
             effective_date: r.get(5),
+            run_id: r.get(6),
         })
         .collect())
 }

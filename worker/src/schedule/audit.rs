@@ -110,7 +110,7 @@ pub async fn audit(
                 }
                 None if repair => {
                     t.missing += 1;
-                    let outcome = start(client, task_queue, job, fire, "repair", false).await?;
+                    let outcome = start(client, task_queue, job, fire, "repair", false).await?.outcome;
                     format!("MISSING -> repair: {outcome}")
                 }
                 None => {

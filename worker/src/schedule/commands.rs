@@ -5,11 +5,11 @@ use super::server::{self, Existing};
 use crate::connect::TemporalTarget;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use punctual_activities::jobs::{rows_between, start_occurrence};
+use punctual_activities::jobs::{OccurrenceRow, rows_between, start_occurrence};
 use punctual_activities::ledger::Ledger;
 use punctual_workflows::input::to_input;
 use punctual_workflows::jobs::plan::{ExpectedFire, FirePlan, classify, expected_between};
-use punctual_workflows::jobs::types::{FireInput, OccurrenceInput, fire_workflow_id, schedule_id};
+use punctual_workflows::jobs::types::{FireInput, OccurrenceInput, StartedOccurrence, fire_workflow_id, schedule_id};
 use punctual_workflows::jobs::{Job, JobSpec, ScheduledJobWorkflow};
 use std::collections::{BTreeMap, BTreeSet};
 use temporalio_client::schedules::{PauseScheduleOptions, ScheduleOverlapPolicy, TriggerScheduleOptions, UnpauseScheduleOptions};
@@ -322,6 +322,8 @@ pub fn expected_in(job: &Job, (from, to): (NaiveDate, NaiveDate)) -> BTreeMap<St
 }
 
 /// Starts the occurrence of `fire` through the same code the fire workflow uses.
+///
+/// Returns the outcome (`started` also covers joining a run still going) and the run's ID.
 pub async fn start(
     client: &Client,
     task_queue: &str,
@@ -329,13 +331,10 @@ pub async fn start(
     fire: &ExpectedFire,
     trigger: &str,
     force: bool,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<StartedOccurrence> {
     let input =
         OccurrenceInput { job: job.spec.clone(), occurrence: fire.occurrence.clone(), trigger: trigger.to_owned(), force };
-    let started = start_occurrence(client, task_queue, &input)
-        .await
-        .map_err(|e| anyhow::anyhow!("starting {}: {e:?}", fire.occurrence.key))?;
-    Ok(started.outcome)
+    start_occurrence(client, task_queue, &input).await.map_err(|e| anyhow::anyhow!("starting {}: {e:?}", fire.occurrence.key))
 }
 
 async fn backfill(
@@ -352,10 +351,11 @@ async fn backfill(
     let (job, _) = scheduled(client, name).await?;
     let expected = expected_in(&job, range);
     let rows = rows_between(ledger, name, &range.0.to_string(), &range.1.to_string()).await.context("reading job_occurrences")?;
-    let status: BTreeMap<String, String> = rows.into_iter().map(|r| (r.key, r.status)).collect();
-    let (mut started, mut left) = (0, 0);
+    let recorded: BTreeMap<String, OccurrenceRow> = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+    let (mut started, mut joined, mut left) = (0, 0, 0);
     for (key, fire) in &expected {
-        let current = status.get(key).map(String::as_str);
+        let row = recorded.get(key);
+        let current = row.map(|r| r.status.as_str());
         let pick = match mode {
             BackfillMode::MissingOnly => current.is_none(),
             BackfillMode::FailedOnly => current == Some("failed"),
@@ -365,10 +365,21 @@ async fn backfill(
             left += 1;
             continue;
         }
-        let outcome = start(client, task_queue, &job, fire, "backfill", mode == BackfillMode::Force).await?;
+        let occurrence = start(client, task_queue, &job, fire, "backfill", mode == BackfillMode::Force).await?;
+        // A start under a key whose run is still going joins that run (two runs of one key never
+        // overlap, even forced); the returned run ID is then the one the row already names.
+        let outcome = if row.is_some_and(|r| !occurrence.run_id.is_empty() && r.run_id == occurrence.run_id) {
+            joined += 1;
+            format!("joined run {} still going", occurrence.run_id)
+        } else {
+            started += 1;
+            occurrence.outcome
+        };
         println!("{key}: {outcome} (was {})", current.unwrap_or("missing"));
-        started += 1;
     }
-    println!("backfill {name} {}..{} ({mode:?}): {started} started or joined, {left} left alone", range.0, range.1);
+    println!(
+        "backfill {name} {}..{} ({mode:?}): {started} started, {joined} joined a run still going, {left} left alone",
+        range.0, range.1
+    );
     Ok(())
 }
