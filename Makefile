@@ -1,5 +1,5 @@
 # The two commands of the README. Each sets up what it needs (pip, cargo) on a fresh machine.
-.PHONY: run test chaos bench build clean-data
+.PHONY: run test chaos bench pgo build clean-data
 
 ## make run: Temporal dev server (if none answers) + search attributes + release worker.
 run:
@@ -14,10 +14,16 @@ test:
 chaos:
 	@bash scripts/chaos.sh
 
-## make bench [BENCH_ARGS=...]: throughput against other SDKs, schedule lag, recovery after a
-## SIGKILL; prints Markdown tables (see BENCHMARKS.md). Not a test: it asserts nothing.
+## make bench [BENCH_ARGS=...] [PGO=1]: throughput against other SDKs, schedule lag, recovery after a
+## SIGKILL; prints Markdown tables (see BENCHMARKS.md). Not a test: it asserts nothing. PGO=1 first
+## runs `make pgo` and adds its binary to the throughput table.
 bench:
 	@bash scripts/bench.sh
+
+## make pgo [PGO_LTO=fat]: profile-guided release build, trained on the bench load and the chaos runs,
+## into target/pgo/punctual (~45 min; BENCHMARKS.md, "Profile-guided optimisation").
+pgo:
+	@bash scripts/build-pgo.sh
 
 build:
 	cargo build --release -p punctual-worker

@@ -6,6 +6,8 @@
 #   4. runs punctual-bench on its own in-memory dev server: the throughput scenario with every
 #      worker side by side, alternating (the Rust SDK with its defaults, punctual as shipped,
 #      Python, TypeScript), then schedule lag and recovery with punctual as shipped;
+#      With PGO=1, the profile-guided build (scripts/build-pgo.sh) is built first and joins the
+#      throughput table as `pgo`;
 #   5. the large billing run on a file-backed dev server (scripts/bench-billing-run.sh):
 #      BENCH_BILLING_CUSTOMERS (default 100000) customers in bulk mode, timed and every effect
 #      counted once; BENCH_BILLING_CUSTOMERS=0 skips it.
@@ -29,6 +31,12 @@ variants=(--variant "sdk-defaults=PUNCTUAL_GRPC_COMPRESSION=gzip PUNCTUAL_TOKIO_
           --variant "python=PUNCTUAL_BIN=$PWD/bench/other-sdks/python-worker")
 if [[ -d bench/other-sdks/typescript/node_modules ]]; then
   variants+=(--variant "typescript=PUNCTUAL_BIN=$PWD/bench/other-sdks/typescript-worker")
+fi
+# PGO=1: the profile-guided build (scripts/build-pgo.sh, ~45 min) beside punctual as shipped,
+# which stays last.
+if [[ "${PGO:-}" == 1 ]]; then
+  bash scripts/build-pgo.sh
+  variants+=(--variant "pgo=PUNCTUAL_BIN=$PWD/target/pgo/punctual ${PUNCTUAL_BENCH_FLAGS:-}")
 fi
 variants+=(--variant "punctual=${PUNCTUAL_BENCH_FLAGS:-}")
 
