@@ -9,8 +9,8 @@
 #      then the two chaos runs (billing per customer and in bulk, sagas, schedules, worker kills),
 #      so billing and schedule code is profiled as run, not left to be laid out as cold;
 #   4. merges the counts into target/pgo/punctual.profdata;
-#   5. the final build into target/pgo-use, copied to target/pgo/punctual, which must then pass a
-#      chaos run itself (every bill exactly once) before the script says it is done.
+#   5. the final build into target/pgo-use, which must pass a chaos run itself (every bill exactly
+#      once) before it is copied to target/pgo/punctual.
 # PGO_LTO=fat adds fat LTO and one codegen unit to the final build (another ~25 minutes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,7 +24,8 @@ if [[ ! -x "$profdata" ]]; then
 fi
 
 out="$PWD/target/pgo"
-rm -rf "$out/raw" && mkdir -p "$out/raw"
+# No binary from an earlier run is left to be mistaken for this one if a step fails.
+rm -rf "$out/raw" "$out/punctual" && mkdir -p "$out/raw"
 echo "== instrumented build (target/pgo-gen)"
 RUSTFLAGS="-Cprofile-generate=$out/raw" CARGO_TARGET_DIR=target/pgo-gen \
   cargo build --release --locked -p punctual-worker --bin punctual
@@ -47,8 +48,8 @@ if [[ "${PGO_LTO:-}" == fat ]]; then
 fi
 env "${lto[@]}" RUSTFLAGS="-Cprofile-use=$out/punctual.profdata" CARGO_TARGET_DIR=target/pgo-use \
   cargo build --release --locked -p punctual-worker --bin punctual
-install -m 0755 target/pgo-use/release/punctual "$out/punctual"
 
 echo "== the profile-guided binary under faults"
-"$out/punctual" chaos --profile ci --billing per-customer --temporal-bin "$temporal"
+target/pgo-use/release/punctual chaos --profile ci --billing per-customer --temporal-bin "$temporal"
+install -m 0755 target/pgo-use/release/punctual "$out/punctual"
 echo "done: $out/punctual (commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', with uncommitted changes'))"
