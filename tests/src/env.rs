@@ -190,12 +190,45 @@ impl TestEnv {
 ///
 /// A bound on waiting, not a timing assertion: `limit` is generous and only stops a hung test.
 pub async fn eventually<T>(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    eventually_seen(what, limit, async || check().await.ok_or("(not what was waited for)")).await
+}
+
+/// Like [`eventually`], but `check` returns what it saw when it is not done yet, and a timeout
+/// shows the last of it: a wait that gives up in CI says what the state was, not only its name.
+pub async fn eventually_seen<T, S: std::fmt::Debug>(
+    what: &str,
+    limit: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, S>,
+) -> T {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "gave up after {limit:?} waiting for {what}");
+        let seen = match check().await {
+            Ok(found) => return found,
+            Err(seen) => seen,
+        };
+        assert!(tokio::time::Instant::now() < deadline, "gave up after {limit:?} waiting for {what}; last seen: {seen:#?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    #[should_panic(expected = "waiting for three rows; last seen: [\n    \"only one\",\n]")]
+    async fn a_wait_that_gives_up_shows_what_it_last_saw() {
+        eventually_seen("three rows", Duration::ZERO, async || Err::<(), _>(vec!["only one"])).await;
+    }
+
+    #[tokio::test]
+    async fn a_wait_returns_what_it_found() {
+        let mut polls = 0;
+        let found = eventually_seen("a second poll", Duration::from_secs(60), async || {
+            polls += 1;
+            if polls == 2 { Ok(polls) } else { Err(polls) }
+        })
+        .await;
+        assert_eq!(found, 2);
     }
 }

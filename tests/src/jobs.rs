@@ -4,7 +4,7 @@
 //! Schedule IDs and business keys are namespace-wide, so every test names its jobs after its own
 //! task queue ([`job_name`]).
 
-use crate::{CliOutput, TestEnv, eventually};
+use crate::{CliOutput, TestEnv, eventually, eventually_seen};
 use punctual_activities::jobs::{OccurrenceRow, rows_between};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,11 +48,12 @@ pub async fn occurrences(env: &TestEnv, job: &str) -> Vec<OccurrenceRow> {
 
 /// Waits until `key`'s occurrence is committed, failed or skipped, and returns its row.
 pub async fn settled(env: &TestEnv, job: &str, key: &str) -> OccurrenceRow {
-    eventually(&format!("{key} settled"), WAIT, async || {
-        occurrences(env, job)
-            .await
-            .into_iter()
-            .find(|r| r.key == key && matches!(r.status.as_str(), "committed" | "failed" | "skipped"))
+    eventually_seen(&format!("{key} settled"), WAIT, async || {
+        let rows = occurrences(env, job).await;
+        match rows.iter().find(|r| r.key == key && matches!(r.status.as_str(), "committed" | "failed" | "skipped")) {
+            Some(row) => Ok(row.clone()),
+            None => Err(rows),
+        }
     })
     .await
 }

@@ -14,7 +14,7 @@ pub mod postgres;
 pub mod server;
 pub mod world;
 
-pub use env::{CliOutput, TestEnv, eventually};
+pub use env::{CliOutput, TestEnv, eventually, eventually_seen};
 pub use postgres::{PgCluster, fresh_database, fresh_sqlite_url, postgres};
 pub use server::{DevServer, dev_server, punctual_bin, workspace_root};
 pub use world::World;

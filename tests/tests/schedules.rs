@@ -8,7 +8,7 @@ use punctual_activities::seed::{CARD_DECLINED, demo_customer};
 use punctual_tests::jobs::{
     WAIT, closed, job_name as job, occurrences as rows, schedule, schedule_ok as ok, settled, write_config as config,
 };
-use punctual_tests::{TestEnv, eventually};
+use punctual_tests::{TestEnv, eventually, eventually_seen};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -108,9 +108,9 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
         }
         let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-18", "--to", "2026-11-20", "--mode", "force"]).await;
         assert!(out.contains("3 started, 0 joined a run still going"), "{out}");
-        let reruns = eventually("forced reruns committed", WAIT, async || {
+        let reruns = eventually_seen("forced reruns committed", WAIT, async || {
             let all = rows(&env, &name).await;
-            (all.len() == 3 && all.iter().all(|r| r.status == "committed" && r.runs == 2)).then_some(all)
+            if all.len() == 3 && all.iter().all(|r| r.status == "committed" && r.runs == 2) { Ok(all) } else { Err(all) }
         })
         .await;
         assert_eq!(reruns.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), [18, 19, 20].map(|d| format!("{name}/2026-11-{d}")));
