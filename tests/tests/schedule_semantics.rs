@@ -180,7 +180,7 @@ async fn a_chain_of_three_jobs_commits_in_order_across_a_worker_restart() {
         }
         // Even a forced backfill joins a run still going: two runs of one key never overlap.
         let out = schedule_ok(&env, &cfg, &["backfill", &b, "--from", date, "--to", date, "--mode", "force"]).await;
-        assert!(out.contains("0 started, 1 joined a run still going, 0 left alone"), "{out}");
+        assert!(out.contains("0 started, 1 joined a run still going, 0 already done, 0 left alone"), "{out}");
         assert_eq!(occurrences(&env, &b).await[0].runs, 1);
     })
     .await;

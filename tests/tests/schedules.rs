@@ -97,7 +97,7 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
         }
         // Backfill: only the missing dates start.
         let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-18", "--to", "2026-11-20"]).await;
-        assert!(out.contains("2 started, 0 joined a run still going, 1 left alone"), "{out}");
+        assert!(out.contains("2 started, 0 joined a run still going, 0 already done, 1 left alone"), "{out}");
         for d in ["2026-11-18", "2026-11-19"] {
             assert_eq!(settled(&env, &name, &format!("{name}/{d}")).await.status, "committed");
         }
@@ -129,6 +129,18 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
         for d in 15..=17 {
             assert_eq!(settled(&env, &name, &format!("{name}/2026-11-{d}")).await.status, "committed");
         }
+        // A ledger row lost (or restored from an older backup) does not make a completed key
+        // run again: missing_only picks it, the start is refused, and the count says so.
+        let lost_key = format!("{name}/2026-11-18");
+        closed(&env, &lost_key).await;
+        sqlx::query("DELETE FROM job_occurrences WHERE key = $1")
+            .bind(&lost_key)
+            .execute(env.world.ledger.pool())
+            .await
+            .expect("delete the row");
+        let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-18", "--to", "2026-11-20"]).await;
+        assert!(out.contains("0 started, 0 joined a run still going, 1 already done, 2 left alone"), "{out}");
+        assert!(out.contains(&format!("{lost_key}: already done")), "{out}");
         let dates: Vec<String> = (15..=20).map(|d| format!("2026-11-{d}")).collect();
         charged_once(&env, &dates).await;
         ok(&env, &cfg, &["delete", &name]).await;
@@ -304,12 +316,12 @@ async fn consecutive_failures_pause_the_schedule_and_failed_only_reruns_them_aft
         let out =
             ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "missing_only"]).await;
         assert!(
-            out.contains("1 started, 0 joined a run still going, 2 left alone"),
+            out.contains("1 started, 0 joined a run still going, 0 already done, 2 left alone"),
             "missing_only leaves failed dates alone: {out}"
         );
         let out =
             ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-17", "--to", "2026-11-19", "--mode", "failed_only"]).await;
-        assert!(out.contains("2 started, 0 joined a run still going, 1 left alone"), "{out}");
+        assert!(out.contains("2 started, 0 joined a run still going, 0 already done, 1 left alone"), "{out}");
         for d in 17..=19 {
             let key = format!("{name}/2026-11-{d}");
             let row = eventually("re-run committed", WAIT, async || {

@@ -323,7 +323,9 @@ pub fn expected_in(job: &Job, (from, to): (NaiveDate, NaiveDate)) -> BTreeMap<St
 
 /// Starts the occurrence of `fire` through the same code the fire workflow uses.
 ///
-/// Returns the outcome (`started` also covers joining a run still going) and the run's ID.
+/// Returns the outcome (`started` also covers joining a run still going, which the caller tells
+/// apart by the run ID; `already_done` when the key completed before and `force` is off) and the
+/// run's ID.
 pub async fn start(
     client: &Client,
     task_queue: &str,
@@ -352,7 +354,7 @@ async fn backfill(
     let expected = expected_in(&job, range);
     let rows = rows_between(ledger, name, &range.0.to_string(), &range.1.to_string()).await.context("reading job_occurrences")?;
     let recorded: BTreeMap<String, OccurrenceRow> = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
-    let (mut started, mut joined, mut left) = (0, 0, 0);
+    let (mut started, mut joined, mut done, mut left) = (0, 0, 0, 0);
     for (key, fire) in &expected {
         let row = recorded.get(key);
         let current = row.map(|r| r.status.as_str());
@@ -368,7 +370,12 @@ async fn backfill(
         let occurrence = start(client, task_queue, &job, fire, "backfill", mode == BackfillMode::Force).await?;
         // A start under a key whose run is still going joins that run (two runs of one key never
         // overlap, even forced); the returned run ID is then the one the row already names.
-        let outcome = if row.is_some_and(|r| !occurrence.run_id.is_empty() && r.run_id == occurrence.run_id) {
+        // A key whose last run completed is not started again unless forced, even when its row
+        // says otherwise (a row lost or restored from an older backup): counted on its own.
+        let outcome = if occurrence.outcome == "already_done" {
+            done += 1;
+            "already done: its last run completed, not run again".to_owned()
+        } else if row.is_some_and(|r| !occurrence.run_id.is_empty() && r.run_id == occurrence.run_id) {
             joined += 1;
             format!("joined run {} still going", occurrence.run_id)
         } else {
@@ -378,7 +385,7 @@ async fn backfill(
         println!("{key}: {outcome} (was {})", current.unwrap_or("missing"));
     }
     println!(
-        "backfill {name} {}..{} ({mode:?}): {started} started, {joined} joined a run still going, {left} left alone",
+        "backfill {name} {}..{} ({mode:?}): {started} started, {joined} joined a run still going, {done} already done, {left} left alone",
         range.0, range.1
     );
     Ok(())
