@@ -16,6 +16,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PIP_ROOT_USER_ACTION=ignore
 
+# Checked before 45 minutes of building: a misspelt value must not quietly mean "no LTO".
+case "${PGO_LTO:-}" in
+  "" | fat) ;;
+  *) echo "make pgo: PGO_LTO='${PGO_LTO}' is not a value it knows; use PGO_LTO=fat or leave it unset" >&2; exit 2 ;;
+esac
+
 temporal="$(bash scripts/ensure-temporal.sh)"
 sysroot="$(rustc --print sysroot)"
 profdata="$sysroot/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-profdata"
