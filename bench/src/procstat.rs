@@ -42,9 +42,20 @@ pub(crate) fn peak_rss(pid: &str) -> anyhow::Result<u64> {
     parse_kib(&status, "VmHWM:")
 }
 
+/// Anonymous resident memory of `pid` now, in bytes (`RssAnon`): its heap, stacks and buffers.
+///
+/// The rest of its RSS is mapped files, for a Rust worker mostly its own binary's code: clean
+/// pages the kernel may drop and that workers on one host share. Reading the two apart is what
+/// tells a memory leak or a big cache from a big binary.
+pub(crate) fn anon_rss(pid: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("reading /proc/{pid}/status"))?;
+    parse_kib(&status, "RssAnon:")
+}
+
 fn parse_kib(status: &str, key: &str) -> anyhow::Result<u64> {
     let line = status.lines().find(|l| l.starts_with(key)).with_context(|| format!("no {key} in /proc status"))?;
-    let kib: u64 = line[key.len()..].trim().trim_end_matches("kB").trim().parse().context("VmHWM is not a number")?;
+    let kib: u64 =
+        line[key.len()..].trim().trim_end_matches("kB").trim().parse().with_context(|| format!("{key} is not a number"))?;
     Ok(kib * 1024)
 }
 
@@ -75,5 +86,6 @@ mod tests {
     fn this_process_can_be_read() {
         assert!(cpu_time("self").is_ok());
         assert!(peak_rss("self").unwrap() > 0);
+        assert!(anon_rss("self").unwrap() > 0);
     }
 }

@@ -16,7 +16,7 @@ fn per_workflow(d: Duration, workflows: u64) -> f64 {
 }
 
 /// The numbers of one row.
-fn row(run: &Run) -> [f64; 7] {
+fn row(run: &Run) -> [f64; 8] {
     let seconds = run.outcome.elapsed.as_secs_f64();
     [
         run.outcome.throughput(),
@@ -27,22 +27,23 @@ fn row(run: &Run) -> [f64; 7] {
         per_workflow(run.server_cpu, run.workflows),
         // Server CPU as a share of one core: how close the server is to being the bottleneck.
         100.0 * run.server_cpu.as_secs_f64() / seconds,
+        run.worker_anon_rss as f64 / (1024.0 * 1024.0),
     ]
 }
 
-const HEADER: &str = "| variant | round | wf/s | p50 ms | p99 ms | worker CPU ms/wf | worker peak RSS MB | server CPU ms/wf | server % of a core | driver CPU ms/wf |\n\
-                      |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+const HEADER: &str = "| variant | round | wf/s | p50 ms | p99 ms | worker CPU ms/wf | worker peak RSS MB | of it anonymous MB, at the end | server CPU ms/wf | server % of a core | driver CPU ms/wf |\n\
+                      |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
 
 /// Every run, then the median of each variant's runs and its throughput against the first
 /// variant's (the untuned worker when `make bench` runs it).
 pub(crate) fn throughput_table(runs: &[Run]) -> String {
     let mut out = String::from(HEADER);
     for run in runs {
-        let [tp, p50, p99, wcpu, rss, scpu, spct] = row(run);
+        let [tp, p50, p99, wcpu, rss, scpu, spct, anon] = row(run);
         let dcpu = per_workflow(run.driver_cpu, run.workflows);
         let _ = writeln!(
             out,
-            "| {} | {} | {tp:.1} | {p50:.0} | {p99:.0} | {wcpu:.2} | {rss:.1} | {scpu:.1} | {spct:.0} | {dcpu:.2} |",
+            "| {} | {} | {tp:.1} | {p50:.0} | {p99:.0} | {wcpu:.2} | {rss:.1} | {anon:.1} | {scpu:.1} | {spct:.0} | {dcpu:.2} |",
             run.variant, run.round
         );
     }
@@ -52,22 +53,22 @@ pub(crate) fn throughput_table(runs: &[Run]) -> String {
             names.push(&run.variant);
         }
     }
-    let medians: Vec<[f64; 7]> = names
+    let medians: Vec<[f64; 8]> = names
         .iter()
         .map(|name| {
-            let rows: Vec<[f64; 7]> = runs.iter().filter(|r| r.variant == *name).map(row).collect();
+            let rows: Vec<[f64; 8]> = runs.iter().filter(|r| r.variant == *name).map(row).collect();
             std::array::from_fn(|column| median(rows.iter().map(|r| r[column]).collect()))
         })
         .collect();
     let _ = writeln!(out, "\nMedians over rounds (throughput relative to `{}`):\n", names.first().unwrap_or(&"-"));
-    out.push_str("| variant | wf/s | vs first | p50 ms | p99 ms | worker CPU ms/wf | worker peak RSS MB | server CPU ms/wf |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| variant | wf/s | vs first | p50 ms | p99 ms | worker CPU ms/wf | worker peak RSS MB | of it anonymous MB | server CPU ms/wf |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (name, m) in names.iter().zip(&medians) {
         let ratio = m[0] / medians[0][0];
         let _ = writeln!(
             out,
-            "| {name} | {:.1} | {ratio:.2}x | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} |",
-            m[0], m[1], m[2], m[3], m[4], m[5]
+            "| {name} | {:.1} | {ratio:.2}x | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {:.1} |",
+            m[0], m[1], m[2], m[3], m[4], m[7], m[5]
         );
     }
     out
@@ -156,6 +157,7 @@ mod tests {
             workflows: 500,
             worker_cpu: Duration::from_secs(1),
             worker_peak_rss: 20 * 1024 * 1024,
+            worker_anon_rss: 6 * 1024 * 1024,
             server_cpu: Duration::from_secs(10),
             driver_cpu: Duration::from_millis(500),
         }
@@ -164,8 +166,8 @@ mod tests {
     #[test]
     fn table_has_a_row_per_run_and_a_median_per_variant() {
         let table = throughput_table(&[run("default", 1, 10), run("tuned", 1, 5), run("default", 2, 10), run("tuned", 2, 5)]);
-        assert!(table.contains("| default | 1 | 50.0 | 100 | 100 | 2.00 | 20.0 | 20.0 | 100 | 1.00 |"), "{table}");
-        assert!(table.contains("| tuned | 100.0 | 2.00x |"), "{table}");
+        assert!(table.contains("| default | 1 | 50.0 | 100 | 100 | 2.00 | 20.0 | 6.0 | 20.0 | 100 | 1.00 |"), "{table}");
+        assert!(table.contains("| tuned | 100.0 | 2.00x | 100 | 100 | 2.00 | 20.0 | 6.0 | 20.0 |"), "{table}");
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub(crate) struct Run {
     pub(crate) worker_cpu: Duration,
     /// Worker peak RSS over its life, bytes.
     pub(crate) worker_peak_rss: u64,
+    /// Of the worker's RSS, the anonymous part at the end of the measured load, bytes.
+    pub(crate) worker_anon_rss: u64,
     /// Dev server CPU during the measured load.
     pub(crate) server_cpu: Duration,
     /// This driver's own CPU during the measured load (it shares the machine too).
@@ -120,6 +122,7 @@ pub(crate) async fn measure(
             let outcome = load::run(client, &task_queue, &task_queue, load).await?;
             let after = [procstat::cpu_time(&worker_pid)?, procstat::cpu_time(&server_pid)?, procstat::cpu_time("self")?];
             let worker_peak_rss = procstat::peak_rss(&worker_pid)?;
+            let worker_anon_rss = procstat::anon_rss(&worker_pid)?;
             worker.stop().await?;
             runs.push(Run {
                 variant: variant.name.clone(),
@@ -128,6 +131,7 @@ pub(crate) async fn measure(
                 workflows: load.workflows,
                 worker_cpu: after[0].saturating_sub(before[0]),
                 worker_peak_rss,
+                worker_anon_rss,
                 server_cpu: after[1].saturating_sub(before[1]),
                 driver_cpu: after[2].saturating_sub(before[2]),
             });
