@@ -45,11 +45,37 @@ async fn ip(args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The /30 of run `tag`: the host end and the namespace end, inside 10.213.0.0/16.
-fn addresses(tag: u32) -> (Ipv4Addr, Ipv4Addr) {
-    let block = (tag % 16_384) * 4;
-    let (third, fourth) = ((block / 256) as u8, (block % 256) as u8);
+/// How many /30 blocks 10.213.0.0/16 holds.
+const BLOCKS: u32 = 16_384;
+
+/// The /30 numbered `block`: the host end and the namespace end, inside 10.213.0.0/16.
+fn addresses(block: u32) -> (Ipv4Addr, Ipv4Addr) {
+    let first = (block % BLOCKS) * 4;
+    let (third, fourth) = ((first / 256) as u8, (first % 256) as u8);
     (Ipv4Addr::new(10, 213, third, fourth + 1), Ipv4Addr::new(10, 213, third, fourth + 2))
+}
+
+/// The first /30 from run `tag`'s own (`tag % BLOCKS`) onwards that holds none of the `used`
+/// addresses. Tags are pids, so two runs at once whose pids are equal modulo 16,384 would
+/// otherwise share a subnet, and one's forwarders would answer the other's worker.
+fn free_block(tag: u32, used: &[Ipv4Addr]) -> Option<u32> {
+    (0..BLOCKS).map(|step| (tag % BLOCKS + step) % BLOCKS).find(|&block| {
+        let (host, _) = addresses(block);
+        let base = u32::from(host) - 1;
+        !used.iter().any(|addr| (base..base + 4).contains(&u32::from(*addr)))
+    })
+}
+
+/// IPv4 addresses in `listing` (`ip -4 -o addr show`: `... inet A.B.C.D/N ...` per line).
+fn listed_addresses(listing: &str) -> Vec<Ipv4Addr> {
+    listing
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            words.find(|w| *w == "inet")?;
+            words.next()?.split('/').next()?.parse().ok()
+        })
+        .collect()
 }
 
 /// Tags in `listing` (`ip netns list`) of namespaces this harness makes, `punctual-chaos-TAG`,
@@ -89,7 +115,11 @@ impl Partition {
     pub async fn create(tag: u32, ports: &[u16]) -> anyhow::Result<Self> {
         let namespace = format!("punctual-chaos-{tag}");
         let (host_link, ns_link) = (format!("pc{tag}h"), format!("pc{tag}n"));
-        let (host_ip, ns_ip) = addresses(tag);
+        let listing =
+            Command::new("ip").args(["-4", "-o", "addr", "show"]).output().await.context("running ip -4 -o addr show")?;
+        let used = listed_addresses(&String::from_utf8_lossy(&listing.stdout));
+        let block = free_block(tag, &used).context("no free /30 left in 10.213.0.0/16")?;
+        let (host_ip, ns_ip) = addresses(block);
         // A leftover of a killed run with the same tag would make `add` fail.
         let _ = ip(&["netns", "del", &namespace]).await;
         let _ = ip(&["link", "del", &host_link]).await;
@@ -188,11 +218,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_tag_gets_a_slash_30_of_its_own() {
+    fn each_block_is_a_slash_30_of_its_own() {
         assert_eq!(addresses(0), (Ipv4Addr::new(10, 213, 0, 1), Ipv4Addr::new(10, 213, 0, 2)));
         assert_eq!(addresses(65), (Ipv4Addr::new(10, 213, 1, 5), Ipv4Addr::new(10, 213, 1, 6)));
         assert_eq!(addresses(16_383).0, Ipv4Addr::new(10, 213, 255, 253));
         assert_ne!(addresses(1), addresses(2));
+    }
+
+    #[test]
+    fn a_run_whose_subnet_is_taken_moves_to_the_next_free_one() {
+        let listing = "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n\
+                       7: pc41h    inet 10.213.0.165/30 scope global pc41h\\       valid_lft forever\n\
+                       9: eth0    inet6 fe80::1/64 scope link\n";
+        let used = listed_addresses(listing);
+        assert_eq!(used, [Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(10, 213, 0, 165)]);
+        // Block 41 is 10.213.0.164/30, in use: pid 41 and pid 41 + 16,384 both move on.
+        assert_eq!(free_block(41, &used), Some(42));
+        assert_eq!(free_block(41 + 16_384, &used), Some(42));
+        assert_eq!(free_block(40, &used), Some(40));
+        // The search wraps around past the last block.
+        let last = addresses(BLOCKS - 1).0;
+        assert_eq!(free_block(BLOCKS - 1, &[last]), Some(0));
     }
 
     #[test]
