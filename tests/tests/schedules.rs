@@ -177,6 +177,58 @@ async fn a_phase_moves_an_every_jobs_fires_off_the_intervals_multiples() {
     .await;
 }
 
+/// A pause that reaches the scheduler before a due fire starts must not lose that fire. The
+/// scheduler starts a fire at its nominal time plus jitter (and seconds later when busy); 30
+/// minutes of jitter make it start this one long after the pause, which therefore nearly always
+/// wins the race. `punctual schedule pause` then starts the occurrence itself, once.
+#[tokio::test]
+async fn a_pause_after_a_due_time_still_runs_the_occurrence_that_was_due() {
+    let env = TestEnv::start("sched-pause-due").await;
+    let name = job(&env, "due");
+    let due = chrono::Utc::now().timestamp() + 30;
+    let text = format!(
+        "[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\nevery = \"3600s\"\nphase = \"{}s\"\njitter = \"1800s\"\n",
+        due.rem_euclid(3600)
+    );
+    let cfg = config(&env, &text);
+    env.with_worker(async {
+        ok(&env, &cfg, &["apply"]).await;
+        let wait = due + 2 - chrono::Utc::now().timestamp();
+        tokio::time::sleep(std::time::Duration::from_secs(wait.max(0) as u64)).await;
+        let out = ok(&env, &cfg, &["pause", &name, "--reason", "freeze"]).await;
+        // Which of the two won: the scheduler's fire (its jitter fell under 2 s) or the pause.
+        let nominal = chrono::DateTime::from_timestamp(due, 0).expect("time").format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let d = described(&env, &name).await;
+        assert_eq!(d["schedule"]["state"]["paused"], true, "{d}");
+        let fired = d["info"]["recentActions"].as_array().is_some_and(|a| {
+            a.iter().any(|x| x["startWorkflowResult"]["workflowId"].as_str().is_some_and(|id| id.ends_with(&nominal)))
+        });
+        let expected = if fired {
+            "0 occurrence(s) due before the pause started now"
+        } else {
+            "1 occurrence(s) due before the pause started now"
+        };
+        assert!(out.contains(expected), "scheduler fired {nominal}: {fired}\n{out}");
+        // Either way the occurrence of that time runs, once.
+        let done = eventually_seen("the due occurrence settled", WAIT, async || {
+            let all = rows(&env, &name).await;
+            match all.iter().find(|r| r.status == "committed") {
+                Some(row) => Ok((row.clone(), all)),
+                None => Err(all),
+            }
+        })
+        .await;
+        let (row, all) = done;
+        assert_eq!(all.len(), 1, "one occurrence, that of the due time: {all:?}");
+        let tz: chrono_tz::Tz = TZ.parse().expect("zone");
+        let local = chrono::DateTime::from_timestamp(due, 0).expect("time").with_timezone(&tz);
+        assert_eq!(row.key, format!("{name}/{}", local.format("%Y-%m-%dT%H:%M:%S")), "the due time's key");
+        assert_eq!(row.runs, 1, "run once: {row:?}");
+        ok(&env, &cfg, &["delete", &name]).await;
+    })
+    .await;
+}
+
 /// `temporal schedule describe -o json` for a job's schedule.
 async fn described(env: &TestEnv, name: &str) -> Value {
     env.cli_json(&["schedule", "describe", "--schedule-id", &format!("punctual-{name}")]).await

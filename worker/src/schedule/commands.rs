@@ -12,7 +12,7 @@ use punctual_workflows::jobs::plan::{ExpectedFire, FirePlan, classify, expected_
 use punctual_workflows::jobs::types::{FireInput, OccurrenceInput, StartedOccurrence, fire_workflow_id, schedule_id};
 use punctual_workflows::jobs::{Job, JobSpec, ScheduledJobWorkflow};
 use std::collections::{BTreeMap, BTreeSet};
-use temporalio_client::schedules::{PauseScheduleOptions, ScheduleOverlapPolicy, TriggerScheduleOptions, UnpauseScheduleOptions};
+use temporalio_client::schedules::{ScheduleOverlapPolicy, TriggerScheduleOptions, UnpauseScheduleOptions};
 use temporalio_client::{Client, WorkflowIdConflictPolicy, WorkflowStartOptions};
 
 /// Runs one `punctual schedule` subcommand.
@@ -33,15 +33,7 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         ScheduleCommand::Apply { dry_run } => apply(&args.config, jobs, &args.task_queue, &client, dry_run).await,
         ScheduleCommand::List => list(&client).await,
         ScheduleCommand::Describe { job, count } => describe(&client, &job, count).await,
-        ScheduleCommand::Pause { job, reason } => {
-            let handle = client.get_schedule_handle(schedule_id(&job));
-            handle
-                .pause(Some(reason.clone()), PauseScheduleOptions::default())
-                .await
-                .with_context(|| format!("pausing job \"{job}\""))?;
-            println!("paused {} ({reason})", schedule_id(&job));
-            Ok(())
-        }
+        ScheduleCommand::Pause { job, reason } => super::pause::pause(&client, &args.task_queue, &job, &reason).await,
         ScheduleCommand::Resume { job } => {
             let handle = client.get_schedule_handle(schedule_id(&job));
             handle
@@ -89,7 +81,7 @@ fn configured(args: &ScheduleArgs, name: &str) -> anyhow::Result<Job> {
 }
 
 /// The job as its schedule on the server carries it (the source of truth once applied).
-async fn scheduled(client: &Client, name: &str) -> anyhow::Result<(Job, Existing)> {
+pub(super) async fn scheduled(client: &Client, name: &str) -> anyhow::Result<(Job, Existing)> {
     let existing = server::describe(client, name)
         .await?
         .with_context(|| format!("job \"{name}\" has no schedule ({}): run `punctual schedule apply`", schedule_id(name)))?;

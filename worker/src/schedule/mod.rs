@@ -2,12 +2,14 @@
 //!
 //! - [`proto`]: a job as a raw `Schedule` protobuf (search attributes, DST-shift entries, policies);
 //! - [`server`]: create / describe / update / delete / list on the server;
-//! - [`commands`]: apply (the diff), list, describe, pause, resume, trigger, backfill, delete, input;
+//! - [`commands`]: apply (the diff), list, describe, resume, trigger, backfill, delete, input;
+//! - [`pause`]: pause, starting what was due before it and never started;
 //! - [`audit`]: expected occurrences against the occurrence ledger.
 
 pub mod audit;
 pub mod cli;
 pub mod commands;
+pub mod pause;
 pub mod proto;
 pub mod server;
 
