@@ -33,9 +33,14 @@ if [[ -d bench/other-sdks/typescript/node_modules ]]; then
   variants+=(--variant "typescript=PUNCTUAL_BIN=$PWD/bench/other-sdks/typescript-worker")
 fi
 # PGO=1: the profile-guided build (scripts/build-pgo.sh, ~45 min) beside punctual as shipped,
-# which stays last.
+# which stays last. A target/pgo/punctual built from exactly this tree (scripts/pgo-stamp.sh) is
+# reused.
 if [[ "${PGO:-}" == 1 ]]; then
-  bash scripts/build-pgo.sh
+  if [[ -x target/pgo/punctual && "$(cat target/pgo/punctual.stamp 2>/dev/null)" == "$(bash scripts/pgo-stamp.sh)" ]]; then
+    echo "make bench: reusing target/pgo/punctual, built from this very tree"
+  else
+    bash scripts/build-pgo.sh
+  fi
   variants+=(--variant "pgo=PUNCTUAL_BIN=$PWD/target/pgo/punctual ${PUNCTUAL_BENCH_FLAGS:-}")
 fi
 variants+=(--variant "punctual=${PUNCTUAL_BENCH_FLAGS:-}")

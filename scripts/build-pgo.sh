@@ -10,7 +10,8 @@
 #      so billing and schedule code is profiled as run, not left to be laid out as cold;
 #   4. merges the counts into target/pgo/punctual.profdata;
 #   5. the final build into target/pgo-use, which must pass a chaos run itself (every bill exactly
-#      once) before it is copied to target/pgo/punctual.
+#      once) before it is copied to target/pgo/punctual, with target/pgo/punctual.stamp naming the
+#      tree it was built from (scripts/pgo-stamp.sh), so `make bench PGO=1` can reuse it.
 # PGO_LTO=fat adds fat LTO and one codegen unit to the final build (another ~25 minutes).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,8 +31,10 @@ if [[ ! -x "$profdata" ]]; then
 fi
 
 out="$PWD/target/pgo"
+# What this build is built from, taken now: the tree may change during the 25-45 minutes.
+stamp="$(bash scripts/pgo-stamp.sh)"
 # No binary from an earlier run is left to be mistaken for this one if a step fails.
-rm -rf "$out/raw" "$out/punctual" && mkdir -p "$out/raw"
+rm -rf "$out/raw" "$out/punctual" "$out/punctual.stamp" && mkdir -p "$out/raw"
 echo "== instrumented build (target/pgo-gen)"
 RUSTFLAGS="-Cprofile-generate=$out/raw" CARGO_TARGET_DIR=target/pgo-gen \
   cargo build --release --locked -p punctual-worker --bin punctual
@@ -58,4 +61,5 @@ env "${lto[@]}" RUSTFLAGS="-Cprofile-use=$out/punctual.profdata" CARGO_TARGET_DI
 echo "== the profile-guided binary under faults"
 target/pgo-use/release/punctual chaos --profile ci --billing per-customer --temporal-bin "$temporal"
 install -m 0755 target/pgo-use/release/punctual "$out/punctual"
+echo "$stamp" > "$out/punctual.stamp"
 echo "done: $out/punctual (commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', with uncommitted changes'))"
