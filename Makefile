@@ -16,7 +16,8 @@ chaos:
 
 ## make bench [BENCH_ARGS=...] [PGO=1]: throughput against other SDKs, schedule lag, recovery after a
 ## SIGKILL; prints Markdown tables (see BENCHMARKS.md). Not a test: it asserts nothing. PGO=1 first
-## runs `make pgo` and adds its binary to the throughput table.
+## runs `make pgo` (unless target/pgo/punctual was built from this very tree) and adds its binary
+## to the throughput table.
 bench:
 	@bash scripts/bench.sh
 
