@@ -50,8 +50,10 @@ pub async fn pause(client: &Client, task_queue: &str, name: &str, reason: &str) 
     let started = started_nominal_times(name, &held.raw);
     let queue = if before.task_queue.is_empty() { task_queue } else { &before.task_queue };
     let due = owed(&job, asked, &started);
+    let mut done_before = 0;
     for fire in &due {
         let occurrence = start(client, queue, &job, fire, "pause", false).await?;
+        done_before += usize::from(occurrence.outcome == "already_done");
         println!(
             "{}: due {} before the pause, not started by the scheduler: {}",
             fire.occurrence.key,
@@ -59,7 +61,13 @@ pub async fn pause(client: &Client, task_queue: &str, name: &str, reason: &str) 
             occurrence.outcome
         );
     }
-    println!("{} occurrence(s) due before the pause started now", due.len());
+    // Another start (a trigger, a backfill) may have run one of them already: found, not doubled.
+    println!(
+        "{} occurrence(s) due before the pause were not started by the scheduler: {} started now (or joined a run \
+         still going), {done_before} already done",
+        due.len(),
+        due.len() - done_before
+    );
     Ok(())
 }
 
