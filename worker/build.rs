@@ -13,6 +13,12 @@
 //! build links against is 2.36 or newer, and only for a native x86_64 GNU/Linux build, whose
 //! default linker (the toolchain's own `rust-lld`) knows the flag. `PUNCTUAL_RELR=0` turns it
 //! off.
+//!
+//! **Function order** (`PUNCTUAL_SYMBOL_ORDER=<file>`, set by `make pgo` only): links the
+//! functions that file lists first and together (lld's `--symbol-ordering-file`), so the code
+//! that runs shares pages and the code that never runs is never mapped. The file comes from the
+//! training profile (`scripts/pgo-symbol-order.py`, which says why); names it lists that this
+//! build lacks are skipped without a warning, as a stale list only loses the gain.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -22,6 +28,15 @@ fn main() {
     let native_x86_64_gnu = var("TARGET") == "x86_64-unknown-linux-gnu" && var("HOST") == var("TARGET");
     if wanted && native_x86_64_gnu && glibc_at_least(2, 36) {
         println!("cargo:rustc-link-arg-bin=punctual=-Wl,-z,pack-relative-relocs");
+    }
+    println!("cargo:rerun-if-env-changed=PUNCTUAL_SYMBOL_ORDER");
+    let order = var("PUNCTUAL_SYMBOL_ORDER");
+    if !order.is_empty() {
+        assert!(native_x86_64_gnu, "PUNCTUAL_SYMBOL_ORDER needs rust-lld, the linker of a native x86_64 GNU/Linux build");
+        assert!(std::path::Path::new(&order).is_file(), "PUNCTUAL_SYMBOL_ORDER={order}: no such file");
+        println!("cargo:rerun-if-changed={order}");
+        println!("cargo:rustc-link-arg-bin=punctual=-Wl,--symbol-ordering-file={order}");
+        println!("cargo:rustc-link-arg-bin=punctual=-Wl,--no-warn-symbol-ordering");
     }
 }
 
