@@ -69,6 +69,14 @@ rm "$out/profile.txt" "$out/symbols.txt"
 # Only the worker crate is built again (its build script adds the order to the link).
 "${use_profile[@]}" PUNCTUAL_SYMBOL_ORDER="$out/punctual.order" \
   cargo build --release --locked -p punctual-worker --bin punctual
+# The linker skips names it does not find without a word, so check that the order took: the
+# hottest function must be the first of the binary's code.
+first_listed="$(head -1 "$out/punctual.order")"
+first_linked="$("$(dirname "$profdata")/llvm-nm" -n --defined-only target/pgo-use/release/punctual | awk '$2 ~ /^[tT]$/ { print $3; exit }')"
+if [[ "$first_linked" != "$first_listed" ]]; then
+  echo "make pgo: the function order was not applied: the binary's code starts with $first_linked, not $first_listed" >&2
+  exit 1
+fi
 
 echo "== the profile-guided binary under faults"
 target/pgo-use/release/punctual chaos --profile ci --billing per-customer --temporal-bin "$temporal"
