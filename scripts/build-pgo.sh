@@ -72,7 +72,7 @@ rm "$out/profile.txt" "$out/symbols.txt"
 # The linker skips names it does not find without a word, so check that the order took: the
 # hottest function must be the first of the binary's code.
 first_listed="$(head -1 "$out/punctual.order")"
-first_linked="$("$(dirname "$profdata")/llvm-nm" -n --defined-only target/pgo-use/release/punctual | awk '$2 ~ /^[tT]$/ { print $3; exit }')"
+first_linked="$("$(dirname "$profdata")/llvm-nm" -n --defined-only target/pgo-use/release/punctual | awk '$2 ~ /^[tT]$/ && !found { print $3; found = 1 }')"
 if [[ "$first_linked" != "$first_listed" ]]; then
   echo "make pgo: the function order was not applied: the binary's code starts with $first_linked, not $first_listed" >&2
   exit 1
