@@ -22,7 +22,8 @@ bench:
 	@bash scripts/bench.sh
 
 ## make pgo [PGO_LTO=fat]: profile-guided release build, trained on the bench load and the chaos runs,
-## into target/pgo/punctual (~45 min; BENCHMARKS.md, "Profile-guided optimisation").
+## with the functions that ran linked together, into target/pgo/punctual (~45 min; BENCHMARKS.md,
+## "Profile-guided optimisation" and "Function order").
 pgo:
 	@bash scripts/build-pgo.sh
 

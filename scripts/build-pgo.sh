@@ -11,7 +11,7 @@
 #   4. merges the counts into target/pgo/punctual.profdata;
 #   5. the profile-guided build into target/pgo-use, then its worker crate linked again with the
 #      functions that ran in training placed together (target/pgo/punctual.order, from
-#      scripts/pgo-symbol-order.py, which says why: ~3 MB less RSS, same CPU);
+#      scripts/pgo-symbol-order.py, which says why: 3.6 MB less peak RSS, CPU within the spread);
 #   6. that binary must pass a chaos run itself (every bill exactly once) before it is copied to
 #      target/pgo/punctual, with target/pgo/punctual.stamp naming the tree it was built from
 #      (scripts/pgo-stamp.sh), so `make bench PGO=1` can reuse it.

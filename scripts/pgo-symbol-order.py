@@ -4,11 +4,11 @@ binary that ran in training, hottest first, then the functions the profile knows
 
 Why: what `ps` counts for punctual's code is the pages of the binary it has touched, and the
 kernel maps code in 64 KB to 2 MB pieces around each fault. In a normal link the ~11,000
-functions that run sit among ~62,000 that never do, so touching them maps most of the 25 MB
+functions that run sit among ~62,000 that never do, so touching them mapped 12 MB of the 25 MB
 `.text`. lld's `--symbol-ordering-file` puts the listed functions first and together, so the
 ones that run share pages and the ones that never run stay on disk. Measured in BENCHMARKS.md
-("Function order"): the worker's code resident under the BenchWorkflow load fell from 12.1 to
-8.9 MB, peak RSS from 24-25 to 21 MB, same CPU.
+("Function order"): the worker's code resident under the BenchWorkflow load fell from 11.8 to
+9.0 MB, its peak RSS from 24.5-24.9 to 21.1-21.4 MB, CPU within the spread.
 
 Profile-guided optimisation alone does not do this: it moves functions into `.text.hot` and
 `.text.unlikely`, but `.text.unlikely` holds the functions that ran a few times (start-up,
