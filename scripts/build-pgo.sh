@@ -7,11 +7,15 @@
 #      so the normal target/release stays as it is);
 #   3. training, with the instrumented binary: the BenchWorkflow throughput load (punctual-bench),
 #      then the two chaos runs (billing per customer and in bulk, sagas, schedules, worker kills),
-#      so billing and schedule code is profiled as run, not left to be laid out as cold;
-#   4. merges the counts into target/pgo/punctual.profdata;
+#      so billing and schedule code is profiled as run, not left to be laid out as cold (the
+#      harness stops its workers with SIGTERM at the end: a profile is written only at exit).
+#      Each process writes its own profile, and those that ran a Temporal worker are told apart;
+#   4. merges the counts into target/pgo/punctual.profdata, and the workers' alone into
+#      target/pgo/worker.profdata;
 #   5. the profile-guided build into target/pgo-use, then its worker crate linked again with the
-#      functions that ran in training placed together (target/pgo/punctual.order, from
-#      scripts/pgo-symbol-order.py, which says why: 3.6 MB less peak RSS, CPU within the spread);
+#      functions that ran in training placed together, those a worker ran first
+#      (target/pgo/punctual.order, from scripts/pgo-symbol-order.py, which says why: ~5 MB less
+#      peak RSS, CPU within the spread);
 #   6. that binary must pass a chaos run itself (every bill exactly once) before it is copied to
 #      target/pgo/punctual, with target/pgo/punctual.stamp naming the tree it was built from
 #      (scripts/pgo-stamp.sh), so `make bench PGO=1` can reuse it.
@@ -37,7 +41,7 @@ out="$PWD/target/pgo"
 # What this build is built from, taken now: the tree may change during the 25-45 minutes.
 stamp="$(bash scripts/pgo-stamp.sh)"
 # No binary from an earlier run is left to be mistaken for this one if a step fails.
-rm -rf "$out/raw" "$out/punctual" "$out/punctual.stamp" "$out/punctual.order" && mkdir -p "$out/raw"
+rm -rf "$out/raw" "$out/punctual" "$out/punctual.stamp" "$out/punctual.order" "$out/worker.profdata" && mkdir -p "$out/raw"
 echo "== instrumented build (target/pgo-gen)"
 RUSTFLAGS="-Cprofile-generate=$out/raw" CARGO_TARGET_DIR=target/pgo-gen \
   cargo build --release --locked -p punctual-worker --bin punctual
@@ -45,12 +49,31 @@ cargo build --release --locked -p punctual-bench
 instrumented=target/pgo-gen/release/punctual
 
 echo "== training: BenchWorkflow throughput"
+# One profile per process (%p), so the worker processes' counts can be told from the others'.
+export LLVM_PROFILE_FILE="$out/raw/run-%p.profraw"
 target/release/punctual-bench --temporal "$temporal" --punctual "$instrumented" --out "$out/train" \
   --scenarios throughput --variant "train=" --rounds 1
 for billing in per-customer bulk; do
   echo "== training: chaos, billing $billing"
   "$instrumented" chaos --profile ci --billing "$billing" --temporal-bin "$temporal"
 done
+unset LLVM_PROFILE_FILE
+# A process ran a Temporal worker when the SDK's `call_run_worker` has a count in its profile.
+workers=()
+for raw in "$out"/raw/run-*.profraw; do
+  if "$profdata" show --counts --function=call_run_worker "$raw" | awk '
+      /worker_lifecycle15call_run_worker/ { want = 1; next }
+      want && /Block counts/ { if ($0 ~ /[1-9]/) ran = 1; want = 0 }
+      END { exit !ran }'; then
+    workers+=("$raw")
+  fi
+done
+if [[ ${#workers[@]} -eq 0 ]]; then
+  echo "make pgo: no worker process left a profile in training (a worker writes it when it exits)" >&2
+  exit 1
+fi
+echo "training: ${#workers[@]} of $(find "$out/raw" -name 'run-*.profraw' | wc -l) processes profiled ran a worker"
+"$profdata" merge -o "$out/worker.profdata" "${workers[@]}"
 
 "$profdata" merge -o "$out/punctual.profdata" "$out/raw"
 echo "== profile-guided build (target/pgo-use), profile $out/punctual.profdata"
@@ -64,8 +87,9 @@ use_profile=(env "${lto[@]}" RUSTFLAGS="-Cprofile-use=$out/punctual.profdata" CA
 echo "== function order from the profile (target/pgo/punctual.order), and the final link"
 "$profdata" show --all-functions --counts "$out/punctual.profdata" > "$out/profile.txt"
 "$(dirname "$profdata")/llvm-nm" -S --defined-only target/pgo-use/release/punctual > "$out/symbols.txt"
-python3 scripts/pgo-symbol-order.py "$out/profile.txt" "$out/symbols.txt" "$out/punctual.order"
-rm "$out/profile.txt" "$out/symbols.txt"
+"$profdata" show --all-functions --counts "$out/worker.profdata" > "$out/worker-profile.txt"
+python3 scripts/pgo-symbol-order.py "$out/profile.txt" "$out/symbols.txt" "$out/punctual.order" "$out/worker-profile.txt"
+rm "$out/profile.txt" "$out/symbols.txt" "$out/worker-profile.txt"
 # Only the worker crate is built again (its build script adds the order to the link).
 "${use_profile[@]}" PUNCTUAL_SYMBOL_ORDER="$out/punctual.order" \
   cargo build --release --locked -p punctual-worker --bin punctual

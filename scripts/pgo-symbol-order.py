@@ -15,11 +15,20 @@ Profile-guided optimisation alone does not do this: it moves functions into `.te
 connecting, registering) beside the ones that never ran, and lld merges all of them into one
 `.text` anyway.
 
-Usage: pgo-symbol-order.py PROFILE_DUMP SYMBOLS OUT
+Which of them first: the functions that ran in `punctual worker` processes, hottest first, then
+the rest that ran in training (the CLI, the chaos harness and its sandboxes), hottest first. The
+worker is the process that stays up, so its RSS is the one that counts; code that only a
+short-lived command runs would otherwise sit among the worker's and be mapped with it. Measured
+in BENCHMARKS.md ("Function order"): 19.2-19.6 against 20.7-20.9 MB peak RSS under the
+BenchWorkflow load.
+
+Usage: pgo-symbol-order.py PROFILE_DUMP SYMBOLS OUT [WORKER_PROFILE_DUMP]
   PROFILE_DUMP  `llvm-profdata show --all-functions --counts` of the merged profile
   SYMBOLS       `llvm-nm -S --defined-only` of the profile-guided binary, linked once without
                 an order: its names carry the `.llvm.<n>` suffixes the final link will have
   OUT           the ordering file, one symbol a line
+  WORKER_PROFILE_DUMP  the same dump of the worker processes' profiles alone; without it the
+                functions that ran are ordered by count alone
 """
 import re
 import sys
@@ -50,31 +59,40 @@ def code_symbols(symbols):
                 yield fields[3]
 
 
-def main(profile_dump, symbols, out):
+def main(profile_dump, symbols, out, worker_dump=None):
     counts = max_counts(profile_dump)
-    ran, unknown, never = [], [], 0
+    worker = max_counts(worker_dump) if worker_dump else {}
+    in_worker, elsewhere, unknown, never = [], [], [], 0
     for symbol in code_symbols(symbols):
-        count = counts.get(LLVM_SUFFIX.sub("", symbol))
+        name = LLVM_SUFFIX.sub("", symbol)
+        count = counts.get(name)
         if count is None:
             # Not instrumented: the precompiled standard library, C and assembly. Some of it
             # runs (allocation, formatting, SQLite), so it goes beside the code that ran.
             unknown.append(symbol)
+        elif worker.get(name, 0) > 0:
+            in_worker.append((worker[name], symbol))
         elif count > 0:
-            ran.append((count, symbol))
+            elsewhere.append((count, symbol))
         else:
             never += 1
-    ran.sort(key=lambda entry: -entry[0])
-    ordered = list(dict.fromkeys([symbol for _, symbol in ran] + unknown))
-    if not ran:
+    if not in_worker and not elsewhere:
         sys.exit("pgo-symbol-order: no function of the binary has a count in the profile; "
                  "is the profile from this build?")
+    if worker_dump and not in_worker:
+        sys.exit(f"pgo-symbol-order: no function of the binary ran in {worker_dump}; "
+                 "is it a worker's profile from this build?")
+    in_worker.sort(key=lambda entry: -entry[0])
+    elsewhere.sort(key=lambda entry: -entry[0])
+    ordered = list(dict.fromkeys([s for _, s in in_worker] + [s for _, s in elsewhere] + unknown))
     with open(out, "w") as file:
         file.write("\n".join(ordered) + "\n")
-    print(f"pgo-symbol-order: {len(ran)} functions that ran, {len(unknown)} not instrumented, "
-          f"{never} that never ran left after them -> {out}")
+    print(f"pgo-symbol-order: {len(in_worker)} functions that ran in a worker, then {len(elsewhere)} "
+          f"that ran only elsewhere, {len(unknown)} not instrumented, {never} that never ran left "
+          f"after them -> {out}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
     main(*sys.argv[1:])

@@ -29,6 +29,8 @@ const WORKER_CONNECT_TIMEOUT: &str = "120s";
 /// A worker that exited on its own is started again after this pause (it exits at once while
 /// the ledger database refuses connections, and would otherwise be restarted in a tight loop).
 const RESTART_BACKOFF: Duration = Duration::from_secs(3);
+/// How long a worker may take to shut down gracefully at the end of a run before it is killed.
+const WORKER_STOP_GRACE: Duration = Duration::from_secs(15);
 
 /// Everything the run started.
 #[derive(Debug)]
@@ -266,10 +268,14 @@ impl System {
         self.sandboxes.reset().await
     }
 
-    /// Stops every process (workers first, so nothing runs against a stopped server).
+    /// Stops every process (workers first, so nothing runs against a stopped server). Workers get
+    /// SIGTERM, as an operator stops them, and SIGKILL only after [`WORKER_STOP_GRACE`]: their
+    /// graceful shutdown runs once more after the faults, and a profiling build (`make pgo`)
+    /// writes its counts only when the process exits, so SIGKILLed workers would leave the
+    /// billing and schedule code they ran out of the profile.
     pub async fn down(&mut self) {
         for worker in &mut self.workers {
-            worker.kill().await;
+            worker.terminate(WORKER_STOP_GRACE).await;
         }
         self.server.stop().await;
         for sandbox in &mut self.sandboxes_processes {
