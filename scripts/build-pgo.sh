@@ -14,8 +14,8 @@
 #      target/pgo/worker.profdata;
 #   5. the profile-guided build into target/pgo-use, then its worker crate linked again with the
 #      functions that ran in training placed together, those a worker ran first
-#      (target/pgo/punctual.order, from scripts/pgo-symbol-order.py, which says why: ~5 MB less
-#      peak RSS, CPU within the spread);
+#      (target/pgo/punctual.order, from scripts/pgo-symbol-order.py, which says why and what it
+#      measured; CPU within the spread);
 #   6. that binary must pass a chaos run itself (every bill exactly once) before it is copied to
 #      target/pgo/punctual, with target/pgo/punctual.stamp naming the tree it was built from
 #      (scripts/pgo-stamp.sh), so `make bench PGO=1` can reuse it.

@@ -19,8 +19,10 @@ Which of them first: the functions that ran in `punctual worker` processes, hott
 the rest that ran in training (the CLI, the chaos harness and its sandboxes), hottest first. The
 worker is the process that stays up, so its RSS is the one that counts; code that only a
 short-lived command runs would otherwise sit among the worker's and be mapped with it. Measured
-in BENCHMARKS.md ("Function order"): 19.2-19.6 against 20.7-20.9 MB peak RSS under the
-BenchWorkflow load.
+in BENCHMARKS.md ("The worker's functions first"): with the bench worker's profile alone first,
+19.2-19.6 against 20.7-20.9 MB peak RSS under the BenchWorkflow load; with every training
+worker's (billing and schedules included, as `make pgo` does) a BenchWorkflow worker maps that
+code too, 22.2-22.5 MB, the price of a profile that covers what deployed workers run.
 
 Usage: pgo-symbol-order.py PROFILE_DUMP SYMBOLS OUT [WORKER_PROFILE_DUMP]
   PROFILE_DUMP  `llvm-profdata show --all-functions --counts` of the merged profile
