@@ -12,6 +12,8 @@
 # BENCH_PROVIDER_LATENCY_MS=N: the sandbox provider answers each call N ms late, like a real one.
 # BENCH_KILL_AFTER=SECONDS: SIGKILL the worker that long into the run and start a fresh one
 # (the run must still finish with every effect exactly once).
+# PUNCTUAL_BIN=PATH: run that punctual binary (a `make pgo` build, say) instead of building
+# target/release/punctual; every process of the run (worker, sandboxes, CLI) is that binary.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 in_zone="${1:-100000}"
@@ -21,8 +23,12 @@ date="${BENCH_DATE:-2026-11-24}"
 customers=$(( (in_zone * 5 + 3) / 4 ))
 
 temporal="$(bash scripts/ensure-temporal.sh)"
-cargo build --release --locked -p punctual-worker --bin punctual
-punctual="$PWD/target/release/punctual"
+if [[ -n "${PUNCTUAL_BIN:-}" ]]; then
+  punctual="$(realpath "$PUNCTUAL_BIN")"
+else
+  cargo build --release --locked -p punctual-worker --bin punctual
+  punctual="$PWD/target/release/punctual"
+fi
 
 dir="$(mktemp -d /tmp/punctual-billing-run.XXXXXX)"
 port=$(( 17233 + RANDOM % 1000 ))

@@ -10,12 +10,11 @@
 #      so billing and schedule code is profiled as run, not left to be laid out as cold (the
 #      harness stops its workers with SIGTERM at the end: a profile is written only at exit).
 #      Each process writes its own profile, and those that ran a Temporal worker are told apart;
-#   4. merges the counts into target/pgo/punctual.profdata, and the workers' alone into
-#      target/pgo/worker.profdata;
+#   4. merges the counts into target/pgo/punctual.profdata;
 #   5. the profile-guided build into target/pgo-use, then its worker crate linked again with the
-#      functions that ran in training placed together, those a worker ran first
-#      (target/pgo/punctual.order, from scripts/pgo-symbol-order.py, which says why and what it
-#      measured; CPU within the spread);
+#      functions that ran in training placed together, those a worker ran first, grouped by
+#      which workers ran them (target/pgo/punctual.order, from scripts/pgo-symbol-order.py,
+#      which says why and what it measured; CPU within the spread);
 #   6. that binary must pass a chaos run itself (every bill exactly once) before it is copied to
 #      target/pgo/punctual, with target/pgo/punctual.stamp naming the tree it was built from
 #      (scripts/pgo-stamp.sh), so `make bench PGO=1` can reuse it.
@@ -73,7 +72,6 @@ if [[ ${#workers[@]} -eq 0 ]]; then
   exit 1
 fi
 echo "training: ${#workers[@]} of $(find "$out/raw" -name 'run-*.profraw' | wc -l) processes profiled ran a worker"
-"$profdata" merge -o "$out/worker.profdata" "${workers[@]}"
 
 "$profdata" merge -o "$out/punctual.profdata" "$out/raw"
 echo "== profile-guided build (target/pgo-use), profile $out/punctual.profdata"
@@ -87,9 +85,14 @@ use_profile=(env "${lto[@]}" RUSTFLAGS="-Cprofile-use=$out/punctual.profdata" CA
 echo "== function order from the profile (target/pgo/punctual.order), and the final link"
 "$profdata" show --all-functions --counts "$out/punctual.profdata" > "$out/profile.txt"
 "$(dirname "$profdata")/llvm-nm" -S --defined-only target/pgo-use/release/punctual > "$out/symbols.txt"
-"$profdata" show --all-functions --counts "$out/worker.profdata" > "$out/worker-profile.txt"
-python3 scripts/pgo-symbol-order.py "$out/profile.txt" "$out/symbols.txt" "$out/punctual.order" "$out/worker-profile.txt"
-rm "$out/profile.txt" "$out/symbols.txt" "$out/worker-profile.txt"
+# Each worker's profile on its own: the order keeps together the functions the same workers ran.
+worker_dumps=()
+for raw in "${workers[@]}"; do
+  worker_dumps+=("$out/worker-$(basename "$raw" .profraw).txt")
+  "$profdata" show --all-functions --counts "$raw" > "${worker_dumps[-1]}"
+done
+python3 scripts/pgo-symbol-order.py "$out/profile.txt" "$out/symbols.txt" "$out/punctual.order" "${worker_dumps[@]}"
+rm "$out/profile.txt" "$out/symbols.txt" "${worker_dumps[@]}"
 # Only the worker crate is built again (its build script adds the order to the link).
 "${use_profile[@]}" PUNCTUAL_SYMBOL_ORDER="$out/punctual.order" \
   cargo build --release --locked -p punctual-worker --bin punctual

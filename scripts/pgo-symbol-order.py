@@ -15,22 +15,26 @@ Profile-guided optimisation alone does not do this: it moves functions into `.te
 connecting, registering) beside the ones that never ran, and lld merges all of them into one
 `.text` anyway.
 
-Which of them first: the functions that ran in `punctual worker` processes, hottest first, then
-the rest that ran in training (the CLI, the chaos harness and its sandboxes), hottest first. The
-worker is the process that stays up, so its RSS is the one that counts; code that only a
-short-lived command runs would otherwise sit among the worker's and be mapped with it. Measured
-in BENCHMARKS.md ("The worker's functions first"): with the bench worker's profile alone first,
-19.2-19.6 against 20.7-20.9 MB peak RSS under the BenchWorkflow load; with every training
-worker's (billing and schedules included, as `make pgo` does) a BenchWorkflow worker maps that
-code too, 22.2-22.5 MB, the price of a profile that covers what deployed workers run.
+Which of them first: the functions that ran in `punctual worker` processes, then the rest that
+ran in training (the CLI, the chaos harness and its sandboxes), hottest first. The worker is the
+process that stays up, so its RSS is the one that counts; code that only a short-lived command
+runs would otherwise sit among the worker's and be mapped with it.
 
-Usage: pgo-symbol-order.py PROFILE_DUMP SYMBOLS OUT [WORKER_PROFILE_DUMP]
+Among the worker's functions: those more of the training's workers ran come first, and those the
+same workers ran stay together, hottest first. Training runs different workers (the BenchWorkflow
+worker, the chaos runs' billing and schedule workers), and a deployed worker runs one kind of
+work. Ordered by count alone, the billing code sat among the BenchWorkflow worker's pages and was
+mapped with them; grouped, each kind of worker maps the shared code (the SDK, the runtime, gRPC)
+plus its own group. Measured in BENCHMARKS.md ("Functions grouped by the workers that ran them"):
+a BenchWorkflow worker 20.3-20.8 against 22.0-22.5 MB peak RSS, from the same profile.
+
+Usage: pgo-symbol-order.py PROFILE_DUMP SYMBOLS OUT [WORKER_PROFILE_DUMP...]
   PROFILE_DUMP  `llvm-profdata show --all-functions --counts` of the merged profile
   SYMBOLS       `llvm-nm -S --defined-only` of the profile-guided binary, linked once without
                 an order: its names carry the `.llvm.<n>` suffixes the final link will have
   OUT           the ordering file, one symbol a line
-  WORKER_PROFILE_DUMP  the same dump of the worker processes' profiles alone; without it the
-                functions that ran are ordered by count alone
+  WORKER_PROFILE_DUMP  the same dump of one worker process's profile, one per worker; without
+                any, the functions that ran are ordered by count alone
 """
 import re
 import sys
@@ -61,9 +65,27 @@ def code_symbols(symbols):
                 yield fields[3]
 
 
-def main(profile_dump, symbols, out, worker_dump=None):
+def worker_signatures(worker_dumps):
+    """Function name -> (which worker processes ran it, as a tuple of their indices; its
+    largest count in any of them)."""
+    ran = {}
+    for index, dump in enumerate(worker_dumps):
+        for name, count in max_counts(dump).items():
+            if count > 0:
+                workers, top = ran.get(name, ((), 0))
+                ran[name] = (workers + (index,), max(top, count))
+    return ran
+
+
+def worker_order(entries):
+    """Sorts (workers, count, symbol) so that the functions more workers ran come first, the
+    functions the same workers ran stay together, and the hottest lead each such group."""
+    return sorted(entries, key=lambda entry: (-len(entry[0]), entry[0], -entry[1]))
+
+
+def main(profile_dump, symbols, out, *worker_dumps):
     counts = max_counts(profile_dump)
-    worker = max_counts(worker_dump) if worker_dump else {}
+    worker = worker_signatures(worker_dumps)
     in_worker, elsewhere, unknown, never = [], [], [], 0
     for symbol in code_symbols(symbols):
         name = LLVM_SUFFIX.sub("", symbol)
@@ -72,8 +94,9 @@ def main(profile_dump, symbols, out, worker_dump=None):
             # Not instrumented: the precompiled standard library, C and assembly. Some of it
             # runs (allocation, formatting, SQLite), so it goes beside the code that ran.
             unknown.append(symbol)
-        elif worker.get(name, 0) > 0:
-            in_worker.append((worker[name], symbol))
+        elif name in worker:
+            workers, top = worker[name]
+            in_worker.append((workers, top, symbol))
         elif count > 0:
             elsewhere.append((count, symbol))
         else:
@@ -81,20 +104,21 @@ def main(profile_dump, symbols, out, worker_dump=None):
     if not in_worker and not elsewhere:
         sys.exit("pgo-symbol-order: no function of the binary has a count in the profile; "
                  "is the profile from this build?")
-    if worker_dump and not in_worker:
-        sys.exit(f"pgo-symbol-order: no function of the binary ran in {worker_dump}; "
-                 "is it a worker's profile from this build?")
-    in_worker.sort(key=lambda entry: -entry[0])
+    if worker_dumps and not in_worker:
+        sys.exit(f"pgo-symbol-order: no function of the binary ran in {', '.join(worker_dumps)}; "
+                 "are they workers' profiles from this build?")
+    in_worker = worker_order(in_worker)
     elsewhere.sort(key=lambda entry: -entry[0])
-    ordered = list(dict.fromkeys([s for _, s in in_worker] + [s for _, s in elsewhere] + unknown))
+    ordered = list(dict.fromkeys([s for _, _, s in in_worker] + [s for _, s in elsewhere] + unknown))
     with open(out, "w") as file:
         file.write("\n".join(ordered) + "\n")
-    print(f"pgo-symbol-order: {len(in_worker)} functions that ran in a worker, then {len(elsewhere)} "
-          f"that ran only elsewhere, {len(unknown)} not instrumented, {never} that never ran left "
-          f"after them -> {out}")
+    shared = sum(1 for workers, _, _ in in_worker if len(workers) == len(worker_dumps))
+    print(f"pgo-symbol-order: {len(in_worker)} functions that ran in a worker ({shared} in all "
+          f"{len(worker_dumps)}), then {len(elsewhere)} that ran only elsewhere, {len(unknown)} not "
+          f"instrumented, {never} that never ran left after them -> {out}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5):
+    if len(sys.argv) < 4:
         sys.exit(__doc__)
     main(*sys.argv[1:])

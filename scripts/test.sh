@@ -9,6 +9,8 @@ temporal="$(bash scripts/ensure-temporal.sh)"
 echo "temporal CLI: $temporal"
 # Formatting first: it takes a second and names the files (rustfmt.toml holds the width).
 cargo fmt --all --check || { echo "make test: the code is not formatted as rustfmt.toml says: run cargo fmt --all" >&2; exit 1; }
+# The build scripts' own logic (the function order of `make pgo`), a second.
+python3 -m unittest discover -s scripts -p 'test_*.py'
 cargo build --locked -p punctual-worker --bin punctual
 # One test binary at a time, tests inside it in parallel; each binary shares one dev server.
 cargo test --locked --workspace -- --test-threads "${PUNCTUAL_TEST_THREADS:-4}"
