@@ -26,7 +26,8 @@ worker, the chaos runs' billing and schedule workers), and a deployed worker run
 work. Ordered by count alone, the billing code sat among the BenchWorkflow worker's pages and was
 mapped with them; grouped, each kind of worker maps the shared code (the SDK, the runtime, gRPC)
 plus its own group. Measured in BENCHMARKS.md ("Functions grouped by the workers that ran them"):
-a BenchWorkflow worker 20.3-20.8 against 22.0-22.5 MB peak RSS, from the same profile.
+a BenchWorkflow worker 20.1-20.8 against 22.0-22.5 MB peak RSS, relinked from the same
+profile; `make pgo` end to end 20.3-21.0 against 22.1-22.5 MB.
 
 Usage: pgo-symbol-order.py PROFILE_DUMP SYMBOLS OUT [WORKER_PROFILE_DUMP...]
   PROFILE_DUMP  `llvm-profdata show --all-functions --counts` of the merged profile
