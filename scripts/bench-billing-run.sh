@@ -24,6 +24,7 @@ customers=$(( (in_zone * 5 + 3) / 4 ))
 
 temporal="$(bash scripts/ensure-temporal.sh)"
 if [[ -n "${PUNCTUAL_BIN:-}" ]]; then
+  [[ -x "$PUNCTUAL_BIN" ]] || { echo "bench-billing-run: PUNCTUAL_BIN=$PUNCTUAL_BIN is not an executable file" >&2; exit 2; }
   punctual="$(realpath "$PUNCTUAL_BIN")"
 else
   cargo build --release --locked -p punctual-worker --bin punctual

@@ -29,21 +29,29 @@ def symbol_table(names):
     return "\n".join(lines + ["0000000000009000 0000000000000008 d SOME_DATA", ""])
 
 
+def run_script(profile, symbols, workers):
+    """Runs the script on these dumps; returns (the process, the order file's symbols)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        def write(name, text):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as file:
+                file.write(text)
+            return path
+        out = os.path.join(tmp, "order")
+        args = [write("profile.txt", profile_dump(profile)), write("symbols.txt", symbol_table(symbols)), out]
+        args += [write(f"worker-{i}.txt", profile_dump(w)) for i, w in enumerate(workers)]
+        run = subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
+        if not os.path.exists(out):
+            return run, None
+        with open(out) as file:
+            return run, file.read().split()
+
+
 class OrderTest(unittest.TestCase):
     def order(self, profile, symbols, workers):
-        with tempfile.TemporaryDirectory() as tmp:
-            def write(name, text):
-                path = os.path.join(tmp, name)
-                with open(path, "w") as file:
-                    file.write(text)
-                return path
-            args = [write("profile.txt", profile_dump(profile)), write("symbols.txt", symbol_table(symbols)),
-                    os.path.join(tmp, "order")]
-            args += [write(f"worker-{i}.txt", profile_dump(w)) for i, w in enumerate(workers)]
-            run = subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
-            self.assertEqual(run.returncode, 0, run.stderr)
-            with open(args[2]) as file:
-                return file.read().split()
+        run, order = run_script(profile, symbols, workers)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        return order
 
     def test_shared_code_first_then_each_set_of_workers_together_hottest_first(self):
         # Workers 0 and 1 bill, worker 2 runs the benchmark; all three run the SDK.
@@ -69,17 +77,9 @@ class OrderTest(unittest.TestCase):
         self.assertEqual(self.order(profile, ["cold", "hot", "warm"], []), ["hot", "warm"])
 
     def test_worker_profiles_from_another_build_are_refused(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            paths = {}
-            for name, text in {"profile.txt": profile_dump({"f": [1]}), "symbols.txt": symbol_table(["f"]),
-                               "worker.txt": profile_dump({"other_build_fn": [5]})}.items():
-                paths[name] = os.path.join(tmp, name)
-                with open(paths[name], "w") as file:
-                    file.write(text)
-            run = subprocess.run([sys.executable, SCRIPT, paths["profile.txt"], paths["symbols.txt"],
-                                  os.path.join(tmp, "order"), paths["worker.txt"]], capture_output=True, text=True)
-            self.assertNotEqual(run.returncode, 0)
-            self.assertIn("no function of the binary ran in", run.stderr)
+        run, _ = run_script({"f": [1]}, ["f"], [{"other_build_fn": [5]}])
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("no function of the binary ran in", run.stderr)
 
     def test_worker_order_groups_by_the_set_of_workers(self):
         entries = [((1,), 99, "only_1"), ((0, 1), 5, "both_cold"), ((0,), 7, "only_0"), ((0, 1), 50, "both_hot")]
