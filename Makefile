@@ -21,9 +21,9 @@ chaos:
 bench:
 	@bash scripts/bench.sh
 
-## make pgo [PGO_LTO=fat]: profile-guided release build, trained on the bench load and the chaos runs,
-## with the functions that ran linked together, into target/pgo/punctual (~45 min; BENCHMARKS.md,
-## "Profile-guided optimisation" and "Function order").
+## make pgo [PGO_LTO=fat] [PGO_STATIC=1]: profile-guided release build, trained on the bench load and
+## the chaos runs, with the functions that ran linked together, into target/pgo/punctual (~45 min;
+## BENCHMARKS.md, "Profile-guided optimisation", "Function order" and "Static glibc").
 pgo:
 	@bash scripts/build-pgo.sh
 
