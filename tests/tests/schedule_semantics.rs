@@ -7,6 +7,7 @@ use punctual_tests::jobs::{WAIT, job_name, occurrences, schedule, schedule_ok, s
 use punctual_tests::{TestEnv, eventually};
 use punctual_workflows::jobs::Job;
 use punctual_workflows::jobs::plan::{FirePlan, classify, expected_between};
+use punctual_workflows::jobs::types::fire_workflow_id;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -151,6 +152,41 @@ async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
         }
         schedule_ok(&env, &cfg, &["delete", &skip]).await;
         schedule_ok(&env, &cfg, &["delete", &roll]).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn day_rules_choose_the_dates_a_job_runs_on() {
+    let env = TestEnv::start("sched-days").await;
+    let (last, third) = (job_name(&env, "last"), job_name(&env, "third-mon"));
+    let text = sla_job(&last, "calendar = \"cn\"\ndays = \"last_business_day\"")
+        + &sla_job(&third, "days = { nth_weekday = 3, weekday = \"Mon\" }");
+    let cfg = write_config(&env, &text);
+    env.with_worker(async {
+        schedule_ok(&env, &cfg, &["apply"]).await;
+        // November 2026: its last business day in the cn calendar is Monday the 30th, its third
+        // Monday the 16th. Those dates run ...
+        for (job, date) in [(&last, "2026-11-30"), (&third, "2026-11-16")] {
+            schedule_ok(&env, &cfg, &["trigger", job, "--business-date", date]).await;
+            assert_eq!(settled(&env, job, &format!("{job}/{date}")).await.status, "committed", "{job} on {date}");
+        }
+        // ... any other date's fire completes as not due and runs nothing: the Friday before the
+        // last business day, the fourth Monday.
+        for (job, date) in [(&last, "2026-11-27"), (&third, "2026-11-23")] {
+            schedule_ok(&env, &cfg, &["trigger", job, "--business-date", date]).await;
+            let fire = format!("{}-manual-{date}", fire_workflow_id(job));
+            let result = env.cli_json(&["workflow", "result", "--workflow-id", &fire]).await.to_string();
+            assert!(result.contains(r#""outcome":"not_due""#), "{fire}: {result}");
+            let keys: Vec<String> = occurrences(&env, job).await.into_iter().map(|r| r.key).collect();
+            assert_eq!(keys, [format!("{job}/{}", if *job == last { "2026-11-30" } else { "2026-11-16" })], "{job}");
+        }
+        // The audit of the whole month expects those two dates and no other.
+        let out = schedule_ok(&env, &cfg, &["audit", "--from", "2026-11-01", "--to", "2026-11-30"]).await;
+        let tally = "=> expected=1 done=1 late=0 skipped=0 running=0 failed=0 missing=0 upcoming=0 unexpected=0";
+        assert_eq!(out.matches(tally).count(), 2, "{out}");
+        schedule_ok(&env, &cfg, &["delete", &last]).await;
+        schedule_ok(&env, &cfg, &["delete", &third]).await;
     })
     .await;
 }
