@@ -178,7 +178,10 @@ async fn day_rules_choose_the_dates_a_job_runs_on() {
             let fire = format!("{}-manual-{date}", fire_workflow_id(job));
             let result = env.cli_json(&["workflow", "result", "--workflow-id", &fire]).await.to_string();
             assert!(result.contains(r#""outcome":"not_due""#), "{fire}: {result}");
-            let keys: Vec<String> = occurrences(&env, job).await.into_iter().map(|r| r.key).collect();
+            // Only November 2026: the job's own schedule may fire while the test runs, and on a
+            // date its rule serves that fire commits today's key.
+            let keys: Vec<String> =
+                occurrences(&env, job).await.into_iter().map(|r| r.key).filter(|k| k.contains("/2026-11-")).collect();
             assert_eq!(keys, [format!("{job}/{}", if *job == last { "2026-11-30" } else { "2026-11-16" })], "{job}");
         }
         // The audit of the whole month expects those two dates and no other.
