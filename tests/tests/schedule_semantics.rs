@@ -166,23 +166,20 @@ async fn day_rules_choose_the_dates_a_job_runs_on() {
     env.with_worker(async {
         schedule_ok(&env, &cfg, &["apply"]).await;
         // November 2026: its last business day in the cn calendar is Monday the 30th, its third
-        // Monday the 16th. Those dates run ...
-        for (job, date) in [(&last, "2026-11-30"), (&third, "2026-11-16")] {
-            schedule_ok(&env, &cfg, &["trigger", job, "--business-date", date]).await;
-            assert_eq!(settled(&env, job, &format!("{job}/{date}")).await.status, "committed", "{job} on {date}");
-        }
-        // ... any other date's fire completes as not due and runs nothing: the Friday before the
-        // last business day, the fourth Monday.
-        for (job, date) in [(&last, "2026-11-27"), (&third, "2026-11-23")] {
-            schedule_ok(&env, &cfg, &["trigger", job, "--business-date", date]).await;
-            let fire = format!("{}-manual-{date}", fire_workflow_id(job));
+        // Monday the 16th. Those dates run; any other date's fire (the Friday before the last
+        // business day, the fourth Monday) completes as not due and runs nothing.
+        for (job, due, not_due) in [(&last, "2026-11-30", "2026-11-27"), (&third, "2026-11-16", "2026-11-23")] {
+            schedule_ok(&env, &cfg, &["trigger", job, "--business-date", due]).await;
+            assert_eq!(settled(&env, job, &format!("{job}/{due}")).await.status, "committed", "{job} on {due}");
+            schedule_ok(&env, &cfg, &["trigger", job, "--business-date", not_due]).await;
+            let fire = format!("{}-manual-{not_due}", fire_workflow_id(job));
             let result = env.cli_json(&["workflow", "result", "--workflow-id", &fire]).await.to_string();
             assert!(result.contains(r#""outcome":"not_due""#), "{fire}: {result}");
             // Only November 2026: the job's own schedule may fire while the test runs, and on a
             // date its rule serves that fire commits today's key.
             let keys: Vec<String> =
                 occurrences(&env, job).await.into_iter().map(|r| r.key).filter(|k| k.contains("/2026-11-")).collect();
-            assert_eq!(keys, [format!("{job}/{}", if *job == last { "2026-11-30" } else { "2026-11-16" })], "{job}");
+            assert_eq!(keys, [format!("{job}/{due}")], "{job}");
         }
         // The audit of the whole month expects those two dates and no other.
         let out = schedule_ok(&env, &cfg, &["audit", "--from", "2026-11-01", "--to", "2026-11-30"]).await;
