@@ -395,10 +395,29 @@ async fn a_saga_whose_charge_key_holds_other_data_stops_without_voiding_the_invo
     let described = env.cli_json(&["workflow", "describe", "--workflow-id", &saga]).await;
     assert_eq!(described["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_FAILED", "{described:#}");
     assert_eq!(scheduled(&env, &saga).await, ["ChargeInvoice"], "{saga} compensated");
-    assert_exactly_once(&env, &e.untouched(&invoice)).await;
+    let untouched = e.untouched(&invoice);
+    assert_exactly_once(&env, &untouched).await;
     assert!(env.world.void_reasons().await.iter().all(|(id, _)| *id != invoice), "{invoice} voided");
 
     let failures = env.punctual(&["failures", "list"]).await;
     assert!(failures.success, "{}", failures.stderr);
     assert!(failures.stdout.lines().any(|l| l.starts_with(&saga) && l.contains("failed")), "{}", failures.stdout);
+
+    // A person settles it at the provider and closes the row with a note. That makes and undoes
+    // nothing, and a retry afterwards starts nothing.
+    let blank = env.punctual(&["failures", "resolve", &saga, "--note", "  "]).await;
+    assert!(!blank.success && blank.stderr.contains("--note"), "{}", blank.stderr);
+    let note = "the charge under the key is this invoice's at its old amount; refunded by hand, OPS-1";
+    let resolved = env.punctual(&["failures", "resolve", &saga, "--note", note]).await;
+    assert!(resolved.success, "{}", resolved.stderr);
+    assert!(resolved.stdout.contains(&format!("{saga} resolved by hand: {note}")), "{}", resolved.stdout);
+    let open = env.punctual(&["failures", "list"]).await;
+    assert!(!open.stdout.contains(&saga), "still listed as open:\n{}", open.stdout);
+    let all = env.punctual(&["failures", "list", "--all"]).await;
+    let line = all.stdout.lines().find(|l| l.starts_with(&saga)).unwrap_or_else(|| panic!("{saga} in:\n{}", all.stdout));
+    assert!(line.contains("  resolved  ") && line.contains("[resolved by hand at ") && line.contains(note), "{line}");
+    let retry = env.with_worker(env.punctual(&["failures", "retry", &saga, "--wait"])).await;
+    assert!(retry.success && retry.stdout.contains("not started again"), "{}\n{}", retry.stdout, retry.stderr);
+    assert_eq!(scheduled(&env, &saga).await, ["ChargeInvoice"], "{saga} ran again");
+    assert_exactly_once(&env, &untouched).await;
 }

@@ -4,7 +4,8 @@
 //! `RecordOccurrence` for job occurrences — so it outlives Temporal's history retention like the
 //! ledger does. Every write is idempotent: the same run archived twice (an activity retried after
 //! a lost completion) counts once; a different run of the key failing again bumps `attempts`.
-//! A later run of the key that finishes marks the row `resolved`; rows are never deleted.
+//! A later run of the key that finishes marks the row `resolved`, or a person does with a note
+//! ([`resolve_by_hand`]) when no run ever will; rows are never deleted.
 
 use chrono::{SecondsFormat, Utc};
 use sqlx::{AnyConnection, Row};
@@ -45,8 +46,10 @@ pub struct ArchivedRun {
     pub retried_at: Option<String>,
     /// When a later run finished it.
     pub resolved_at: Option<String>,
-    /// The run that finished it.
+    /// The run that finished it; `None` when a person resolved it.
     pub resolved_by: Option<String>,
+    /// A person's note, when they resolved it by hand (`punctual failures resolve`).
+    pub resolution: Option<String>,
 }
 
 fn now() -> String {
@@ -54,7 +57,7 @@ fn now() -> String {
 }
 
 const COLUMNS: &str = "business_key, job, workflow_type, workflow_id, run_id, error, input, attempts, status, \
-                       first_failed_at, last_failed_at, retried_at, resolved_at, resolved_by";
+                       first_failed_at, last_failed_at, retried_at, resolved_at, resolved_by, resolution";
 
 /// Archives `run`, or bumps the key's attempts when another run of it failed before; returns
 /// the key's failed runs so far.
@@ -70,7 +73,7 @@ pub async fn archive(conn: &mut AnyConnection, run: &FailedRun) -> Result<i64, s
                                  ELSE excluded.last_failed_at END, \
            job = excluded.job, workflow_type = excluded.workflow_type, workflow_id = excluded.workflow_id, \
            run_id = excluded.run_id, error = excluded.error, input = COALESCE(excluded.input, failed_runs.input), \
-           status = 'failed', resolved_at = NULL, resolved_by = NULL \
+           status = 'failed', resolved_at = NULL, resolved_by = NULL, resolution = NULL \
          RETURNING attempts",
     )
     .bind(&run.business_key)
@@ -95,6 +98,23 @@ pub async fn resolve(conn: &mut AnyConnection, business_key: &str, run_id: &str)
     .bind(business_key)
     .bind(now())
     .bind(run_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(updated > 0)
+}
+
+/// Marks the key resolved by a person, with `note` saying how (the run that failed cannot finish:
+/// its effect was settled outside punctual, or the job is retired); returns whether a failed or
+/// retrying row was there to resolve. A later failure of the key opens it again.
+pub async fn resolve_by_hand(conn: &mut AnyConnection, business_key: &str, note: &str) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE failed_runs SET status = 'resolved', resolved_at = $2, resolved_by = NULL, resolution = $3 \
+         WHERE business_key = $1 AND status <> 'resolved'",
+    )
+    .bind(business_key)
+    .bind(now())
+    .bind(note)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -152,6 +172,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ArchivedRun, sqlx::Error> {
         retried_at: row.try_get("retried_at")?,
         resolved_at: row.try_get("resolved_at")?,
         resolved_by: row.try_get("resolved_by")?,
+        resolution: row.try_get("resolution")?,
     })
 }
 
@@ -189,6 +210,30 @@ mod tests {
         let row = get(&mut conn, "payment/INV-1").await.unwrap().unwrap();
         assert_eq!((row.attempts, row.status.as_str(), row.resolved_by.as_deref()), (2, "resolved", Some("r3")));
         assert_eq!(row.run.input, Some(serde_json::json!({"invoice_id": "INV-1"})));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn a_person_resolves_a_key_with_a_note_and_a_later_failure_opens_it_again() {
+        let dir = std::env::temp_dir().join(format!("punctual-archive-hand-{}", std::process::id()));
+        let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("ledger.db").display())).await.unwrap();
+        let mut conn = ledger.pool().acquire().await.unwrap();
+        assert!(!resolve_by_hand(&mut conn, "payment/INV-1", "nothing archived").await.unwrap(), "no row, nothing resolved");
+        archive(&mut conn, &failed("r1")).await.unwrap();
+        assert!(resolve_by_hand(&mut conn, "payment/INV-1", "charge ch_9 confirmed at the provider").await.unwrap());
+        let row = get(&mut conn, "payment/INV-1").await.unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.resolved_by.as_deref(), row.resolution.as_deref()),
+            ("resolved", None, Some("charge ch_9 confirmed at the provider"))
+        );
+        assert!(row.resolved_at.is_some());
+        assert!(list(&mut conn, false).await.unwrap().is_empty(), "resolved rows are not open");
+        assert!(!resolve_by_hand(&mut conn, "payment/INV-1", "again").await.unwrap(), "already resolved");
+        assert!(!mark_retrying(&mut conn, "payment/INV-1").await.unwrap(), "a key resolved by hand is not retried");
+
+        assert_eq!(archive(&mut conn, &failed("r2")).await.unwrap(), 2, "the key failed again");
+        let reopened = get(&mut conn, "payment/INV-1").await.unwrap().unwrap();
+        assert_eq!((reopened.status.as_str(), reopened.resolution, reopened.resolved_at), ("failed", None, None));
         std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -2,9 +2,9 @@
 //! business key again once its cause is fixed.
 //!
 //! The rows are written by the worker's activities (`punctual_activities::runs::archive`); this
-//! command only reads them, and starts runs under the *same* business key, so a retry can never
-//! double an effect: completed steps are replayed by the ledger, completed children are not
-//! started again.
+//! command reads them, starts runs under the *same* business key, so a retry can never double an
+//! effect (completed steps are replayed by the ledger, completed children are not started again),
+//! and lets a person close a row no run will ever finish, with a note saying how.
 
 mod retry;
 
@@ -58,6 +58,16 @@ pub enum FailuresCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Mark a failed business key resolved by hand, when no run of it can ever finish (e.g. an
+    /// idempotency conflict settled at the provider). Changes nothing else: no effect is made or
+    /// undone. A later failure of the key opens it again.
+    Resolve {
+        /// The business key, as `failures list` prints it.
+        business_key: String,
+        /// What was done and by whom (kept in the archive as the audit trail; required).
+        #[arg(long)]
+        note: String,
+    },
 }
 
 /// Runs one `punctual failures` subcommand.
@@ -72,17 +82,52 @@ pub async fn run(args: FailuresArgs) -> anyhow::Result<()> {
             };
             drop(conn);
             if row.status == "resolved" {
-                println!(
-                    "{business_key} was resolved by run {} at {}: not started again",
-                    row.resolved_by.as_deref().unwrap_or("?"),
-                    row.resolved_at.as_deref().unwrap_or("?")
-                );
+                println!("{business_key} was {}: not started again", resolved_how(&row));
                 return Ok(());
             }
             let target = TemporalTarget::from_env()?;
             let client = target.connect(args.connect_timeout).await?;
             retry::retry(&target, &client, &ledger, &args.task_queue, &row, *wait, args.connect_timeout).await
         }
+        FailuresCommand::Resolve { business_key, note } => resolve(&ledger, business_key, note).await,
+    }
+}
+
+async fn resolve(ledger: &Ledger, business_key: &str, note: &str) -> anyhow::Result<()> {
+    let note = note.trim();
+    anyhow::ensure!(!note.is_empty(), "--note must say what was done (it is the archive's record of it)");
+    let mut conn = ledger.pool().acquire().await.context("reading the failed-run archive")?;
+    let Some(row) = archive::get(&mut conn, business_key).await.context("reading the failed-run archive")? else {
+        anyhow::bail!("no failed run is archived under `{business_key}` (`punctual failures list` shows them)");
+    };
+    if row.status == "resolved" {
+        println!("{business_key} was already {}: nothing changed", resolved_how(&row));
+        return Ok(());
+    }
+    if row.status == "retrying" {
+        println!(
+            "note: a retry of {business_key} was started at {}; if it still runs and fails, the key opens again",
+            row.retried_at.as_deref().unwrap_or("?")
+        );
+    }
+    if archive::resolve_by_hand(&mut conn, business_key, note).await.context("updating the failed-run archive")? {
+        tracing::info!(business_key, "failed run resolved by hand");
+        println!("{business_key} resolved by hand: {note}");
+    } else {
+        // A run of the key finished between the read and the update.
+        let row = archive::get(&mut conn, business_key).await.context("reading the failed-run archive")?;
+        println!("{business_key} was already {}: nothing changed", row.as_ref().map_or("resolved".to_owned(), resolved_how));
+    }
+    Ok(())
+}
+
+/// "resolved by run R at T" or "resolved by hand at T (note)".
+fn resolved_how(row: &ArchivedRun) -> String {
+    let at = row.resolved_at.as_deref().unwrap_or("?");
+    match (&row.resolved_by, &row.resolution) {
+        (Some(run), _) => format!("resolved by run {run} at {at}"),
+        (None, Some(note)) => format!("resolved by hand at {at} ({note})"),
+        (None, None) => format!("resolved at {at}"),
     }
 }
 
@@ -99,11 +144,13 @@ async fn list(ledger: &Ledger, all: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One archive row on one line: key, status, attempts, when, what, which run, why.
+/// One archive row on one line: key, status, attempts, when, what, which run, why, and for a
+/// resolved row how it was resolved.
 fn line(row: &ArchivedRun) -> String {
     let run = &row.run;
+    let resolved = if row.status == "resolved" { format!("  [{}]", resolved_how(row)) } else { String::new() };
     format!(
-        "{}  {}  attempts={}  last_failed={}  {} {} (run {})  error: {}",
+        "{}  {}  attempts={}  last_failed={}  {} {} (run {})  error: {}{resolved}",
         run.business_key,
         row.status,
         row.attempts,
