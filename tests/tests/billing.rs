@@ -1,6 +1,7 @@
 //! Exactly-once business effects, end to end on a real dev server: effects are counted at the
 //! provider, the sink and the business tables — where the outside world sees them.
 
+use punctual_activities::seed::demo_customer;
 use punctual_tests::billing::{TZ, assert_exactly_once, expected};
 use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
 use punctual_workflows::billing::types::BillingRunSummary;
@@ -175,6 +176,73 @@ async fn bad_billing_input_fails_at_once_with_no_effect() {
     .await;
     assert!(env.world.provider_requests().await.is_empty());
     assert!(env.world.invoices().await.is_empty());
+}
+
+/// A saga started by hand for a bill punctual never issued (a typo, a made-up invoice, a paid
+/// invoice misquoted) is refused by its charge before any effect: no charge, refund or void, no
+/// ledger key, nothing archived for a person, and the real invoice untouched.
+#[tokio::test]
+async fn a_saga_for_a_bill_that_was_never_issued_is_refused_before_any_effect() {
+    let env = TestEnv::start("saga-not-issued").await;
+    let date = "2026-12-10";
+    let e = expected(30, date);
+    let paid = (1..=30)
+        .map(demo_customer)
+        .find(|c| {
+            c.timezone == TZ
+                && e.charged.contains(&keys::invoice_id(&c.id, date))
+                && !e.closed.contains(&keys::invoice_id(&c.id, date))
+        })
+        .expect("a paying customer");
+    let other = (1..=30).map(demo_customer).find(|c| c.timezone == TZ && c.id != paid.id).expect("another customer");
+    let invoice = keys::invoice_id(&paid.id, date);
+    let bill = |invoice: &str, customer: &str, date: &str, amount: i64| {
+        json!({"invoice_id": invoice, "customer_id": customer, "business_date": date, "amount_cents": amount,
+               "payment_method": paid.payment_method})
+        .to_string()
+    };
+    let cases = [
+        ("typo", bill("INV-TYPO-1", "NOBODY", date, 123_456), "field `invoice_id`"),
+        ("made-up", bill("INV-GHOST", &paid.id, date, paid.plan_cents), "field `invoice_id`"),
+        ("amount", bill(&invoice, &paid.id, date, 1), "field `amount_cents`"),
+        ("customer", bill(&invoice, &other.id, date, paid.plan_cents), "field `customer_id`"),
+        ("date", bill(&invoice, &paid.id, "2026-12-11", paid.plan_cents), "field `business_date`"),
+    ];
+    env.with_worker(async {
+        let out = env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+        assert!(out.success, "{}", out.stderr);
+        let before = env.world.provider_requests().await.len();
+        for (name, input, field) in &cases {
+            let id = format!("{}-{name}", env.task_queue);
+            env.start_workflow("PaymentSagaWorkflow", &id, input).await;
+            let out = env.cli(&["workflow", "result", "--workflow-id", &id, "-o", "json"]).await;
+            let result: Value = serde_json::from_str(&out.stdout).expect("JSON");
+            assert_eq!(result["status"], "FAILED", "{name}: {result:#}");
+            let failure = &result["closeEvent"]["workflowExecutionFailedEventAttributes"]["failure"];
+            let message = failure["message"].as_str().unwrap_or_default();
+            assert!(message.contains(field) && message.contains("nothing charged"), "{name}: {failure:#}");
+            assert_eq!(failure["applicationFailureInfo"]["type"], "InvalidInput", "{name}: {failure:#}");
+            assert_eq!(failure["applicationFailureInfo"]["nonRetryable"], true, "{name}");
+            let history = env.cli_json(&["workflow", "show", "--workflow-id", &id]).await;
+            let steps: Vec<&str> = history["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .filter_map(|ev| ev["activityTaskScheduledEventAttributes"]["activityType"]["name"].as_str())
+                .collect();
+            assert_eq!(steps, ["ChargeInvoice"], "{name}: nothing after the refused charge, no compensation");
+        }
+        assert_eq!(env.world.provider_requests().await.len(), before, "the provider was asked");
+    })
+    .await;
+    let (refund, void) = (keys::refund(&invoice), keys::void(&invoice));
+    for prefix in ["charge/INV-TYPO-1", "charge/INV-GHOST", "void/INV-TYPO-1", "void/INV-GHOST", &refund, &void] {
+        let found = env.world.ledger.entries_with_prefix(prefix).await.expect("ledger");
+        assert!(found.is_empty(), "{prefix}: {found:?}");
+    }
+    assert_exactly_once(&env, &e).await;
+    let failures = env.punctual(&["failures", "list"]).await;
+    assert!(failures.stdout.contains("no unresolved failed runs"), "a refused input archived:\n{}", failures.stdout);
 }
 
 #[tokio::test]

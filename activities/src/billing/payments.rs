@@ -7,9 +7,11 @@ use crate::ledger::{Caller, Claim, Ledger};
 use crate::outside::{ChargeReply, ProviderClient};
 use punctual_workflows::billing::types::*;
 use punctual_workflows::failures::PAYMENT_DECLINED;
+use punctual_workflows::input::INVALID_INPUT;
 use punctual_workflows::keys;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sqlx::Row;
 use temporalio_sdk::activities::ActivityError;
 
 /// A charge's recorded outcome: a decline is stored and replayed like a success.
@@ -51,13 +53,57 @@ pub(super) fn refund_request(input: &RefundInput) -> serde_json::Value {
     json!({ "invoice_id": input.invoice_id, "charge_id": input.charge_id })
 }
 
-/// `ChargeInvoice`: once per `charge/{invoice}`.
+/// Refuses to charge a bill that is not an invoice punctual issued: no invoice row under its ID,
+/// or a row for another customer, date or amount. `PaymentSagaWorkflow` takes its bill as input,
+/// so a typo in `temporal workflow start` would otherwise move money (a charge, then its refund)
+/// before anything noticed. Checked before the ledger claim, so a refusal leaves no claimed key.
+pub(super) async fn check_issued(ledger: &Ledger, p: &PaymentInput) -> Result<(), ActivityError> {
+    let row = sqlx::query("SELECT customer_id, business_date, amount_cents FROM invoices WHERE id = $1")
+        .bind(&p.invoice_id)
+        .fetch_optional(ledger.pool())
+        .await
+        .map_err(|e| failure::retryable(format!("reading invoice: {e}")))?;
+    let refuse = |message: String| Err(failure::permanent(INVALID_INPUT, message));
+    let Some(row) = row else {
+        return refuse(format!(
+            "field `invoice_id` must name an invoice punctual issued, got `{}`: no such invoice (nothing charged)",
+            p.invoice_id
+        ));
+    };
+    let read = |e: sqlx::Error| failure::retryable(format!("reading invoice: {e}"));
+    let customer: String = row.try_get("customer_id").map_err(read)?;
+    let date: String = row.try_get("business_date").map_err(read)?;
+    let amount: i64 = row.try_get("amount_cents").map_err(read)?;
+    let invoice = &p.invoice_id;
+    if customer != p.customer_id {
+        return refuse(format!(
+            "field `customer_id` must be invoice {invoice}'s customer `{customer}`, got `{}` (nothing charged)",
+            p.customer_id
+        ));
+    }
+    if date != p.business_date {
+        return refuse(format!(
+            "field `business_date` must be invoice {invoice}'s date {date}, got {} (nothing charged)",
+            p.business_date
+        ));
+    }
+    if amount != p.amount_cents {
+        return refuse(format!(
+            "field `amount_cents` must be invoice {invoice}'s amount {amount}, got {} (nothing charged)",
+            p.amount_cents
+        ));
+    }
+    Ok(())
+}
+
+/// `ChargeInvoice`: once per `charge/{invoice}`, for an invoice punctual issued ([`check_issued`]).
 pub(super) async fn charge(
     ledger: &Ledger,
     provider: &ProviderClient,
     caller: &Caller,
     p: &PaymentInput,
 ) -> Result<Charge, ActivityError> {
+    check_issued(ledger, p).await?;
     let key = keys::charge(&p.invoice_id);
     let record =
         match ledger.claim_external::<ChargeRecord>(&key, &charge_request(p), caller).await.map_err(failure::from_ledger)? {

@@ -5,7 +5,7 @@ use super::options::effect;
 use super::types::*;
 use crate::business_date::date_field;
 use crate::failures::{self, ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, PAYMENT_DECLINED};
-use crate::input::{InputError, JsonInput};
+use crate::input::{INVALID_INPUT, InputError, JsonInput};
 use crate::runs::{self, RunOutcomeRecord};
 use crate::search::{self, job};
 use crate::{keys, names};
@@ -58,7 +58,10 @@ enum Compensation {
 /// and fails the workflow so it is visible as failed; a compensation that itself fails is logged
 /// as an error and fails the workflow. An `IdempotencyConflict` (the step's key already holds an
 /// effect made for other data) compensates nothing: the saga cannot tell whether that effect
-/// was a charge, and voiding a paid invoice is worse than leaving it to a person.
+/// was a charge, and voiding a paid invoice is worse than leaving it to a person. A bill that is
+/// not an invoice punctual issued (no such invoice, or another customer, date or amount) is
+/// refused by `ChargeInvoice` before any effect: the workflow fails with `InvalidInput` naming
+/// the field, compensates nothing and archives nothing.
 #[workflow]
 #[derive(Default)]
 pub struct PaymentSagaWorkflow;
@@ -69,7 +72,14 @@ impl PaymentSagaWorkflow {
     #[run(name = names::PAYMENT_SAGA_WORKFLOW)]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: JsonInput) -> WorkflowResult<PaymentResult> {
         let payment = PaymentInput::from_json(&input)?;
-        let result = saga(ctx, &payment).await;
+        let mut refused = false;
+        let result = saga(ctx, &payment, &mut refused).await;
+        // A bill that is not an issued invoice is the caller's mistake, refused before any
+        // effect: no run of the invoice's key to record or archive (the key may be a real
+        // invoice's, paid by its own run).
+        if refused {
+            return result;
+        }
         if let Some((outcome, error)) = runs::outcome_of(&result, |r| r.outcome.as_str()) {
             let record = RunOutcomeRecord {
                 job: job::PAYMENT.to_owned(),
@@ -86,7 +96,12 @@ impl PaymentSagaWorkflow {
 }
 
 /// The saga proper: steps, then compensations on failure; see [`PaymentSagaWorkflow`].
-async fn saga(ctx: &mut WorkflowContext<PaymentSagaWorkflow>, payment: &PaymentInput) -> WorkflowResult<PaymentResult> {
+/// Sets `refused` when the charge refused the bill as not an issued invoice (`InvalidInput`).
+async fn saga(
+    ctx: &mut WorkflowContext<PaymentSagaWorkflow>,
+    payment: &PaymentInput,
+    refused: &mut bool,
+) -> WorkflowResult<PaymentResult> {
     let invoice = payment.invoice_id.clone();
     ctx.upsert_search_attributes([
         search::BUSINESS_KEY.value_set(keys::payment_saga(payment.shown_invoice())),
@@ -112,6 +127,17 @@ async fn saga(ctx: &mut WorkflowContext<PaymentSagaWorkflow>, payment: &PaymentI
 
     let kind = failures::application_type(&failure).map(str::to_owned);
     let reason = failures::message(&failure);
+    if kind.as_deref() == Some(INVALID_INPUT) {
+        // `ChargeInvoice` found no issued invoice matching the input: nothing was done, so there
+        // is nothing to undo, and voiding would touch an invoice this input does not describe.
+        *refused = true;
+        ctx.upsert_search_attributes([search::outcome(Outcome::Failed)]);
+        let failure = ApplicationFailure::builder(format!("payment of {invoice} refused: {reason}"))
+            .type_name(INVALID_INPUT.to_owned())
+            .non_retryable(true)
+            .build();
+        return Err(failure.into());
+    }
     if kind.as_deref() == Some(IDEMPOTENCY_CONFLICT) {
         // The step's key already holds an effect made for another request (another run of the
         // same invoice with other data): this saga cannot know whether the charge happened, so
