@@ -3,7 +3,7 @@
 //! after the restart; with `missed = "record"` they do not run and the schedule counts them.
 
 use chrono::{DateTime, Utc};
-use punctual_tests::jobs::{WAIT, job_name, occurrences, schedule_ok, settled, write_config};
+use punctual_tests::jobs::{WAIT, job_name, occurrences, schedule, schedule_ok, settled, write_config};
 use punctual_tests::own_server::OwnServer;
 use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
 use punctual_workflows::jobs::Job;
@@ -104,6 +104,27 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(count >= stale.len() as u64, "missed count in `{line}`");
+
+    // A schedule this punctual cannot read (made by hand here; a newer punctual's, elsewhere)
+    // is named in the list without hiding the others, and the list exits non-zero.
+    let odd = job_name(&env, "odd");
+    let input = schedule_ok(&env, &cfg, &["input", &record]).await.replace("Asia/Shanghai", "Mars/Olympus");
+    let odd_id = format!("punctual-{odd}");
+    let mut create: Vec<&str> = "schedule create --interval 24h --type ScheduledJobWorkflow --paused".split(' ').collect();
+    create.extend(["--schedule-id", &odd_id, "--workflow-id", &odd_id, "--task-queue", &env.task_queue, "--input", input.trim()]);
+    let made = env.cli(&create).await;
+    assert!(made.success, "{}", made.stderr);
+    let with_odd = eventually("the hand-made schedule listed", WAIT, async || {
+        let out = schedule(&env, &cfg, &["list"]).await;
+        out.stdout.contains(&odd_id).then_some(out)
+    })
+    .await;
+    assert!(!with_odd.success, "an unreadable schedule must fail the list:\n{}", with_odd.stdout);
+    assert!(with_odd.stderr.contains("1 schedule(s) above hold a job this punctual cannot read"), "{}", with_odd.stderr);
+    let odd_line = with_odd.stdout.lines().find(|l| l.starts_with(&odd_id)).expect("odd line");
+    assert!(odd_line.contains("unreadable job") && odd_line.contains("Mars/Olympus"), "{odd_line}");
+    assert!(with_odd.stdout.contains(&format!("punctual-{record} ")), "the others still listed:\n{}", with_odd.stdout);
+    assert!(env.cli(&["schedule", "delete", "--schedule-id", &odd_id]).await.success);
 
     // The chain resumed across the restart: the parent committed, then the waiting child.
     let parent_row = settled(&env, &parent, &format!("{parent}/2026-11-20")).await;

@@ -194,16 +194,41 @@ fn summary(job: &Job) -> String {
     format!("{} {when} {}", job.spec.workflow, job.spec.timezone)
 }
 
+/// Describe calls `schedule list` keeps in flight: the counts it prints (fires, missed,
+/// overlap-skipped) are only in a describe, and one at a time made a list of 100 schedules wait
+/// for 100 round trips.
+const DESCRIBES_AT_ONCE: usize = 8;
+
 async fn list(client: &Client) -> anyhow::Result<()> {
+    use futures::StreamExt as _;
     let listed = server::list(client).await?;
     if listed.is_empty() {
         println!("no punctual schedules (run `punctual schedule apply`)");
     }
-    for id in listed.into_iter().map(|l| l.id) {
-        let name = id.trim_start_matches(punctual_workflows::jobs::types::SCHEDULE_PREFIX);
-        let Some(existing) = server::describe(client, name).await? else { continue };
+    let described: Vec<(String, Result<Option<Existing>, server::ServerError>)> = futures::stream::iter(listed)
+        .map(|l| async move {
+            let name = l.id.trim_start_matches(punctual_workflows::jobs::types::SCHEDULE_PREFIX).to_owned();
+            let existing = server::describe(client, &name).await;
+            (l.id, existing)
+        })
+        .buffered(DESCRIBES_AT_ONCE)
+        .collect()
+        .await;
+    let mut unreadable = 0;
+    for (id, existing) in described {
+        // Deleted since the listing (visibility lags), or not a punctual job's fire.
+        let Some(existing) = existing? else { continue };
         let Some(spec) = existing.spec.clone() else { continue };
-        let job = Job::resolve(spec)?;
+        let job = match Job::resolve(spec) {
+            Ok(job) => job,
+            Err(e) => {
+                // One schedule this punctual cannot read (written by a newer one, edited by hand)
+                // must not hide the others.
+                println!("{id}  unreadable job: {e:#}");
+                unreadable += 1;
+                continue;
+            }
+        };
         let info = existing.raw.info.clone().unwrap_or_default();
         let next = info.future_action_times.first().and_then(to_utc).map(|t| local(&job, t)).unwrap_or_else(|| "-".to_owned());
         let state = if existing.paused { format!("PAUSED ({})", existing.notes) } else { "active".to_owned() };
@@ -222,6 +247,7 @@ async fn list(client: &Client) -> anyhow::Result<()> {
             info.overlap_skipped
         );
     }
+    anyhow::ensure!(unreadable == 0, "{unreadable} schedule(s) above hold a job this punctual cannot read");
     Ok(())
 }
 
