@@ -6,6 +6,8 @@
 
 use crate::{CliOutput, TestEnv, eventually, eventually_seen};
 use punctual_activities::jobs::{OccurrenceRow, rows_between};
+use punctual_worker::schedule::server;
+use punctual_workflows::jobs::{Job, JobSpec};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -69,4 +71,21 @@ pub async fn closed(env: &TestEnv, workflow_id: &str) {
         (status != "WORKFLOW_EXECUTION_STATUS_RUNNING").then_some(())
     })
     .await;
+}
+
+/// Puts `job`'s schedule on the server as the jobs file `config` has it, with `edit` applied to the
+/// job first and without the checks of `punctual schedule apply`: a schedule as an older punctual
+/// (or another hand) could have left it, e.g. with a workflow input that fails every fire, which
+/// `apply` now refuses. The file itself must hold `job` valid; applying it again is the fix.
+pub async fn apply_unchecked(env: &TestEnv, config: &Path, job: &str, edit: impl FnOnce(&mut JobSpec)) {
+    let text = std::fs::read_to_string(config).expect("read config");
+    let specs = punctual_worker::jobs::config::parse("test", &text).expect("a valid jobs file");
+    let mut spec = specs.into_iter().find(|s| s.name == job).unwrap_or_else(|| panic!("job {job} in {}", config.display()));
+    edit(&mut spec);
+    let job = Job::resolve(spec).expect("the edited job still resolves");
+    let now = chrono::Utc::now();
+    match server::describe(&env.client, job.name()).await.expect("describe") {
+        Some(existing) => server::update(&env.client, &job, &env.task_queue, now, &existing).await.expect("update schedule"),
+        None => server::create(&env.client, &job, &env.task_queue, now).await.expect("create schedule"),
+    }
 }

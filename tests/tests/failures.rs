@@ -1,10 +1,11 @@
-//! The failed-run archive end to end: a job occurrence that fails for real (its workflow's input
-//! is invalid) is archived with its key, run and error; `punctual failures retry` before the fix
+//! The failed-run archive end to end: a job occurrence that fails for real (its schedule carries a
+//! workflow input that can never succeed, as an older punctual could have left it) is archived with its key, run and error; `punctual failures retry` before the fix
 //! fails again and counts the attempt; after fixing the jobs file it runs under the same key,
 //! commits, resolves the row, and every invoice is charged once.
 
 use punctual_activities::runs::archive::{self, ArchivedRun};
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
+use punctual_tests::jobs::apply_unchecked;
 use punctual_tests::{CliOutput, TestEnv, eventually};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,9 +56,14 @@ async fn a_failed_occurrence_is_archived_and_a_retry_after_the_fix_runs_it_once(
     let name = format!("arch-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
     let key = format!("{name}/{DATE}");
     let config = std::env::temp_dir().join(format!("punctual-failures-{}.toml", env.task_queue));
-    std::fs::write(&config, job_file(&name, "Mars/Olympus")).expect("write jobs file");
+    // `apply` refuses an input that can never succeed, so the broken job is put on the server as an
+    // older punctual could have left it; the file holds the fixed job.
+    std::fs::write(&config, job_file(&name, TZ)).expect("write jobs file");
+    apply_unchecked(&env, &config, &name, |job| {
+        job.input.insert("timezone".into(), "Mars/Olympus".into());
+    })
+    .await;
     env.with_worker(async {
-        schedule_ok(&env, &config, &["apply"]).await;
         schedule_ok(&env, &config, &["trigger", &name, "--business-date", DATE]).await;
         let first = eventually("the occurrence archived", WAIT, async || archived(&env, &key).await).await;
         assert_eq!((first.status.as_str(), first.attempts), ("failed", 1), "{first:#?}");
@@ -84,8 +90,7 @@ async fn a_failed_occurrence_is_archived_and_a_retry_after_the_fix_runs_it_once(
         assert_ne!(second.run.run_id, first.run.run_id, "a new run of the same key");
         assert_eq!(second.run.workflow_id, key);
 
-        // Fix the jobs file, apply it, retry: the schedule's job is what runs now.
-        std::fs::write(&config, job_file(&name, TZ)).expect("write fixed jobs file");
+        // Apply the fixed jobs file, retry: the schedule's job is what runs now.
         schedule_ok(&env, &config, &["apply"]).await;
         let fixed = punctual(&env, &["failures", "retry", &key, "--wait"]).await;
         assert!(fixed.success, "retry after the fix:\n{}\n{}", fixed.stdout, fixed.stderr);

@@ -3,7 +3,7 @@
 //! workers, and legacy cron workflows.
 
 use chrono::{DateTime, Days, Utc};
-use punctual_tests::jobs::{WAIT, job_name, occurrences, schedule, schedule_ok, settled, write_config};
+use punctual_tests::jobs::{WAIT, apply_unchecked, job_name, occurrences, schedule, schedule_ok, settled, write_config};
 use punctual_tests::{TestEnv, eventually};
 use punctual_workflows::jobs::Job;
 use punctual_workflows::jobs::plan::{FirePlan, classify, expected_between};
@@ -200,13 +200,18 @@ async fn a_chain_of_three_jobs_commits_in_order_across_a_worker_restart() {
         + &sla_job(&b, &format!("depends_on = [\"{a}\"]"))
         + &sla_job(&c, &format!("depends_on = [\"{b}\"]"))
         + &format!(
-            "[jobs.{broken}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"Mars/Olympus\" }}\ntimezone = \"Asia/Shanghai\"\nat = \"08:00\"\n\n"
+            "[jobs.{broken}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"Asia/Shanghai\" }}\ntimezone = \"Asia/Shanghai\"\nat = \"08:00\"\n\n"
         )
         + &sla_job(&after, &format!("depends_on = [\"{broken}\"]\non_dependency = \"skip\""));
     let cfg = write_config(&env, &text);
     let date = "2026-11-20";
     env.with_worker(async {
         schedule_ok(&env, &cfg, &["apply"]).await;
+        // `broken` fails every fire: an input `apply` refuses, as an older punctual could have left it.
+        apply_unchecked(&env, &cfg, &broken, |job| {
+            job.input.insert("timezone".into(), "Mars/Olympus".into());
+        })
+        .await;
         // The dependents first: they wait.
         schedule_ok(&env, &cfg, &["trigger", &c, "--business-date", date]).await;
         schedule_ok(&env, &cfg, &["trigger", &b, "--business-date", date]).await;

@@ -6,7 +6,8 @@
 use base64::Engine as _;
 use punctual_activities::seed::{CARD_DECLINED, demo_customer};
 use punctual_tests::jobs::{
-    WAIT, closed, job_name as job, occurrences as rows, schedule, schedule_ok as ok, settled, write_config as config,
+    WAIT, apply_unchecked, closed, job_name as job, occurrences as rows, schedule, schedule_ok as ok, settled,
+    write_config as config,
 };
 use punctual_tests::{TestEnv, eventually, eventually_seen};
 use serde_json::Value;
@@ -301,7 +302,7 @@ async fn apply_is_idempotent_keeps_pauses_and_owns_only_its_schedules() {
 #[tokio::test]
 async fn config_errors_name_the_job_and_the_field() {
     let env = TestEnv::start("sched-config").await;
-    let base = |extra: &str| format!("[jobs.x]\nworkflow = \"BillingRunWorkflow\"\ntimezone = \"{TZ}\"\n{extra}\n");
+    let base = |extra: &str| format!("[jobs.x]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\n{extra}\n");
     let cases = [
         (base("cron = \"0 24 * * *\""), ["job \"x\"", "\"cron\"", "24"]),
         (base("at = \"00:30\"").replace(TZ, "Mars/Olympus"), ["job \"x\"", "\"timezone\"", "Mars/Olympus"]),
@@ -309,13 +310,20 @@ async fn config_errors_name_the_job_and_the_field() {
         (base("at = \"00:30\"\ndepends_on = [\"nope\"]"), ["job \"x\"", "\"depends_on\"", "nope"]),
         (
             format!(
-                "{}[jobs.y]\nworkflow = \"BillingRunWorkflow\"\ntimezone = \"{TZ}\"\nat = \"01:00\"\ndepends_on = [\"x\"]\n",
+                "{}[jobs.y]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\nat = \"01:00\"\ndepends_on = [\"x\"]\n",
                 base("at = \"00:30\"\ndepends_on = [\"y\"]")
             ),
             ["depends_on", "x -> y -> x", "cycle"],
         ),
         (base("every = \"0s\""), ["job \"x\"", "\"every\"", "at least"]),
         (base("every = \"10s\"\nphase = \"10s\""), ["job \"x\"", "\"phase\"", "shorter than `every`"]),
+        // A type no worker registers (its fires' workflow tasks would fail forever), and an input
+        // the workflow would refuse at every fire.
+        (base("at = \"00:30\"").replace("SlaCheckWorkflow", "NoSuchWorkflow"), ["job \"x\"", "\"workflow\"", "NoSuchWorkflow"]),
+        (
+            base("at = \"00:30\"\ninput = { timezone = \"Mars/Olympus\" }").replace("SlaCheckWorkflow", "BillingRunWorkflow"),
+            ["job \"x\"", "\"input\"", "Mars/Olympus"],
+        ),
     ];
     for (text, needles) in cases {
         let cfg = config(&env, &text);
@@ -333,15 +341,19 @@ async fn config_errors_name_the_job_and_the_field() {
 async fn consecutive_failures_pause_the_schedule_and_failed_only_reruns_them_after_a_fix() {
     let env = TestEnv::start("sched-pause").await;
     let name = job(&env, "fails");
-    // Input that can never succeed: the occurrence fails (non-retryably, at once).
     let cfg = config(
         &env,
         &format!(
-            "[jobs.{name}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"Mars/Olympus\" }}\ntimezone = \"{TZ}\"\nat = \"08:00\"\npause_after_failures = 2\n"
+            "[jobs.{name}]\nworkflow = \"ReconciliationWorkflow\"\ninput = {{ timezone = \"{TZ}\" }}\ntimezone = \"{TZ}\"\nat = \"08:00\"\npause_after_failures = 2\n"
         ),
     );
+    // Input that can never succeed, which `apply` refuses, on the server as an older punctual could
+    // have left it: each occurrence fails (non-retryably, at once).
+    apply_unchecked(&env, &cfg, &name, |job| {
+        job.input.insert("timezone".into(), "Mars/Olympus".into());
+    })
+    .await;
     env.with_worker(async {
-        ok(&env, &cfg, &["apply"]).await;
         ok(&env, &cfg, &["trigger", &name, "--business-date", "2026-11-18"]).await;
         let first = settled(&env, &name, &format!("{name}/2026-11-18")).await;
         assert_eq!(first.status, "failed");
@@ -357,9 +369,7 @@ async fn consecutive_failures_pause_the_schedule_and_failed_only_reruns_them_aft
         let note = d["schedule"]["state"]["notes"].as_str().unwrap_or_default().to_owned();
         assert!(note.contains("2 consecutive failed occurrences") && note.contains(&format!("{name}/2026-11-19")), "{note}");
 
-        // Fix the job in the file, apply (the reload), and re-run only the failed dates.
-        let fixed = std::fs::read_to_string(&cfg).expect("config").replace("Mars/Olympus", TZ);
-        let cfg = config(&env, &fixed);
+        // Apply the fixed job (the reload), and re-run only the failed dates.
         let out = ok(&env, &cfg, &["apply"]).await;
         assert!(out.contains(&format!("~ update punctual-{name}: input")), "{out}");
         for d in 18..=19 {

@@ -40,7 +40,7 @@
 
 use chrono::{NaiveTime, Weekday};
 use chrono_tz::Tz;
-use punctual_workflows::jobs::{DayRule, JobSpec, Timing};
+use punctual_workflows::jobs::{DayRule, JobSpec, Timing, runnable};
 use punctual_workflows::schedule::calendar::builtin_names;
 use punctual_workflows::schedule::{CalendarError, CronExpr, builtin};
 use serde::Deserialize;
@@ -277,10 +277,15 @@ impl Job<'_> {
             Some(0) => return Err(self.err("dependency_deadline", "must be longer than 0s")),
             other => other.unwrap_or(DEFAULT_DEPENDENCY_DEADLINE_SECS),
         };
+        let input = self.input()?;
+        // Any valid date: each fire supplies its own.
+        if let Err(e) = runnable::check(workflow, &input, "2026-01-01") {
+            return Err(self.err(if e.is_about_workflow() { "workflow" } else { "input" }, e.to_string()));
+        }
         Ok(JobSpec {
             name: self.name.to_owned(),
             workflow: workflow.to_owned(),
-            input: self.input()?,
+            input,
             timezone: timezone.to_owned(),
             timing,
             day_rule,
@@ -630,7 +635,7 @@ mod tests {
 
     /// A valid job `x` followed by `extra` lines (which may override its keys in a later table).
     fn with_job(extra: &str) -> String {
-        format!("[jobs.x]\nworkflow = \"XWorkflow\"\ntimezone = \"Asia/Shanghai\"\n{extra}\n")
+        format!("[jobs.x]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\n{extra}\n")
     }
 
     /// Parses `text`, expecting an error that names `job` (None = [defaults]) and `field` and
@@ -657,7 +662,7 @@ calendar = "cn"
 
 [jobs.bill_generation]
 workflow = "BillingRunWorkflow"
-input = { timezone = "Asia/Shanghai", nested = { batch = 50, ratio = 0.5, on = true, list = [1, 2] } }
+input = { timezone = "Asia/Shanghai", mode = "bulk" }
 at = ["12:00", "00:30"]
 roll = "modified_following"
 days = { nth_weekday = -1, weekday = "Fri" }
@@ -672,6 +677,7 @@ sla = "2h"
 
 [jobs.payment_reconciliation]
 workflow = "ReconciliationWorkflow"
+input = { timezone = "America/New_York" }
 timezone = "America/New_York"
 at = 02:00
 days = { nth_business_day = 3 }
@@ -688,10 +694,7 @@ days = "every_day"
         let specs = parse("t.toml", text).unwrap();
         let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["bill_generation", "payment_reconciliation", "sla_check"]);
-        let input = serde_json::json!({
-            "timezone": "Asia/Shanghai",
-            "nested": {"batch": 50, "ratio": 0.5, "on": true, "list": [1, 2]}
-        });
+        let input = serde_json::json!({"timezone": "Asia/Shanghai", "mode": "bulk"});
         assert_eq!(
             specs[0],
             JobSpec {
@@ -721,7 +724,7 @@ days = "every_day"
             JobSpec {
                 name: "payment_reconciliation".into(),
                 workflow: "ReconciliationWorkflow".into(),
-                input: serde_json::Map::new(),
+                input: serde_json::json!({"timezone": "America/New_York"}).as_object().unwrap().clone(),
                 timezone: "America/New_York".into(),
                 timing: Timing::Daily { times: vec![t("02:00")] },
                 day_rule: DayRule::NthBusinessDay { n: 3 },
@@ -814,9 +817,14 @@ days = "every_day"
 
     #[test]
     fn names_zone_and_calendar_errors() {
-        let text = "[jobs.Bill]\nworkflow = \"XWorkflow\"\ntimezone = \"UTC\"\nat = \"00:30\"\n";
+        let text = "[jobs.Bill]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\nat = \"00:30\"\n";
         rejects(text, Some("Bill"), "name", "lowercase letters, digits");
-        rejects(&with_job("at = \"00:30\"").replace("\"XWorkflow\"", "\"billing_run\""), Some("x"), "workflow", "PascalCase");
+        rejects(
+            &with_job("at = \"00:30\"").replace("\"SlaCheckWorkflow\"", "\"billing_run\""),
+            Some("x"),
+            "workflow",
+            "PascalCase",
+        );
         rejects("[jobs.x]\ntimezone = \"UTC\"\nat = \"00:30\"\n", Some("x"), "workflow", "missing");
         rejects(
             &with_job("at = \"00:30\"").replace("Asia/Shanghai", "Mars/Olympus"),
@@ -824,7 +832,27 @@ days = "every_day"
             "timezone",
             "unknown IANA time zone \"Mars/Olympus\" (e.g. \"Asia/Shanghai\")",
         );
-        rejects("[jobs.x]\nworkflow = \"XWorkflow\"\nat = \"00:30\"\n", Some("x"), "timezone", "missing: set an IANA time zone");
+        rejects(
+            "[jobs.x]\nworkflow = \"SlaCheckWorkflow\"\nat = \"00:30\"\n",
+            Some("x"),
+            "timezone",
+            "missing: set an IANA time zone",
+        );
+        // A type no worker registers, or an input its workflow refuses, would fail every fire.
+        rejects(
+            &with_job("at = \"00:30\"").replace("\"SlaCheckWorkflow\"", "\"NoSuchWorkflow\""),
+            Some("x"),
+            "workflow",
+            "\"NoSuchWorkflow\" is not a workflow a job can start; one of BillingRunWorkflow",
+        );
+        rejects(
+            &with_job("at = \"00:30\"\ninput = { timezone = \"Mars/Olympus\" }")
+                .replace("SlaCheckWorkflow", "BillingRunWorkflow"),
+            Some("x"),
+            "input",
+            "BillingRunWorkflow would refuse this input at every fire: field `timezone`",
+        );
+        rejects(&with_job("at = \"00:30\"\ninput = { limit = 0 }"), Some("x"), "input", "field `limit`");
         rejects(
             &with_job("at = \"00:30\"").replace("\"Asia/Shanghai\"", "8"),
             Some("x"),
@@ -850,7 +878,7 @@ days = "every_day"
             "did you mean \"timezone\"",
         );
         rejects(
-            &("[defaults]\nworkflow = \"XWorkflow\"\n".to_owned() + &with_job("at = \"00:30\"")),
+            &("[defaults]\nworkflow = \"SlaCheckWorkflow\"\n".to_owned() + &with_job("at = \"00:30\"")),
             None,
             "workflow",
             "belongs to each job",
@@ -898,7 +926,9 @@ days = "every_day"
     fn dependency_errors() {
         let two = |deps_x: &str, deps_y: &str| {
             with_job(&format!("at = \"00:30\"\ndepends_on = {deps_x}"))
-                + &format!("[jobs.y]\nworkflow = \"YWorkflow\"\ntimezone = \"UTC\"\nat = \"01:00\"\ndepends_on = {deps_y}\n")
+                + &format!(
+                    "[jobs.y]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\nat = \"01:00\"\ndepends_on = {deps_y}\n"
+                )
         };
         rejects(&two("[\"nope\"]", "[]"), Some("x"), "depends_on", "unknown job \"nope\"; jobs in this file: y");
         rejects(&two("[\"x\"]", "[]"), Some("x"), "depends_on", "job \"x\" cannot depend on itself");
@@ -909,7 +939,7 @@ days = "every_day"
             .iter()
             .zip(["a", "b", "c"])
             .map(|(name, dep)| {
-                format!("[jobs.{name}]\nworkflow = \"W\"\ntimezone = \"UTC\"\nat = \"00:30\"\ndepends_on = [\"{dep}\"]\n")
+                format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\nat = \"00:30\"\ndepends_on = [\"{dep}\"]\n")
             })
             .collect::<String>();
         let m = rejects(&text, Some("a"), "depends_on", "dependency cycle: a -> b -> c -> a");
@@ -920,7 +950,7 @@ days = "every_day"
     fn file_level_errors() {
         let e = parse("t.toml", "[jobs.x\n").unwrap_err().to_string();
         assert!(e.starts_with("t.toml: TOML parse error at line 1"), "{e}");
-        let e = parse("t.toml", "[job.x]\nworkflow = \"W\"\n").unwrap_err().to_string();
+        let e = parse("t.toml", "[job.x]\nworkflow = \"SlaCheckWorkflow\"\n").unwrap_err().to_string();
         assert!(e.contains("unknown field `job`") && e.contains("line 1"), "{e}");
         let e = parse("t.toml", "[defaults]\ntimezone = \"UTC\"\n").unwrap_err().to_string();
         assert_eq!(e, "t.toml: no jobs: add a [jobs.NAME] table");

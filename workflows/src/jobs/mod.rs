@@ -3,6 +3,7 @@
 //!
 //! - [`spec`]: the job as the schedule carries it; [`job`]: parsed and ready to compute with;
 //! - [`plan`]: pure mapping from a fire's nominal time to business keys;
+//! - [`runnable`]: which workflows a job may start, and its input checked as they read it;
 //! - [`fire`]: `ScheduledJobWorkflow`, started by the schedule on every fire;
 //! - [`occurrence`]: `JobOccurrenceWorkflow`, one per business key;
 //! - [`contracts`] / [`types`]: the job activities and the JSON that crosses the wire.
@@ -12,6 +13,7 @@ pub mod fire;
 pub mod job;
 pub mod occurrence;
 pub mod plan;
+pub mod runnable;
 pub mod spec;
 pub mod types;
 
