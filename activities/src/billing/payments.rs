@@ -54,7 +54,8 @@ pub(super) fn refund_request(input: &RefundInput) -> serde_json::Value {
 }
 
 /// Refuses to charge a bill that is not an invoice punctual issued: no invoice row under its ID,
-/// or a row for another customer, date or amount. `PaymentSagaWorkflow` takes its bill as input,
+/// or a row for another customer, date (the invoice's, or the date its period starts with) or
+/// amount. `PaymentSagaWorkflow` takes its bill as input,
 /// so a typo in `temporal workflow start` would otherwise move money (a charge, then its refund)
 /// before anything noticed. Checked before the ledger claim, so a refusal leaves no claimed key.
 pub(super) async fn check_issued(ledger: &Ledger, p: &PaymentInput) -> Result<(), ActivityError> {
@@ -81,7 +82,10 @@ pub(super) async fn check_issued(ledger: &Ledger, p: &PaymentInput) -> Result<()
             p.customer_id
         ));
     }
-    if date != p.business_date {
+    // A fire's invoice carries its period (`2026-12-08T10:00:05`), its saga the fire's date.
+    let same_day =
+        date == p.business_date || date.strip_prefix(p.business_date.as_str()).is_some_and(|rest| rest.starts_with('T'));
+    if !same_day {
         return refuse(format!(
             "field `business_date` must be invoice {invoice}'s date {date}, got {} (nothing charged)",
             p.business_date
