@@ -149,6 +149,56 @@ async fn a_worker_killed_mid_bulk_step_loses_and_doubles_nothing() {
     assert!(attempts.iter().any(|&a| a > 1), "a step was retried after the kill: {attempts:?}");
 }
 
+/// SIGTERM with a short `PUNCTUAL_SHUTDOWN_GRACE` while a bulk step is charging a slow provider:
+/// the worker cancels the step once the grace is over and exits, instead of running the step to
+/// its end past any grace a supervisor gives it; the next worker finishes it, each effect once.
+#[tokio::test]
+async fn a_worker_stopped_mid_bulk_step_stops_it_after_its_grace_and_doubles_nothing() {
+    let env = TestEnv::start_with("bulk-sigterm", fresh_sqlite_url("bulk-sigterm"), 600).await;
+    let date = "2026-12-04";
+    let e = expected(600, date);
+    // 480 charges, 8 at a time, a second each: the step has about a minute of calls left when
+    // the signal lands, far more than the 1 s grace.
+    env.world.provider_faults(json!({"latency_ms": 1000})).await;
+    let mut first = env.spawn_worker_with(&[("PUNCTUAL_SHUTDOWN_GRACE", "1s".to_owned())]);
+    let id = keys::billing_run(TZ, date);
+    let input = json!({"business_date": date, "timezone": TZ, "mode": "bulk"}).to_string();
+    env.start_workflow("BillingRunWorkflow", &id, &input).await;
+    eventually("the bulk step charging", Duration::from_secs(120), async || {
+        (env.world.charges().await.len() >= 16).then_some(())
+    })
+    .await;
+    let term = Command::new("kill").args(["-TERM", &first.id().to_string()]).status();
+    assert!(term.expect("kill").success());
+    let exit = first.wait().expect("reap the stopped worker");
+    assert!(exit.success(), "a stop after SIGTERM exits 0: {exit:?}");
+
+    env.world.provider_faults(json!({"latency_ms": 0})).await;
+    let mut second = env.spawn_worker();
+    let result = env.cli_json(&["workflow", "result", "--workflow-id", &id]).await;
+    let term = Command::new("kill").args(["-TERM", &second.id().to_string()]).status();
+    assert!(term.expect("kill").success());
+    second.wait().expect("reap the second worker");
+    assert_eq!(result["status"], "COMPLETED", "{result:#}");
+    assert_eq!(result["result"]["totals"]["failed"], 0, "{result:#}");
+    assert_exactly_once(&env, &e).await;
+    // The stopped worker handed the step back as cut off by its shutdown (the next attempt's
+    // start carries that failure), not left it to run on until it finished or timed out.
+    let batch = keys::billing_batch(TZ, date, "C00001");
+    let history = env.cli_json(&["workflow", "show", "--workflow-id", &batch]).await;
+    let retried: Vec<&Value> = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|ev| ev.get("activityTaskStartedEventAttributes"))
+        .filter(|started| started["attempt"].as_i64().is_some_and(|a| a > 1))
+        .collect();
+    assert!(
+        retried.iter().any(|started| started["lastFailure"]["applicationFailureInfo"]["type"] == "WorkerShutdown"),
+        "no step attempt ended with the worker's shutdown: {retried:#?}"
+    );
+}
+
 #[tokio::test]
 async fn a_bulk_batch_after_per_customer_sagas_replays_every_effect() {
     let env = TestEnv::start("bulk-after-sagas").await;
