@@ -160,6 +160,11 @@ async fn bad_billing_input_fails_at_once_with_no_effect() {
         (r#"{"business_date":"2026-11-24","timezone":"Asia/Shangai"}"#, "field `timezone`"),
         (r#"{"business_date":"2026-11-24"}"#, "missing field `timezone`"),
         (r#"{"business_date":"2026-11-24","timezone":"Asia/Shanghai","mode":"fast"}"#, "field `mode`"),
+        // A continuation's own state from a caller would skip customers and complete the date.
+        (
+            r#"{"business_date":"2026-11-24","timezone":"Asia/Shanghai","resume":{"after":"C99999","batches":0,"totals":{"customers":0,"completed":0,"compensated":0,"failed":0,"already_done":0}}}"#,
+            "field `resume`",
+        ),
     ];
     env.with_worker(async {
         for (i, (input, expected)) in cases.iter().enumerate() {

@@ -145,6 +145,16 @@ impl BillingRunWorkflow {
     #[run(name = names::BILLING_RUN_WORKFLOW)]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: JsonInput) -> WorkflowResult<BillingRunSummary> {
         let run = BillingRunInput::from_json(&input)?;
+        // `resume` is the run's own state, handed to its continuation; from a caller it would skip
+        // customers and complete the date's key with them unbilled.
+        if run.resume.is_some() && ctx.info().continued_from_run_id().is_none() {
+            return Err(InputError::Invalid {
+                field: "resume",
+                expected: "absent: a run sets it only for its own continuation".to_owned(),
+                got: "a value on a run that was not continued".to_owned(),
+            }
+            .into());
+        }
         let key = keys::billing_run(&run.timezone, &run.business_date);
         let mut user_input = serde_json::json!({ "business_date": run.business_date, "timezone": run.timezone });
         if run.mode != BillingMode::PerCustomer {

@@ -53,6 +53,14 @@ impl RunnableError {
 /// Checks that `workflow` is a job workflow and that it accepts `input` plus `business_date` (any
 /// valid date: the fire supplies the real one).
 pub fn check(workflow: &str, input: &Map<String, Value>, business_date: &str) -> Result<(), RunnableError> {
+    if workflow == names::BILLING_RUN_WORKFLOW && input.contains_key("resume") {
+        let error = InputError::Invalid {
+            field: "resume",
+            expected: "absent: a run sets it only for its own continuation".to_owned(),
+            got: "a value in the job's input".to_owned(),
+        };
+        return Err(RunnableError::Input { workflow: workflow.to_owned(), error });
+    }
     let mut with_date = input.clone();
     with_date.insert("business_date".to_owned(), Value::String(business_date.to_owned()));
     let json = JsonInput::from(Value::Object(with_date));
@@ -98,5 +106,8 @@ mod tests {
         assert!(!err.is_about_workflow() && err.to_string().contains("field `timezone`"), "{err}");
         let err = check("BillingRunWorkflow", &Map::new(), "2026-11-24").unwrap_err();
         assert!(err.to_string().contains("missing field `timezone`"), "{err}");
+        let resume = obj(json!({"timezone": "Asia/Shanghai", "resume": {"after": "C99999", "batches": 0}}));
+        let err = check("BillingRunWorkflow", &resume, "2026-11-24").unwrap_err();
+        assert!(err.to_string().contains("field `resume`"), "{err}");
     }
 }
