@@ -141,7 +141,12 @@ async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
 
         // Under `following`, the eight nominal dates of the Golden Week run on 10-08, each under
         // its own key, each carrying its nominal and its effective date.
-        schedule_ok(&env, &cfg, &["trigger", &roll, "--business-date", "2026-10-08"]).await;
+        let out = schedule_ok(&env, &cfg, &["trigger", &roll, "--business-date", "2026-10-08"]).await;
+        let keys: Vec<String> = (1..=8).map(|day| format!("{roll}/2026-10-0{day}")).collect();
+        assert!(
+            out.contains(&format!("the fire that serves 2026-10-08 runs or joins, in order: {}", keys.join(", "))),
+            "the trigger names every date rolled onto its fire: {out}"
+        );
         for day in 1..=8 {
             let key = format!("{roll}/2026-10-0{day}");
             let row = settled(&env, &roll, &key).await;
@@ -152,6 +157,15 @@ async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
         }
         schedule_ok(&env, &cfg, &["delete", &skip]).await;
         schedule_ok(&env, &cfg, &["delete", &roll]).await;
+        // Gone: a second delete, a resume or an audit of a backwards range says what is wrong, once.
+        for args in [vec!["delete", &skip], vec!["resume", &skip]] {
+            let out = schedule(&env, &cfg, &args).await;
+            let says = format!("job \"{skip}\" has no schedule");
+            let error = out.stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default();
+            assert!(!out.success && error.matches(&says).count() == 1, "{args:?}: {}", out.stderr);
+        }
+        let out = schedule(&env, &cfg, &["audit", "--from", "2026-10-08", "--to", "2026-10-01"]).await;
+        assert!(!out.success && out.stderr.contains("--from 2026-10-08 is after --to 2026-10-01"), "{}", out.stderr);
     })
     .await;
 }

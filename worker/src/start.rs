@@ -56,7 +56,7 @@ pub enum Started {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The date or time zone is unusable.
-    #[error("{0}")]
+    #[error(transparent)]
     Input(#[from] InputError),
     /// No server.
     #[error(transparent)]

@@ -8,6 +8,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use punctual_activities::jobs::{OccurrenceRow, rows_between, start_occurrence};
 use punctual_activities::ledger::Ledger;
 use punctual_workflows::input::to_input;
+use punctual_workflows::jobs::fire::manual_fire_time;
 use punctual_workflows::jobs::plan::{ExpectedFire, FirePlan, classify, expected_between};
 use punctual_workflows::jobs::types::{FireInput, OccurrenceInput, StartedOccurrence, fire_workflow_id, schedule_id};
 use punctual_workflows::jobs::{Job, JobSpec, ScheduledJobWorkflow};
@@ -35,6 +36,7 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         ScheduleCommand::Describe { job, count } => describe(&client, &job, count).await,
         ScheduleCommand::Pause { job, reason } => super::pause::pause(&client, &args.task_queue, &job, &reason).await,
         ScheduleCommand::Resume { job } => {
+            scheduled(&client, &job).await?;
             let handle = client.get_schedule_handle(schedule_id(&job));
             handle
                 .unpause(Some("resumed with punctual schedule resume"), UnpauseScheduleOptions::default())
@@ -46,16 +48,19 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         ScheduleCommand::Trigger { job, business_date } => trigger(&client, &args.task_queue, &job, business_date).await,
         ScheduleCommand::Backfill { job, from, to, mode, database_url } => {
             let ledger = Ledger::connect(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
-            backfill(&client, &ledger, &args.task_queue, &job, (date(&from, "--from")?, date(&to, "--to")?), mode).await
+            backfill(&client, &ledger, &args.task_queue, &job, date_range(&from, &to)?, mode).await
         }
         ScheduleCommand::Delete { job } => {
+            if server::describe(&client, &job).await?.is_none() {
+                bail!("job \"{job}\" has no schedule ({}): nothing to delete", schedule_id(&job));
+            }
             server::delete(&client, &schedule_id(&job)).await?;
             println!("deleted {}", schedule_id(&job));
             Ok(())
         }
         ScheduleCommand::Audit { from, to, job, repair, database_url } => {
             let ledger = Ledger::connect(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
-            let range = (date(&from, "--from")?, date(&to, "--to")?);
+            let range = date_range(&from, &to)?;
             super::audit::audit(&client, &ledger, &args.config, &args.task_queue, job.as_deref(), range, repair).await
         }
         ScheduleCommand::Input { .. } => unreachable!("handled above"),
@@ -64,6 +69,15 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
 
 fn date(text: &str, flag: &str) -> anyhow::Result<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| format!("{flag} must be a date YYYY-MM-DD, got \"{text}\""))
+}
+
+/// `--from` and `--to`, in order: an audit of an empty range would "pass" having checked nothing.
+fn date_range(from: &str, to: &str) -> anyhow::Result<(NaiveDate, NaiveDate)> {
+    let range = (date(from, "--from")?, date(to, "--to")?);
+    if range.0 > range.1 {
+        bail!("--from {} is after --to {}", range.0, range.1);
+    }
+    Ok(range)
 }
 
 /// Every job of the file, resolved.
@@ -313,7 +327,7 @@ async fn trigger(client: &Client, task_queue: &str, name: &str, business_date: O
         println!("triggered {} now (the fire joins today's occurrence if it exists)", schedule_id(name));
         return Ok(());
     };
-    date(&text, "--business-date")?;
+    let day = date(&text, "--business-date")?;
     let workflow_id = format!("{}-manual-{text}", fire_workflow_id(name));
     let options =
         WorkflowStartOptions::new(task_queue, &workflow_id).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
@@ -322,8 +336,11 @@ async fn trigger(client: &Client, task_queue: &str, name: &str, business_date: O
         .start_workflow(ScheduledJobWorkflow::run, to_input(&input), options)
         .await
         .with_context(|| format!("starting {workflow_id}"))?;
+    // The fire that serves the date, as the workflow computes it: with a roll, that fire also
+    // serves the dates rolled onto it, and runs them in order.
+    let plan = plan_text(&classify(&job, manual_fire_time(&job, day)));
     println!(
-        "started {workflow_id} (run {}): runs or joins the occurrence of {text}",
+        "started {workflow_id} (run {}): the fire that serves {text} runs or joins, in order: {plan}",
         handle.info().run_id.clone().unwrap_or_default()
     );
     Ok(())
@@ -365,9 +382,6 @@ async fn backfill(
     range: (NaiveDate, NaiveDate),
     mode: BackfillMode,
 ) -> anyhow::Result<()> {
-    if range.0 > range.1 {
-        bail!("--from {} is after --to {}", range.0, range.1);
-    }
     let (job, _) = scheduled(client, name).await?;
     let expected = expected_in(&job, range);
     let rows = rows_between(ledger, name, &range.0.to_string(), &range.1.to_string()).await.context("reading job_occurrences")?;

@@ -40,7 +40,8 @@ pub struct Existing {
 pub struct ServerError {
     doing: &'static str,
     schedule_id: String,
-    #[source]
+    // Not a `#[source]`: the message already carries the status, and a source would print it a
+    // second time in `{:#}` chains.
     status: temporalio_client::tonic::Status,
 }
 

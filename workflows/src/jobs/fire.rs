@@ -123,6 +123,24 @@ impl ScheduledJobWorkflow {
     }
 }
 
+/// The nominal time of a manual fire for `date`: the first expected fire that serves `date`, so the
+/// fire also runs whatever other dates the calendar rolls onto it (a Monday's fire under
+/// `roll = "following"` serves the weekend before it too). A date the job does not serve keeps
+/// its own noon, so the plan explains why. `punctual schedule trigger --business-date` prints
+/// the keys of this fire from the same function.
+pub fn manual_fire_time(job: &Job, date: NaiveDate) -> DateTime<Utc> {
+    let first = (0..=40u64)
+        .filter_map(|n| date.checked_add_days(chrono::Days::new(n)))
+        .flat_map(|d| expected_fires(job, d))
+        .find(|f| f.occurrence.business_date == date)
+        .map(|f| f.at);
+    first.unwrap_or_else(|| {
+        date.and_hms_opt(12, 0, 0)
+            .and_then(|t| t.and_local_timezone(job.tz).earliest())
+            .map_or(DateTime::UNIX_EPOCH, |t| t.to_utc())
+    })
+}
+
 /// The fire's nominal time and where it came from.
 fn nominal_time(
     ctx: &WorkflowContext<ScheduledJobWorkflow>,
@@ -138,18 +156,7 @@ fn nominal_time(
                     got: format!("\"{text}\""),
                 }
             })?;
-        let first = (0..=40u64)
-            .filter_map(|n| date.checked_add_days(chrono::Days::new(n)))
-            .flat_map(|d| expected_fires(job, d))
-            .find(|f| f.occurrence.business_date == date)
-            .map(|f| f.at);
-        // A date the job does not serve keeps its own midnight, so the plan explains why.
-        let at = first.unwrap_or_else(|| {
-            date.and_hms_opt(12, 0, 0)
-                .and_then(|t| t.and_local_timezone(job.tz).earliest())
-                .map_or(DateTime::UNIX_EPOCH, |t| t.to_utc())
-        });
-        return Ok((at, "manual"));
+        return Ok((manual_fire_time(job, date), "manual"));
     }
     let info = ctx.info();
     let from_attribute = info.search_attributes().and_then(|sa| {
