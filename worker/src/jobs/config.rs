@@ -480,7 +480,12 @@ impl Job<'_> {
             }
             if !names.contains(dep.as_str()) {
                 let known = names.iter().filter(|n| **n != self.name).copied().collect::<Vec<_>>();
-                return Err(self.err("depends_on", format!("unknown job \"{dep}\"; jobs in this file: {}", known.join(", "))));
+                let known = if known.is_empty() {
+                    "this file has no other job".to_owned()
+                } else {
+                    format!("jobs in this file: {}", known.join(", "))
+                };
+                return Err(self.err("depends_on", format!("unknown job \"{dep}\"; {known}")));
             }
             if deps.contains(dep) {
                 return Err(self.err("depends_on", format!("\"{dep}\" is listed twice")));
@@ -931,6 +936,12 @@ days = "every_day"
                 )
         };
         rejects(&two("[\"nope\"]", "[]"), Some("x"), "depends_on", "unknown job \"nope\"; jobs in this file: y");
+        rejects(
+            &with_job("at = \"00:30\"\ndepends_on = [\"nope\"]"),
+            Some("x"),
+            "depends_on",
+            "\"nope\"; this file has no other job",
+        );
         rejects(&two("[\"x\"]", "[]"), Some("x"), "depends_on", "job \"x\" cannot depend on itself");
         rejects(&two("\"y\"", "[]"), Some("x"), "depends_on", "expected a list of job names");
         rejects(&two("[\"y\", \"y\"]", "[]"), Some("x"), "depends_on", "\"y\" is listed twice");

@@ -188,12 +188,22 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
     Ok(())
 }
 
-/// Top-level job fields whose values differ.
+/// Top-level job fields whose values differ, named by the jobs file's keys (`sla`, not the
+/// schedule's `sla_secs`).
 fn changed_fields(old: &JobSpec, new: &JobSpec) -> Vec<String> {
     let (old, new) = (serde_json::to_value(old).unwrap_or_default(), serde_json::to_value(new).unwrap_or_default());
     let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else { return vec!["job".to_owned()] };
     let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    keys.into_iter().filter(|k| old.get(*k) != new.get(*k)).map(|k| k.to_string()).collect()
+    keys.into_iter().filter(|k| old.get(*k) != new.get(*k)).map(|k| file_key(k).to_owned()).collect()
+}
+
+/// The jobs-file key of a [`JobSpec`] field.
+fn file_key(field: &str) -> &str {
+    match field {
+        "day_rule" => "days",
+        "timing" => "timing (at/cron/every)",
+        other => other.strip_suffix("_secs").unwrap_or(other),
+    }
 }
 
 fn summary(job: &Job) -> String {
@@ -421,4 +431,18 @@ async fn backfill(
         range.0, range.1
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changed_fields;
+
+    #[test]
+    fn the_apply_diff_names_the_jobs_file_keys() {
+        let text = "[jobs.x]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\nat = \"00:30\"\nsla = \"1h\"\n";
+        let old = crate::jobs::config::parse("t.toml", text).unwrap().remove(0);
+        let changed = text.replace("sla = \"1h\"", "sla = \"2h\"\njitter = \"5s\"\ndays = \"last_business_day\"");
+        let new = crate::jobs::config::parse("t.toml", &changed).unwrap().remove(0);
+        assert_eq!(changed_fields(&old, &new), ["days", "jitter", "sla"]);
+    }
 }
