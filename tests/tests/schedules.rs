@@ -142,6 +142,15 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
         let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-18", "--to", "2026-11-20"]).await;
         assert!(out.contains("0 started, 0 joined a run still going, 1 already done, 2 left alone"), "{out}");
         assert!(out.contains(&format!("{lost_key}: already done")), "{out}");
+        // The audit still sees the row missing, and its repair cannot fix that: it says why and fails.
+        let audit = schedule(&env, &cfg, &["audit", "--from", "2026-11-18", "--to", "2026-11-18", "--repair"]).await;
+        assert!(!audit.success, "an audit that could not repair must fail: {}", audit.stdout);
+        assert!(audit.stdout.contains("already_done (its run completed; the ledger lost its row)"), "{}", audit.stdout);
+        assert!(
+            audit.stderr.contains("1 occurrence(s) completed in Temporal but have no job_occurrences row"),
+            "{}",
+            audit.stderr
+        );
         let dates: Vec<String> = (15..=20).map(|d| format!("2026-11-{d}")).collect();
         charged_once(&env, &dates).await;
         ok(&env, &cfg, &["delete", &name]).await;

@@ -8,7 +8,8 @@
 //! - `skipped`: deliberately not run, with the recorded reason (holiday, DST gap, dependency);
 //! - `running`: waiting or running now (`late` past its SLA);
 //! - `failed`: gave up (re-run with `backfill --mode failed_only`);
-//! - `missing`: due and no record at all — a lost run. `--repair` starts them;
+//! - `missing`: due and no record at all — a lost run. `--repair` starts them (one whose run
+//!   completed but whose row the ledger lost cannot be started again: the audit fails, saying so);
 //! - `upcoming`: not due yet;
 //! - `unexpected`: recorded under a key the spec does not produce (a config change, a key typed by
 //!   hand);
@@ -58,7 +59,7 @@ pub async fn audit(
         bail!("no job \"{name}\" in {}", config.display());
     }
     let now = Utc::now();
-    let (mut lost, mut failed) = (0, 0);
+    let (mut lost, mut failed, mut rowless) = (0, 0, 0);
     for job in jobs.iter().filter(|j| only.is_none_or(|n| n == j.name())) {
         let expected = expected_in(job, range);
         let rows: BTreeMap<_, _> = rows_between(ledger, job.name(), &range.0.to_string(), &range.1.to_string())
@@ -111,7 +112,14 @@ pub async fn audit(
                 None if repair => {
                     t.missing += 1;
                     let outcome = start(client, task_queue, job, fire, "repair", false).await?.outcome;
-                    format!("MISSING -> repair: {outcome}")
+                    if outcome == "already_done" {
+                        // Its run completed, yet the ledger has no row: repair cannot start it again
+                        // and the row stays missing, so the audit must not pass.
+                        rowless += 1;
+                        "MISSING -> repair: already_done (its run completed; the ledger lost its row)".to_owned()
+                    } else {
+                        format!("MISSING -> repair: {outcome}")
+                    }
                 }
                 None => {
                     t.missing += 1;
@@ -137,6 +145,13 @@ pub async fn audit(
             lost += t.missing;
         }
         failed += t.failed;
+    }
+    if rowless > 0 {
+        bail!(
+            "{rowless} occurrence(s) completed in Temporal but have no job_occurrences row (the ledger lost it, or was \
+             restored from an older backup): not run again; restore the rows, or check each run with `temporal workflow \
+             describe --workflow-id KEY`"
+        );
     }
     if lost + failed > 0 {
         bail!(
