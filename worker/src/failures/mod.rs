@@ -76,11 +76,7 @@ pub async fn run(args: FailuresArgs) -> anyhow::Result<()> {
     match &args.command {
         FailuresCommand::List { all } => list(&ledger, *all).await,
         FailuresCommand::Retry { business_key, wait } => {
-            let mut conn = ledger.pool().acquire().await.context("reading the failed-run archive")?;
-            let Some(row) = archive::get(&mut conn, business_key).await.context("reading the failed-run archive")? else {
-                anyhow::bail!("no failed run is archived under `{business_key}` (`punctual failures list` shows them)");
-            };
-            drop(conn);
+            let row = archived(&ledger, business_key).await?;
             if row.status == "resolved" {
                 println!("{business_key} was {}: not started again", resolved_how(&row));
                 return Ok(());
@@ -96,10 +92,7 @@ pub async fn run(args: FailuresArgs) -> anyhow::Result<()> {
 async fn resolve(ledger: &Ledger, business_key: &str, note: &str) -> anyhow::Result<()> {
     let note = note.trim();
     anyhow::ensure!(!note.is_empty(), "--note must say what was done (it is the archive's record of it)");
-    let mut conn = ledger.pool().acquire().await.context("reading the failed-run archive")?;
-    let Some(row) = archive::get(&mut conn, business_key).await.context("reading the failed-run archive")? else {
-        anyhow::bail!("no failed run is archived under `{business_key}` (`punctual failures list` shows them)");
-    };
+    let row = archived(ledger, business_key).await?;
     if row.status == "resolved" {
         println!("{business_key} was already {}: nothing changed", resolved_how(&row));
         return Ok(());
@@ -110,6 +103,7 @@ async fn resolve(ledger: &Ledger, business_key: &str, note: &str) -> anyhow::Res
             row.retried_at.as_deref().unwrap_or("?")
         );
     }
+    let mut conn = ledger.pool().acquire().await.context("updating the failed-run archive")?;
     if archive::resolve_by_hand(&mut conn, business_key, note).await.context("updating the failed-run archive")? {
         tracing::info!(business_key, "failed run resolved by hand");
         println!("{business_key} resolved by hand: {note}");
@@ -119,6 +113,15 @@ async fn resolve(ledger: &Ledger, business_key: &str, note: &str) -> anyhow::Res
         println!("{business_key} was already {}: nothing changed", row.as_ref().map_or("resolved".to_owned(), resolved_how));
     }
     Ok(())
+}
+
+/// The archive row of `business_key`, or an error saying there is none.
+async fn archived(ledger: &Ledger, business_key: &str) -> anyhow::Result<ArchivedRun> {
+    let mut conn = ledger.pool().acquire().await.context("reading the failed-run archive")?;
+    archive::get(&mut conn, business_key)
+        .await
+        .context("reading the failed-run archive")?
+        .with_context(|| format!("no failed run is archived under `{business_key}` (`punctual failures list` shows them)"))
 }
 
 /// "resolved by run R at T" or "resolved by hand at T (note)".
