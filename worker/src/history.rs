@@ -54,7 +54,7 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
                 .into_events()
                 .await
                 .with_context(|| format!("reading the history of {workflow_id}"))?;
-            println!("{}", serde_json::to_string(&with_workflow_id(History { events }, &workflow_id))?);
+            crate::out!("{}", serde_json::to_string(&with_workflow_id(History { events }, &workflow_id))?);
             Ok(())
         }
         HistoryCommand::Replay { files } => replay(&files).await,
@@ -82,9 +82,9 @@ async fn replay(files: &[PathBuf]) -> anyhow::Result<()> {
             .with_context(|| format!("{} is not a history written by `punctual history export`", file.display()))?;
         let id = history.workflow_id().unwrap_or("?").to_owned();
         match replayer.replay_workflow(history).await {
-            Ok(()) => println!("ok       {} ({id})", file.display()),
+            Ok(()) => crate::out!("ok       {} ({id})", file.display()),
             Err(err) => {
-                println!("FAILED   {} ({id}): {err}", file.display());
+                crate::out!("FAILED   {} ({id}): {err}", file.display());
                 failed.push(file.display().to_string());
             }
         }

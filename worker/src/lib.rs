@@ -8,6 +8,9 @@
 //! stand-in payment provider and notification sink that `punctual sandbox-provider` and
 //! `punctual notify-sink` serve.
 
+// Output for people goes through `out!` (see `output`): `println!` panics when piped into `head`.
+#![warn(clippy::print_stdout)]
+
 pub mod backends;
 pub mod chaos;
 pub mod cli;
@@ -17,6 +20,7 @@ pub mod failures;
 pub mod history;
 pub mod jobs;
 pub mod metrics_server;
+pub mod output;
 pub mod registration;
 pub mod run;
 pub mod sandbox;

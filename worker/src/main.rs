@@ -1,5 +1,8 @@
 //! `punctual`: parse flags, set up tracing, wire signals, and hand over to the library.
 
+// Output goes through `out!`, which ends quietly on a closed pipe where `println!` panics.
+#![warn(clippy::print_stdout)]
+
 use anyhow::Context;
 use clap::Parser;
 use punctual_worker::{
@@ -46,7 +49,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::CodecServer(args) => codec_server(args).await,
         Command::SearchAttributes => {
             for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
-                println!("{name}={kind}");
+                punctual_worker::out!("{name}={kind}");
             }
             Ok(())
         }
@@ -107,7 +110,7 @@ fn pseudonym(args: PseudonymArgs) -> anyhow::Result<()> {
     );
     for customer in &args.customers {
         let shown = pseudonyms.of(customer).unwrap_or_default();
-        println!("{customer}\t{shown}\tCustomerId = '{shown}'");
+        punctual_worker::out!("{customer}\t{shown}\tCustomerId = '{shown}'");
     }
     Ok(())
 }
@@ -172,11 +175,11 @@ async fn seed(args: SeedArgs) -> anyhow::Result<()> {
         .context("opening the database (PUNCTUAL_DATABASE_URL)")?;
     let existing = punctual_activities::seed::customer_count(&ledger).await.context("counting customers")?;
     if args.if_empty && existing > 0 {
-        println!("database already has {existing} customers: not seeding");
+        punctual_worker::out!("database already has {existing} customers: not seeding");
         return Ok(());
     }
     let inserted = punctual_activities::seed::seed_customers(&ledger, args.customers).await.context("seeding demo customers")?;
-    println!("seeded {inserted} demo customers ({} already there)", u64::from(args.customers) - inserted);
+    punctual_worker::out!("seeded {inserted} demo customers ({} already there)", u64::from(args.customers) - inserted);
     Ok(())
 }
 
@@ -185,15 +188,15 @@ async fn billing_run(args: punctual_worker::start::BillingRunArgs) -> anyhow::Re
     let target = TemporalTarget::from_env()?;
     let (started, summary) = start_billing_run(&target, &args).await?;
     match started {
-        Started::Running { workflow_id, run_id } => println!("running {workflow_id} (run {run_id})"),
+        Started::Running { workflow_id, run_id } => punctual_worker::out!("running {workflow_id} (run {run_id})"),
         Started::AlreadyCompleted { workflow_id } => {
-            println!(
+            punctual_worker::out!(
                 "{workflow_id} already completed: not started again (see `temporal workflow show --workflow-id {workflow_id}`)"
             )
         }
     }
     if let Some(summary) = summary {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        punctual_worker::out!("{}", serde_json::to_string_pretty(&summary)?);
     }
     Ok(())
 }

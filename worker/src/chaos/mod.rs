@@ -65,12 +65,12 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         profile::Billing::PerCustomer => String::new(),
         other => format!(" --billing {}", other.flag_value()),
     };
-    println!(
+    crate::out!(
         "punctual chaos: profile {profile}, seed {seed}, billing {} (replay: punctual chaos --profile {profile} --seed {seed}{ledger}{billing})",
         args.billing.flag_value()
     );
     let plan = Plan::draw(seed, &settings);
-    print!("{plan}");
+    crate::out_part!("{plan}");
     if args.plan_only {
         return Ok(());
     }
@@ -89,11 +89,11 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Ok(()) => {
-            println!("run directory kept: {}", dir.display());
+            crate::out!("run directory kept: {}", dir.display());
             Ok(())
         }
         Err(err) => {
-            println!("run directory (server database, ledger, logs): {}", dir.display());
+            crate::out!("run directory (server database, ledger, logs): {}", dir.display());
             Err(err)
         }
     }
@@ -126,17 +126,17 @@ async fn exercise(system: &mut System, plan: &Plan, settings: &Settings, timelin
     let timings = observe::occurrence_timings(&system.ledger, JOB).await?;
     let reclaims = observe::reclaims(&system.ledger).await?;
 
-    println!("\n== what happened ==");
+    crate::out!("\n== what happened ==");
     for event in timeline.faults() {
-        println!("{}", line(&event));
+        crate::out!("{}", line(&event));
     }
-    println!("\n== recovery ==");
+    crate::out!("\n== recovery ==");
     for text in recovery::report(&timings, &done).into_iter().chain(recovery::reclaim_report(&reclaims)) {
-        println!("  {text}");
+        crate::out!("  {text}");
     }
-    println!("\n== requests ==\n  {}", observe::request_stats(&system.sandboxes).await?);
-    println!("\n== verdict ==");
-    println!(
+    crate::out!("\n== requests ==\n  {}", observe::request_stats(&system.sandboxes).await?);
+    crate::out!("\n== verdict ==");
+    crate::out!(
         "{} required fires + {} at the schedule's edges, {} customers each (seed {})",
         fires.required.len(),
         fires.optional.len(),
@@ -144,23 +144,23 @@ async fn exercise(system: &mut System, plan: &Plan, settings: &Settings, timelin
         plan.seed
     );
     for problem in &verdict.problems {
-        println!("  {problem}");
+        crate::out!("  {problem}");
     }
     if verdict.problem_count > verdict.problems.len() {
-        println!("  ... and {} more problems", verdict.problem_count - verdict.problems.len());
+        crate::out!("  ... and {} more problems", verdict.problem_count - verdict.problems.len());
     }
     match &drained {
-        Drained::Done(after) => println!("drained in {:.1}s (bound {}s)", after.as_secs_f64(), settings.drain_limit.as_secs()),
-        Drained::TimedOut { unsettled, running } => println!(
+        Drained::Done(after) => crate::out!("drained in {:.1}s (bound {}s)", after.as_secs_f64(), settings.drain_limit.as_secs()),
+        Drained::TimedOut { unsettled, running } => crate::out!(
             "DID NOT DRAIN within {}s: {unsettled} occurrences unsettled, {} workflows running",
             settings.drain_limit.as_secs(),
             if *running == u64::MAX { "?".to_owned() } else { running.to_string() }
         ),
     }
-    println!("{}", verdict.summary());
+    crate::out!("{}", verdict.summary());
     if !verdict.passed() || !matches!(drained, Drained::Done(_)) {
         bail!("chaos run failed (seed {}): {}", plan.seed, verdict.summary());
     }
-    println!("PASSED: every expected bill exactly once under {} faults", timeline.faults().len());
+    crate::out!("PASSED: every expected bill exactly once under {} faults", timeline.faults().len());
     Ok(())
 }

@@ -54,7 +54,7 @@ impl Timeline {
 
     fn push(&self, text: String, fault: bool) {
         let event = Event { at: self.elapsed(), wall: Utc::now(), text, fault };
-        println!("{}", line(&event));
+        crate::out!("{}", line(&event));
         self.events.lock().unwrap_or_else(PoisonError::into_inner).push(event);
     }
 

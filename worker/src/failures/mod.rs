@@ -78,7 +78,7 @@ pub async fn run(args: FailuresArgs) -> anyhow::Result<()> {
         FailuresCommand::Retry { business_key, wait } => {
             let row = archived(&ledger, business_key).await?;
             if row.status == "resolved" {
-                println!("{business_key} was {}: not started again", resolved_how(&row));
+                crate::out!("{business_key} was {}: not started again", resolved_how(&row));
                 return Ok(());
             }
             let target = TemporalTarget::from_env()?;
@@ -94,11 +94,11 @@ async fn resolve(ledger: &Ledger, business_key: &str, note: &str) -> anyhow::Res
     anyhow::ensure!(!note.is_empty(), "--note must say what was done (it is the archive's record of it)");
     let row = archived(ledger, business_key).await?;
     if row.status == "resolved" {
-        println!("{business_key} was already {}: nothing changed", resolved_how(&row));
+        crate::out!("{business_key} was already {}: nothing changed", resolved_how(&row));
         return Ok(());
     }
     if row.status == "retrying" {
-        println!(
+        crate::out!(
             "note: a retry of {business_key} was started at {}; if it still runs and fails, the key opens again",
             row.retried_at.as_deref().unwrap_or("?")
         );
@@ -106,11 +106,11 @@ async fn resolve(ledger: &Ledger, business_key: &str, note: &str) -> anyhow::Res
     let mut conn = ledger.pool().acquire().await.context("updating the failed-run archive")?;
     if archive::resolve_by_hand(&mut conn, business_key, note).await.context("updating the failed-run archive")? {
         tracing::info!(business_key, "failed run resolved by hand");
-        println!("{business_key} resolved by hand: {note}");
+        crate::out!("{business_key} resolved by hand: {note}");
     } else {
         // A run of the key finished between the read and the update.
         let row = archive::get(&mut conn, business_key).await.context("reading the failed-run archive")?;
-        println!("{business_key} was already {}: nothing changed", row.as_ref().map_or("resolved".to_owned(), resolved_how));
+        crate::out!("{business_key} was already {}: nothing changed", row.as_ref().map_or("resolved".to_owned(), resolved_how));
     }
     Ok(())
 }
@@ -138,11 +138,11 @@ async fn list(ledger: &Ledger, all: bool) -> anyhow::Result<()> {
     let mut conn = ledger.pool().acquire().await.context("reading the failed-run archive")?;
     let rows = archive::list(&mut conn, all).await.context("reading the failed-run archive")?;
     if rows.is_empty() {
-        println!("no {}failed runs", if all { "" } else { "unresolved " });
+        crate::out!("no {}failed runs", if all { "" } else { "unresolved " });
         return Ok(());
     }
     for row in &rows {
-        println!("{}", line(row));
+        crate::out!("{}", line(row));
     }
     Ok(())
 }

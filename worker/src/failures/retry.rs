@@ -50,14 +50,14 @@ pub(super) async fn retry(
     };
     match retried {
         Retried::AlreadyDone => {
-            println!("{key} already completed under its business key: not started again");
+            crate::out!("{key} already completed under its business key: not started again");
         }
         Retried::Started { run_id, result } => {
             let mut conn = ledger.pool().acquire().await.context("updating the failed-run archive")?;
             archive::mark_retrying(&mut conn, key).await.context("updating the failed-run archive")?;
-            println!("retrying {key} (run {run_id})");
+            crate::out!("retrying {key} (run {run_id})");
             if let Some(result) = result {
-                println!("{}", serde_json::to_string_pretty(&result)?);
+                crate::out!("{}", serde_json::to_string_pretty(&result)?);
             }
         }
     }
@@ -126,11 +126,11 @@ async fn occurrence(client: &Client, task_queue: &str, row: &ArchivedRun, wait: 
         .with_context(|| format!("reading the input of {key}'s failed run {}", row.run.run_id))?;
     match server::describe(client, &input.job.name).await?.and_then(|s| s.spec) {
         Some(spec) if spec != input.job => {
-            println!("using job `{}` as its schedule carries it now (changed since the failed run)", spec.name);
+            crate::out!("using job `{}` as its schedule carries it now (changed since the failed run)", spec.name);
             input.job = spec;
         }
         Some(_) => {}
-        None => println!("job `{}` has no schedule: using the job as the failed run had it", input.job.name),
+        None => crate::out!("job `{}` has no schedule: using the job as the failed run had it", input.job.name),
     }
     input.trigger = "retry".to_owned();
     input.force = false;

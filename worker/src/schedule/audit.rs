@@ -68,7 +68,7 @@ pub async fn audit(
             .map(|r| (r.key.clone(), r))
             .collect();
         let mut t = Tally { expected: expected.len(), ..Tally::default() };
-        println!("{} ({}..{}):", job.name(), range.0, range.1);
+        crate::out!("{} ({}..{}):", job.name(), range.0, range.1);
         for (key, fire) in &expected {
             let sla_end = (job.spec.sla_secs > 0).then(|| fire.at + Duration::seconds(job.spec.sla_secs as i64));
             let past_sla = |at: DateTime<Utc>| sla_end.is_some_and(|end| at > end);
@@ -126,20 +126,29 @@ pub async fn audit(
                     "MISSING".to_owned()
                 }
             };
-            println!("  {key}  due {}  {line}", fire.at.with_timezone(&job.tz).format("%Y-%m-%d %H:%M %Z"));
+            crate::out!("  {key}  due {}  {line}", fire.at.with_timezone(&job.tz).format("%Y-%m-%d %H:%M %Z"));
         }
         for (key, row) in rows.iter().filter(|(k, _)| !expected.contains_key(*k)) {
             if row.status == "skipped" {
                 t.skipped += 1;
-                println!("  {key}  skipped: {}", row.reason.clone().unwrap_or_default());
+                crate::out!("  {key}  skipped: {}", row.reason.clone().unwrap_or_default());
             } else {
                 t.unexpected += 1;
-                println!("  {key}  unexpected key ({})", row.status);
+                crate::out!("  {key}  unexpected key ({})", row.status);
             }
         }
-        println!(
+        crate::out!(
             "  => expected={} done={} late={} skipped={} running={} failed={} missing={} upcoming={} unexpected={} reruns={}",
-            t.expected, t.done, t.late, t.skipped, t.running, t.failed, t.missing, t.upcoming, t.unexpected, t.reruns
+            t.expected,
+            t.done,
+            t.late,
+            t.skipped,
+            t.running,
+            t.failed,
+            t.missing,
+            t.upcoming,
+            t.unexpected,
+            t.reruns
         );
         if !repair {
             lost += t.missing;

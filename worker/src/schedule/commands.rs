@@ -20,7 +20,7 @@ use temporalio_client::{Client, WorkflowIdConflictPolicy, WorkflowStartOptions};
 pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
     if let ScheduleCommand::Input { job } = &args.command {
         let job = configured(&args, job)?;
-        println!("{}", serde_json::to_string(&FireInput { job: job.spec, business_date: None })?);
+        crate::out!("{}", serde_json::to_string(&FireInput { job: job.spec, business_date: None })?);
         return Ok(());
     }
     // A broken jobs file is reported before anything is dialled.
@@ -42,7 +42,7 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
                 .unpause(Some("resumed with punctual schedule resume"), UnpauseScheduleOptions::default())
                 .await
                 .with_context(|| format!("resuming job \"{job}\""))?;
-            println!("resumed {}", schedule_id(&job));
+            crate::out!("resumed {}", schedule_id(&job));
             Ok(())
         }
         ScheduleCommand::Trigger { job, business_date } => trigger(&client, &args.task_queue, &job, business_date).await,
@@ -55,7 +55,7 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
                 bail!("job \"{job}\" has no schedule ({}): nothing to delete", schedule_id(&job));
             }
             server::delete(&client, &schedule_id(&job)).await?;
-            println!("deleted {}", schedule_id(&job));
+            crate::out!("deleted {}", schedule_id(&job));
             Ok(())
         }
         ScheduleCommand::Audit { from, to, job, repair, database_url } => {
@@ -175,14 +175,14 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
     let verb = if dry_run { "would " } else { "" };
     for change in &changes {
         match change {
-            Change::Create(n) => println!(
+            Change::Create(n) => crate::out!(
                 "+ {verb}create {} ({})",
                 schedule_id(n),
                 summary(jobs.iter().find(|j| j.name() == n).expect("from jobs"))
             ),
-            Change::Update(n, fields) => println!("~ {verb}update {}: {}", schedule_id(n), fields.join(", ")),
-            Change::Unchanged(n) => println!("= unchanged {}", schedule_id(n)),
-            Change::Delete(n) => println!("- {verb}delete {} (not in {})", schedule_id(n), config.display()),
+            Change::Update(n, fields) => crate::out!("~ {verb}update {}: {}", schedule_id(n), fields.join(", ")),
+            Change::Unchanged(n) => crate::out!("= unchanged {}", schedule_id(n)),
+            Change::Delete(n) => crate::out!("- {verb}delete {} (not in {})", schedule_id(n), config.display()),
         }
     }
     Ok(())
@@ -227,7 +227,7 @@ async fn list(client: &Client) -> anyhow::Result<()> {
     use futures::StreamExt as _;
     let listed = server::list(client).await?;
     if listed.is_empty() {
-        println!("no punctual schedules (run `punctual schedule apply`)");
+        crate::out!("no punctual schedules (run `punctual schedule apply`)");
     }
     let described: Vec<(String, Result<Option<Existing>, server::ServerError>)> = futures::stream::iter(listed)
         .map(|l| async move {
@@ -248,7 +248,7 @@ async fn list(client: &Client) -> anyhow::Result<()> {
             Err(e) => {
                 // One schedule this punctual cannot read (written by a newer one, edited by hand)
                 // must not hide the others.
-                println!("{id}  unreadable job: {e:#}");
+                crate::out!("{id}  unreadable job: {e:#}");
                 unreadable += 1;
                 continue;
             }
@@ -263,7 +263,7 @@ async fn list(client: &Client) -> anyhow::Result<()> {
             .filter_map(|a| Some((to_utc(a.actual_time.as_ref()?)? - to_utc(a.schedule_time.as_ref()?)?).num_milliseconds()))
             .collect();
         let lag = lags.iter().max().map_or("-".to_owned(), |max| format!("{}ms max over last {}", max, lags.len()));
-        println!(
+        crate::out!(
             "{id}  {state}  {}  next {next}  fires {}  missed(catch-up window) {}  overlap-skipped {}  lag {lag}",
             summary(&job),
             info.action_count,
@@ -294,16 +294,16 @@ fn plan_text(plan: &FirePlan) -> String {
 async fn describe(client: &Client, name: &str, count: usize) -> anyhow::Result<()> {
     let (job, existing) = scheduled(client, name).await?;
     let info = existing.raw.info.clone().unwrap_or_default();
-    println!(
+    crate::out!(
         "{} — {}{}",
         schedule_id(name),
         summary(&job),
         if existing.paused { format!(" — PAUSED: {}", existing.notes) } else { String::new() }
     );
-    println!("server's next fires (in {}) and the business keys punctual maps them to:", job.tz);
+    crate::out!("server's next fires (in {}) and the business keys punctual maps them to:", job.tz);
     let server_times: Vec<DateTime<Utc>> = info.future_action_times.iter().filter_map(to_utc).take(count).collect();
     for t in &server_times {
-        println!("  {}  -> {}", local(&job, *t), plan_text(&classify(&job, *t)));
+        crate::out!("  {}  -> {}", local(&job, *t), plan_text(&classify(&job, *t)));
     }
     let now = Utc::now();
     let ours: Vec<ExpectedFire> = expected_between(&job, now.date_naive(), now.date_naive() + Days::new(400))
@@ -311,9 +311,13 @@ async fn describe(client: &Client, name: &str, count: usize) -> anyhow::Result<(
         .filter(|f| f.at > now)
         .take(count)
         .collect();
-    println!(
+    crate::out!(
         "punctual's preview (calendar {} {}, roll {:?}, DST repeated {:?} / missing {:?}):",
-        job.calendar.name, job.calendar.version, job.spec.roll, job.spec.dst_repeated, job.spec.dst_missing
+        job.calendar.name,
+        job.calendar.version,
+        job.spec.roll,
+        job.spec.dst_repeated,
+        job.spec.dst_missing
     );
     for f in &ours {
         let note = if server_times.contains(&f.at) || server_times.last().is_some_and(|l| f.at > *l) {
@@ -321,7 +325,7 @@ async fn describe(client: &Client, name: &str, count: usize) -> anyhow::Result<(
         } else {
             "  (the server does not fire here?)"
         };
-        println!("  {}  {} (runs {}){note}", local(&job, f.at), f.occurrence.key, f.occurrence.effective_date);
+        crate::out!("  {}  {} (runs {}){note}", local(&job, f.at), f.occurrence.key, f.occurrence.effective_date);
     }
     Ok(())
 }
@@ -334,7 +338,7 @@ async fn trigger(client: &Client, task_queue: &str, name: &str, business_date: O
             .trigger(ScheduleOverlapPolicy::Unspecified, TriggerScheduleOptions::default())
             .await
             .with_context(|| format!("triggering job \"{name}\""))?;
-        println!("triggered {} now (the fire joins today's occurrence if it exists)", schedule_id(name));
+        crate::out!("triggered {} now (the fire joins today's occurrence if it exists)", schedule_id(name));
         return Ok(());
     };
     let day = date(&text, "--business-date")?;
@@ -349,7 +353,7 @@ async fn trigger(client: &Client, task_queue: &str, name: &str, business_date: O
     // The fire that serves the date, as the workflow computes it: with a roll, that fire also
     // serves the dates rolled onto it, and runs them in order.
     let plan = plan_text(&classify(&job, manual_fire_time(&job, day)));
-    println!(
+    crate::out!(
         "started {workflow_id} (run {}): the fire that serves {text} runs or joins, in order: {plan}",
         handle.info().run_id.clone().unwrap_or_default()
     );
@@ -424,11 +428,12 @@ async fn backfill(
             started += 1;
             occurrence.outcome
         };
-        println!("{key}: {outcome} (was {})", current.unwrap_or("missing"));
+        crate::out!("{key}: {outcome} (was {})", current.unwrap_or("missing"));
     }
-    println!(
+    crate::out!(
         "backfill {name} {}..{} ({mode:?}): {started} started, {joined} joined a run still going, {done} already done, {left} left alone",
-        range.0, range.1
+        range.0,
+        range.1
     );
     Ok(())
 }

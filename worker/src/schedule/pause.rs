@@ -41,7 +41,7 @@ pub async fn pause(client: &Client, task_queue: &str, name: &str, reason: &str) 
         .pause(Some(reason.to_owned()), PauseScheduleOptions::default())
         .await
         .with_context(|| format!("pausing job \"{name}\""))?;
-    println!("paused {} ({reason})", schedule_id(name));
+    crate::out!("paused {} ({reason})", schedule_id(name));
     if before.paused {
         // Nothing was due while it was paused already: only the note changed.
         return Ok(());
@@ -54,7 +54,7 @@ pub async fn pause(client: &Client, task_queue: &str, name: &str, reason: &str) 
     for fire in &due {
         let occurrence = start(client, queue, &job, fire, "pause", false).await?;
         done_before += usize::from(occurrence.outcome == "already_done");
-        println!(
+        crate::out!(
             "{}: due {} before the pause, not started by the scheduler: {}",
             fire.occurrence.key,
             fire.at.to_rfc3339(),
@@ -62,7 +62,7 @@ pub async fn pause(client: &Client, task_queue: &str, name: &str, reason: &str) 
         );
     }
     // Another start (a trigger, a backfill) may have run one of them already: found, not doubled.
-    println!(
+    crate::out!(
         "{} occurrence(s) due before the pause were not started by the scheduler: {} started now (or joined a run \
          still going), {done_before} already done",
         due.len(),
