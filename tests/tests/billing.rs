@@ -362,3 +362,50 @@ async fn a_repeated_effect_activity_replays_from_the_ledger() {
         .expect("JSON");
     assert_eq!(deliveries.len(), 1, "the replayed receipt never reached the sink: {deliveries:#?}");
 }
+
+/// tzdata keeps old names of renamed zones (`PRC` is `Asia/Shanghai`). A customer row under the
+/// old name is billed by the zone's run, and a run started under the old name bills the zone's
+/// customers as replays: before, compared as text, the first customer was silently skipped and
+/// the `PRC` run billed nobody and completed its key.
+#[tokio::test]
+async fn customers_under_an_old_name_of_the_zone_are_billed_once_by_either_name() {
+    let env = TestEnv::start("billing-zone-names").await;
+    let date = "2026-11-27";
+    sqlx::query(
+        "INSERT INTO customers (id, name, timezone, plan_cents, payment_method, status) \
+         VALUES ('C90001', 'Stored under PRC', 'PRC', 1000, 'pm_card_visa', 'active')",
+    )
+    .execute(env.world.ledger.pool())
+    .await
+    .expect("insert customer");
+    let old_name_invoice = keys::invoice_id("C90001", date);
+    let zone_customers = expected(30, date).invoices.len() as u64 + 1;
+    env.with_worker(async {
+        let first = run_to_completion(&env, date).await;
+        assert_eq!(first.totals.customers, zone_customers, "the demo customers and the one stored under PRC: {first:?}");
+        let invoices = env.world.invoices().await;
+        assert!(invoices.iter().any(|(id, _)| *id == old_name_invoice), "no invoice for C90001: {invoices:?}");
+        let charges_before = env.world.charges().await.len();
+
+        let key = keys::billing_run("PRC", date);
+        env.start_workflow("BillingRunWorkflow", &key, &json!({"business_date": date, "timezone": "PRC"}).to_string()).await;
+        let again = env.cli_json(&["workflow", "result", "--workflow-id", &key]).await;
+        assert_eq!(again["status"], "COMPLETED", "{again:#}");
+        assert_eq!(again["result"]["totals"]["customers"], zone_customers, "{again:#}");
+        assert_eq!(again["result"]["totals"]["already_done"], zone_customers, "every bill replayed: {again:#}");
+        assert_eq!(env.world.invoices().await.len(), invoices.len(), "no invoice added by the second name");
+        assert_eq!(env.world.charges().await.len(), charges_before, "no charge made twice");
+
+        // Reconciliation reads the zone's books under every name too: the PRC customer's
+        // invoice is in the report, matched, with no mismatch.
+        let key = format!("reconcile-zone-names/{date}");
+        env.start_workflow("ReconciliationWorkflow", &key, &json!({"business_date": date, "timezone": TZ}).to_string()).await;
+        let report = env.cli_json(&["workflow", "result", "--workflow-id", &key]).await;
+        assert_eq!(report["status"], "COMPLETED", "{report:#}");
+        let billed = invoices.iter().filter(|(id, _)| id.ends_with(&date.replace('-', ""))).count();
+        assert_eq!(report["result"]["invoices"], billed, "{report:#}");
+        assert_eq!(report["result"]["matched"], billed, "{report:#}");
+    })
+    .await;
+    assert_eq!(env.world.payments_for(&old_name_invoice).await, 1);
+}

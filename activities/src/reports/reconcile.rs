@@ -6,6 +6,7 @@ use super::{OPS_CHANNEL, OPS_RECIPIENT};
 use crate::failure;
 use crate::ledger::{Caller, Claim, EffectError, Ledger};
 use crate::outside::{ProviderClient, SinkClient};
+use crate::zone_names::{names_of_zone, placeholders};
 use punctual_workflows::keys as billing_keys;
 use punctual_workflows::reports::keys;
 use punctual_workflows::reports::types::*;
@@ -93,22 +94,27 @@ fn reading(what: &'static str) -> impl FnOnce(sqlx::Error) -> ActivityError {
 /// the zone's customers on the date.
 async fn read_books(ledger: &Ledger, provider: &ProviderClient, input: &ReconciliationInput) -> Result<Books, ActivityError> {
     let pool = ledger.pool();
-    let customers: Vec<String> = sqlx::query_scalar("SELECT id FROM customers WHERE timezone = $1")
-        .bind(&input.timezone)
-        .fetch_all(pool)
-        .await
-        .map_err(reading("customers"))?;
-    let rows = sqlx::query(
+    // The zone's customers under any of its names, as its billing runs bill them.
+    let names = names_of_zone(&input.timezone);
+    let zone_in = placeholders(1, names.len());
+    let customers_sql = format!("SELECT id FROM customers WHERE timezone IN ({zone_in})");
+    let mut customers = sqlx::query_scalar::<_, String>(&customers_sql);
+    for name in &names {
+        customers = customers.bind(name);
+    }
+    let customers: Vec<String> = customers.fetch_all(pool).await.map_err(reading("customers"))?;
+    let invoices_sql = format!(
         "SELECT i.id, i.amount_cents, i.status, p.charge_id, p.amount_cents AS paid_cents \
          FROM invoices i JOIN customers c ON c.id = i.customer_id \
          LEFT JOIN payments p ON p.invoice_id = i.id \
-         WHERE c.timezone = $1 AND i.business_date = $2 ORDER BY i.id",
-    )
-    .bind(&input.timezone)
-    .bind(&input.business_date)
-    .fetch_all(pool)
-    .await
-    .map_err(reading("invoices"))?;
+         WHERE c.timezone IN ({zone_in}) AND i.business_date = ${} ORDER BY i.id",
+        names.len() + 1
+    );
+    let mut rows = sqlx::query(&invoices_sql);
+    for name in &names {
+        rows = rows.bind(name);
+    }
+    let rows = rows.bind(&input.business_date).fetch_all(pool).await.map_err(reading("invoices"))?;
     let invoices = rows
         .iter()
         .map(|row| {
