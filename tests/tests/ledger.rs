@@ -448,6 +448,33 @@ async fn sqlite_file_and_directories_are_created_and_shared() {
     assert_eq!(other.entry("k").await.expect("read").expect("row").result, Some(json!("v")));
 }
 
+/// The commands that read what happened (`failures`, `schedule audit`, `schedule backfill`) open
+/// the ledger with `open_existing`: a mistyped path names itself and creates nothing, where it
+/// used to create an empty ledger reporting that nothing ever ran. Through the CLI as users type it.
+#[tokio::test]
+async fn a_missing_sqlite_file_is_refused_by_the_reading_commands_and_not_created() {
+    let base = punctual_tests::fresh_sqlite_url("typo");
+    let path = std::path::PathBuf::from(base.trim_start_matches("sqlite://")).with_file_name("typo/dir/ledger.db");
+    let url = format!("sqlite://{}", path.display());
+    let err = Ledger::open_existing(&url).await.expect_err("a missing file is refused");
+    assert!(matches!(&err, LedgerError::Missing(p) if p.ends_with("typo/dir/ledger.db")), "{err:?}");
+    assert!(!err.is_retryable());
+
+    let run = std::process::Command::new(punctual_tests::server::punctual_bin())
+        .args(["failures", "list"])
+        .env("PUNCTUAL_DATABASE_URL", &url)
+        .output()
+        .expect("run punctual failures list");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "failures list on a missing ledger must fail");
+    assert!(stderr.contains("no ledger at") && stderr.contains("typo/dir/ledger.db"), "{stderr}");
+    assert!(!path.parent().expect("parent").exists(), "nothing created at {}", path.display());
+
+    // The worker's own open still creates it, and then the reading open finds it.
+    Ledger::connect(&url).await.expect("connect creates");
+    Ledger::open_existing(&url).await.expect("now it exists");
+}
+
 #[tokio::test]
 async fn postgres_backend_is_reported() {
     let ledger = Ledger::connect(&punctual_tests::fresh_database("backend").await).await.expect("connect");

@@ -25,16 +25,32 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
 /// Connections per process.
 const MAX_CONNECTIONS: u32 = 10;
 
-/// Opens `url` and runs the migrations; see [`Ledger::connect`].
-pub(crate) async fn connect(url: &str) -> Result<Ledger, LedgerError> {
+/// What to do when a SQLite URL names a file that does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IfMissing {
+    /// Create it (and its directories): the worker's and `seed`'s first start.
+    Create,
+    /// Fail with [`LedgerError::Missing`]: commands that read what already happened.
+    Refuse,
+}
+
+/// Opens `url` and runs the migrations; see [`Ledger::connect`] and [`Ledger::open_existing`].
+pub(crate) async fn connect(url: &str, if_missing: IfMissing) -> Result<Ledger, LedgerError> {
     sqlx::any::install_default_drivers();
     let target = parse(url)?;
     let shown = redact(url);
+    let mut created = false;
     if let Target::Sqlite { path, .. } = &target
-        && let Some(dir) = path.parent()
+        && !path.exists()
     {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| LedgerError::Unavailable(format!("creating directory {} for {shown}: {e}", dir.display())))?;
+        if if_missing == IfMissing::Refuse {
+            return Err(LedgerError::Missing(path.display().to_string()));
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| LedgerError::Unavailable(format!("creating directory {} for {shown}: {e}", dir.display())))?;
+        }
+        created = true;
     }
     let options = AnyConnectOptions::from_str(target.url())
         .map_err(|e| LedgerError::InvalidUrl(format!("`{shown}`: {}", scrub(&e.to_string(), url))))?;
@@ -65,7 +81,11 @@ pub(crate) async fn connect(url: &str) -> Result<Ledger, LedgerError> {
         .connect_lazy_with(options);
     let ledger = Ledger { pool, backend };
     migrate(&ledger, &shown).await?;
-    tracing::info!(database = %shown, ?backend, "ledger ready");
+    if created {
+        // Said loudly: a typo in the path is otherwise an empty ledger that looks like any other.
+        tracing::warn!(database = %shown, "created a new, empty ledger file; if one should have existed, check PUNCTUAL_DATABASE_URL");
+    }
+    tracing::info!(database = %shown, ?backend, created, "ledger ready");
     Ok(ledger)
 }
 

@@ -116,6 +116,12 @@ pub enum LedgerError {
     /// The database URL is not one the ledger can open.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
+    /// A command that reads an existing ledger was pointed at a SQLite file that does not exist
+    /// (a typo would otherwise create an empty ledger and report that nothing ever ran).
+    #[error(
+        "no ledger at {0}: the file does not exist (check PUNCTUAL_DATABASE_URL; the worker creates it when it first starts)"
+    )]
+    Missing(String),
 }
 
 impl LedgerError {
@@ -130,7 +136,8 @@ impl LedgerError {
             | Self::NotClaimed { .. }
             | Self::Migration(_)
             | Self::Corrupt(_)
-            | Self::InvalidUrl(_) => false,
+            | Self::InvalidUrl(_)
+            | Self::Missing(_) => false,
         }
     }
 

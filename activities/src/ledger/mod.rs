@@ -77,7 +77,15 @@ impl Ledger {
     /// [`LedgerError::Unavailable`] naming the database (password shown as `***`) when it cannot
     /// be reached, [`LedgerError::Migration`] when the schema cannot be brought up to date.
     pub async fn connect(url: &str) -> Result<Ledger, LedgerError> {
-        connect::connect(url).await
+        connect::connect(url, connect::IfMissing::Create).await
+    }
+
+    /// Opens a ledger that must already exist: what the commands that read or repair what the
+    /// worker did use (`failures`, `schedule audit`, `schedule backfill`). A SQLite file that
+    /// does not exist is [`LedgerError::Missing`] instead of a new, empty ledger in which
+    /// nothing ever ran. PostgreSQL is opened as by [`Ledger::connect`].
+    pub async fn open_existing(url: &str) -> Result<Ledger, LedgerError> {
+        connect::connect(url, connect::IfMissing::Refuse).await
     }
 
     /// The connection pool, for the business tables that live beside the ledger.

@@ -72,7 +72,7 @@ pub enum FailuresCommand {
 
 /// Runs one `punctual failures` subcommand.
 pub async fn run(args: FailuresArgs) -> anyhow::Result<()> {
-    let ledger = Ledger::connect(&args.database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
+    let ledger = Ledger::open_existing(&args.database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
     match &args.command {
         FailuresCommand::List { all } => list(&ledger, *all).await,
         FailuresCommand::Retry { business_key, wait } => {

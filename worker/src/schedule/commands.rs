@@ -47,7 +47,7 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         }
         ScheduleCommand::Trigger { job, business_date } => trigger(&client, &args.task_queue, &job, business_date).await,
         ScheduleCommand::Backfill { job, from, to, mode, database_url } => {
-            let ledger = Ledger::connect(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
+            let ledger = Ledger::open_existing(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
             backfill(&client, &ledger, &args.task_queue, &job, date_range(&from, &to)?, mode).await
         }
         ScheduleCommand::Delete { job } => {
@@ -59,7 +59,7 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
             Ok(())
         }
         ScheduleCommand::Audit { from, to, job, repair, database_url } => {
-            let ledger = Ledger::connect(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
+            let ledger = Ledger::open_existing(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
             let range = date_range(&from, &to)?;
             super::audit::audit(&client, &ledger, &args.config, &args.task_queue, job.as_deref(), range, repair).await
         }
