@@ -281,6 +281,58 @@ async fn each_scheduled_start_observes_its_lag_once() {
     assert_eq!(scraped.get("punctual_runs_total", &[("job", &job), ("outcome", "committed")]), committed);
 }
 
+/// "Trigger now" on a daily job (`punctual schedule trigger JOB`, the server's TriggerImmediately)
+/// runs the day's occurrence, but it is not a fire the calendar made late: the server gives it the
+/// same nominal-time attribute as a real fire, so the fire's plan tells it apart and it counts as
+/// `manual`. Before, each such trigger added its distance from the day's slot to the lag
+/// histogram, hours for a job that fires once a day.
+#[tokio::test]
+async fn a_trigger_now_runs_the_occurrence_but_observes_no_schedule_lag() {
+    let env = TestEnv::start("metrics-trigger-now").await;
+    let (_worker, base) = spawn_with_metrics(&env, &[]);
+    let job = format!("now-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
+    // A slot six hours from now: the trigger's instant is never one the job fires at, and the
+    // schedule itself does not fire while the test runs.
+    let slot = (chrono::Utc::now() - chrono::Duration::hours(6)).format("%H:%M");
+    let config = std::env::temp_dir().join(format!("punctual-metrics-{}.toml", env.task_queue));
+    let text = format!(
+        "[jobs.{job}]\nworkflow = \"BillingRunWorkflow\"\ninput = {{ timezone = \"Europe/Paris\" }}\n\
+         timezone = \"UTC\"\nat = \"{slot}\"\n"
+    );
+    std::fs::write(&config, text).expect("write jobs file");
+    let config = config.display().to_string();
+    let schedule = async |args: &[&str]| {
+        let mut all = vec!["schedule", "--config", &config];
+        all.extend_from_slice(args);
+        let out = env.punctual(&all).await;
+        assert!(out.success, "punctual {all:?}:\n{}\n{}", out.stdout, out.stderr);
+    };
+    schedule(&["apply"]).await;
+    schedule(&["trigger", &job]).await;
+    let rows = async || punctual_activities::jobs::rows_between(&env.world.ledger, &job, "0000", "9999").await.expect("rows");
+    eventually("the triggered occurrence committed", WAIT, async || {
+        (rows().await.iter().any(|r| r.status == "committed")).then_some(())
+    })
+    .await;
+    schedule(&["delete", &job]).await;
+    let fires = format!("JobName='{job}' AND WorkflowType='ScheduledJobWorkflow'");
+    let fire = eventually("the fire closed", WAIT, async || {
+        let listed = env.cli_json(&["workflow", "list", "--query", &fires]).await;
+        let listed = listed.as_array()?.clone();
+        (listed.len() == 1 && listed[0]["status"] != "WORKFLOW_EXECUTION_STATUS_RUNNING").then(|| listed[0].clone())
+    })
+    .await;
+    let id = fire["execution"]["workflowId"].as_str().expect("fire's workflow id").to_owned();
+    let result = env.cli_json(&["workflow", "result", "--workflow-id", &id]).await;
+    assert_eq!(result["result"]["trigger"], "manual", "{result:#}");
+    assert_eq!(result["result"]["occurrences"][0]["outcome"], "committed", "{result:#}");
+
+    let scraped = scrape(&base).await;
+    let lag = "punctual_schedule_lag_seconds";
+    assert_eq!(scraped.get("punctual_runs_total", &[("job", &job), ("outcome", "committed")]), 1.0, "{}", scraped.text);
+    assert_eq!(scraped.get(&format!("{lag}_count"), &[("job", &job)]), 0.0, "{}", scraped.text);
+}
+
 #[tokio::test]
 async fn probes_say_alive_but_not_ready_while_temporal_is_unreachable() {
     let env = TestEnv::start("metrics-probes").await;

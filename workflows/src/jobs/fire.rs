@@ -9,6 +9,8 @@
 //! - from a manual start with `business_date`: that date's first expected fire;
 //! - otherwise (a plain `temporal workflow start`): the workflow's start time.
 //!
+//! A schedule's fire at an instant the job never fires at ("trigger now") counts as `manual`.
+//!
 //! Then [`classify`] maps it to business keys and each occurrence is started or joined through
 //! `StartOccurrence`; the fire waits for them (so the schedule's overlap policy governs
 //! occurrences of the job) and records skips visibly (`RunOutcome=skipped_holiday` ...).
@@ -49,6 +51,7 @@ impl ScheduledJobWorkflow {
         let (nominal, trigger) = nominal_time(ctx, &job, input.business_date.as_deref())?;
         ctx.upsert_search_attributes([search::JOB_NAME.value_set(job.name().to_owned())]);
         let plan = classify(&job, nominal);
+        let trigger = triggered_by(trigger, &plan);
         if !ctx.is_replaying() {
             tracing::info!(job = job.name(), nominal = %rfc3339(nominal), trigger, ?plan, "fire classified");
         }
@@ -185,6 +188,18 @@ fn nominal_time(
         return Ok((DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at), "cron"));
     }
     Ok((start, "manual"))
+}
+
+/// What started the fire, now that its plan is known. A schedule's fire at an instant the job
+/// never fires at is someone's "trigger now" (`punctual schedule trigger`, `temporal schedule
+/// trigger`, the Web UI's Trigger): the server gives it the same attribute as a fire of the
+/// calendar, so only the plan tells them apart. It counts as `manual`, so its occurrences are
+/// not recorded as schedule lag: late on purpose, not late because the fleet was.
+fn triggered_by(trigger: &'static str, plan: &FirePlan) -> &'static str {
+    match plan {
+        FirePlan::Run { exact: false, repeated_wall_time: false, .. } if trigger == "schedule" => "manual",
+        _ => trigger,
+    }
 }
 
 /// Sleeps on a durable timer until `due` if it is still ahead (workflow time, not a clock).
