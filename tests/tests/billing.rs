@@ -370,7 +370,7 @@ async fn a_repeated_effect_activity_replays_from_the_ledger() {
 #[tokio::test]
 async fn customers_under_an_old_name_of_the_zone_are_billed_once_by_either_name() {
     let env = TestEnv::start("billing-zone-names").await;
-    let date = "2026-11-27";
+    let date = "2026-12-12";
     sqlx::query(
         "INSERT INTO customers (id, name, timezone, plan_cents, payment_method, status) \
          VALUES ('C90001', 'Stored under PRC', 'PRC', 1000, 'pm_card_visa', 'active')",
