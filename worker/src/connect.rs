@@ -125,21 +125,21 @@ impl TemporalTarget {
                 Ok(client) => return Ok(client),
                 Err(err) => {
                     let waited = started.elapsed();
-                    if waited + backoff > timeout {
+                    let Some(pause) = next_pause(waited, backoff, timeout) else {
                         return Err(ConnectError::Unreachable {
                             address: self.address(),
                             namespace: self.namespace().to_owned(),
                             waited,
                             last_error: err.to_string(),
                         });
-                    }
+                    };
                     tracing::warn!(
                         address = %self.address(),
-                        retry_in_ms = backoff.as_millis() as u64,
+                        retry_in_ms = pause.as_millis() as u64,
                         error = %err,
                         "Temporal server not reachable yet"
                     );
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(pause).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
@@ -147,9 +147,34 @@ impl TemporalTarget {
     }
 }
 
+/// The pause before the next dial, or `None` once `timeout` has passed. The last pause is cut
+/// to what is left, so the last dial happens at the timeout: giving up when the next full
+/// backoff would overshoot gave up after 7.75 s of a 10 s timeout.
+fn next_pause(waited: Duration, backoff: Duration, timeout: Duration) -> Option<Duration> {
+    let left = timeout.checked_sub(waited).filter(|left| !left.is_zero())?;
+    Some(backoff.min(left))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dials that fail at once: the pauses add up to the whole timeout, then it gives up.
+    #[test]
+    fn the_dialling_lasts_the_whole_timeout() {
+        for secs in [1, 2, 10, 30, 61] {
+            let timeout = Duration::from_secs(secs);
+            let (mut waited, mut backoff, mut dials) = (Duration::ZERO, FIRST_BACKOFF, 1);
+            while let Some(pause) = next_pause(waited, backoff, timeout) {
+                waited += pause;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                dials += 1;
+            }
+            assert_eq!(waited, timeout, "{secs}s timeout");
+            assert!(dials >= 2, "{secs}s timeout: {dials} dials");
+        }
+        assert_eq!(next_pause(Duration::from_secs(11), FIRST_BACKOFF, Duration::from_secs(10)), None);
+    }
 
     #[test]
     fn compression_defaults_to_none_and_names_a_bad_value() {
