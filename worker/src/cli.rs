@@ -1,7 +1,7 @@
 //! Command-line interface of the `punctual` binary.
 
 use crate::backends::BackendArgs;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use punctual_workflows::names;
 use std::{net::SocketAddr, time::Duration};
 
@@ -25,6 +25,50 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Parses the command line, as `Cli::parse` does, but a bad value that came from a variable
+/// names the variable. clap reports every bad value as its flag (`invalid value 'abc' for
+/// '--workflow-slots <N>'`), which sends someone who set `PUNCTUAL_WORKFLOW_SLOTS` in a compose
+/// file looking for a flag they never typed.
+pub fn parse() -> Cli {
+    let err = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(err) => err,
+    };
+    let note = from_variable(&err, &std::env::args().collect::<Vec<_>>());
+    let _ = err.print();
+    if let Some(variable) = note {
+        eprintln!("note: that value came from the environment variable {variable}, not from the command line");
+    }
+    std::process::exit(err.exit_code())
+}
+
+/// The variable a rejected value was read from: the flag `err` names has an `env`, the variable
+/// is set, and the command line does not carry the flag.
+fn from_variable(err: &clap::Error, args: &[String]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(err.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+        return None;
+    }
+    let Some(ContextValue::String(shown)) = err.get(ContextKind::InvalidArg) else { return None };
+    let long = shown.strip_prefix("--")?.split([' ', '=']).next()?;
+    let typed = args.iter().any(|a| a == &format!("--{long}") || a.starts_with(&format!("--{long}=")));
+    if typed {
+        return None;
+    }
+    let variable = env_of(&Cli::command(), long)?;
+    std::env::var_os(&variable).is_some().then_some(variable)
+}
+
+/// The `env` of the flag `--long` anywhere in `command`'s tree.
+fn env_of(command: &clap::Command, long: &str) -> Option<String> {
+    command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long))
+        .and_then(|arg| arg.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .or_else(|| command.get_subcommands().find_map(|sub| env_of(sub, long)))
 }
 
 /// The subcommands.

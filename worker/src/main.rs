@@ -21,7 +21,7 @@ use temporalio_sdk::runtime::RuntimeOptions;
 use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = punctual_worker::cli::parse();
     // Before the runtime exists: a bad value stops here, naming the variable.
     let runtime = match Flavor::from_env().and_then(|flavor| flavor.build().map_err(|e| format!("tokio runtime: {e}"))) {
         Ok(runtime) => runtime,
