@@ -4,7 +4,6 @@
 #![warn(clippy::print_stdout)]
 
 use anyhow::Context;
-use clap::Parser;
 use punctual_worker::{
     cli::{Cli, CodecServerArgs, Command, NotifySinkArgs, PseudonymArgs, SandboxProviderArgs, SeedArgs, WorkerArgs},
     codec,
