@@ -125,6 +125,14 @@ async fn fires_missed_while_the_server_was_down_run_once_or_are_recorded_as_miss
     assert!(odd_line.contains("unreadable job") && odd_line.contains("Mars/Olympus"), "{odd_line}");
     assert!(with_odd.stdout.contains(&format!("punctual-{record} ")), "the others still listed:\n{}", with_odd.stdout);
     assert!(env.cli(&["schedule", "delete", "--schedule-id", &odd_id]).await.success);
+    // Such a job's fire, started by hand, fails at once as `InvalidInput`, not retried.
+    let by_hand = format!("{odd_id}-by-hand");
+    env.start_workflow("ScheduledJobWorkflow", &by_hand, input.trim()).await;
+    let failed = env.cli(&["workflow", "result", "--workflow-id", &by_hand, "-o", "json"]).await;
+    assert!(!failed.success, "the fire of an unreadable job completed:\n{}", failed.stdout);
+    let failure = failed.stdout.replace([' ', '\n'], "");
+    assert!(failure.contains("\"type\":\"InvalidInput\"") && failure.contains("\"nonRetryable\":true"), "{}", failed.stdout);
+    assert!(failure.contains("Mars/Olympus"), "{}", failed.stdout);
 
     // The chain resumed across the restart: the parent committed, then the waiting child.
     let parent_row = settled(&env, &parent, &format!("{parent}/2026-11-20")).await;

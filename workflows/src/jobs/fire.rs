@@ -21,7 +21,7 @@ use super::occurrence::{parse, rfc3339};
 use super::plan::{FirePlan, classify, expected_fires};
 use super::types::*;
 use crate::billing::options::activity;
-use crate::input::{InputError, JsonInput};
+use crate::input::{INVALID_INPUT, InputError, JsonInput};
 use crate::{names, search};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::time::Duration;
@@ -47,7 +47,9 @@ impl ScheduledJobWorkflow {
     #[run(name = names::SCHEDULED_JOB_WORKFLOW)]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: JsonInput) -> WorkflowResult<FireResult> {
         let input: FireInput = parse(&input)?;
-        let job = Job::resolve(input.job.clone()).map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
+        // A job no fire can run (a zone or calendar this build does not know): `InvalidInput`,
+        // like every other input the workflow refuses, never retried.
+        let job = Job::resolve(input.job.clone()).map_err(|e| invalid_job(&e.to_string()))?;
         let (nominal, trigger) = nominal_time(ctx, &job, input.business_date.as_deref())?;
         ctx.upsert_search_attributes([search::JOB_NAME.value_set(job.name().to_owned())]);
         let plan = classify(&job, nominal);
@@ -188,6 +190,11 @@ fn nominal_time(
         return Ok((DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at), "cron"));
     }
     Ok((start, "manual"))
+}
+
+/// The non-retryable `InvalidInput` failure of a job that cannot be resolved.
+fn invalid_job(message: &str) -> ApplicationFailure {
+    ApplicationFailure::builder(message.to_owned()).type_name(INVALID_INPUT.to_owned()).non_retryable(true).build()
 }
 
 /// What started the fire, now that its plan is known. A schedule's fire at an instant the job
