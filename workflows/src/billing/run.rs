@@ -64,6 +64,16 @@ impl BillingMode {
     }
 }
 
+/// The refusal of a `resume` given by a caller (`got` says where it was found): only a run sets
+/// it, for its own continuation, and from anyone else it would skip customers.
+pub fn resume_refused(got: &str) -> InputError {
+    InputError::Invalid {
+        field: "resume",
+        expected: "absent: a run sets it only for its own continuation".to_owned(),
+        got: got.to_owned(),
+    }
+}
+
 /// Where a continued run resumes; set by the workflow itself when it continues as new.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {
@@ -148,12 +158,7 @@ impl BillingRunWorkflow {
         // `resume` is the run's own state, handed to its continuation; from a caller it would skip
         // customers and complete the date's key with them unbilled.
         if run.resume.is_some() && ctx.info().continued_from_run_id().is_none() {
-            return Err(InputError::Invalid {
-                field: "resume",
-                expected: "absent: a run sets it only for its own continuation".to_owned(),
-                got: "a value on a run that was not continued".to_owned(),
-            }
-            .into());
+            return Err(resume_refused("a value on a run that was not continued").into());
         }
         let key = keys::billing_run(&run.timezone, &run.business_date);
         let mut user_input = serde_json::json!({ "business_date": run.business_date, "timezone": run.timezone });

@@ -54,11 +54,7 @@ impl RunnableError {
 /// valid date: the fire supplies the real one).
 pub fn check(workflow: &str, input: &Map<String, Value>, business_date: &str) -> Result<(), RunnableError> {
     if workflow == names::BILLING_RUN_WORKFLOW && input.contains_key("resume") {
-        let error = InputError::Invalid {
-            field: "resume",
-            expected: "absent: a run sets it only for its own continuation".to_owned(),
-            got: "a value in the job's input".to_owned(),
-        };
+        let error = crate::billing::run::resume_refused("a value in the job's input");
         return Err(RunnableError::Input { workflow: workflow.to_owned(), error });
     }
     let mut with_date = input.clone();
