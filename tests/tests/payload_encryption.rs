@@ -462,6 +462,8 @@ async fn bad_keys_stop_every_command_by_name_and_no_key_is_ever_printed() {
                 .unwrap_or_else(|_| panic!("{command:?} kept running with {message}"));
             assert!(!out.success, "{command:?} ran with {message}");
             assert!(out.stderr.contains(message), "{command:?}: {}", out.stderr);
+            let said = out.stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+            assert_eq!(said.matches(message).count(), 1, "{command:?} says it once: {said}");
             for (_, value) in &vars {
                 assert!(
                     !out.stderr.contains(value.as_str()) && !out.stdout.contains(value.as_str()),

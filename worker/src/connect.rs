@@ -30,8 +30,9 @@ pub enum ConnectError {
     #[error("invalid Temporal connection settings (TEMPORAL_* variables or temporal.toml): {0}")]
     Config(String),
     /// The PUNCTUAL_PAYLOAD_KEY* variables are malformed (the message names which, never a key).
+    // Its text is in the message, so it is not also a `source`: `{:#}` would print it twice.
     #[error("invalid payload encryption settings: {0}")]
-    PayloadKeys(#[from] KeyError),
+    PayloadKeys(KeyError),
     /// Nothing answered at the address for the whole retry window.
     #[error(
         "no Temporal server answered at {address} (namespace `{namespace}`) within {waited:?}: \
@@ -89,7 +90,7 @@ impl TemporalTarget {
         let (mut connection, mut client) = ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
             .map_err(|err: ConfigError| ConnectError::Config(err.to_string()))?;
         connection.grpc_compression = grpc_compression(std::env::var(GRPC_COMPRESSION_ENV).ok().as_deref())?;
-        let keys = KeyRing::from_env()?;
+        let keys = KeyRing::from_env().map_err(ConnectError::PayloadKeys)?;
         let payload_key_id = keys.current_id().map(str::to_owned);
         // Installed even without keys: then it passes everything through, but an encrypted
         // payload fails with an error naming PUNCTUAL_PAYLOAD_KEY instead of as unreadable JSON.
