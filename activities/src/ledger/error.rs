@@ -111,8 +111,9 @@ pub enum LedgerError {
     #[error("ledger data is corrupt: {0}")]
     Corrupt(String),
     /// The effect failed; nothing was recorded.
+    // Not a `source` too: its text is in the message, and a cause chain (`{:#}`) would repeat it.
     #[error("effect failed: {0}")]
-    Effect(#[from] EffectError),
+    Effect(EffectError),
     /// The database URL is not one the ledger can open.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
@@ -122,6 +123,12 @@ pub enum LedgerError {
         "no ledger at {0}: the file does not exist (check PUNCTUAL_DATABASE_URL; the worker creates it when it first starts)"
     )]
     Missing(String),
+}
+
+impl From<EffectError> for LedgerError {
+    fn from(err: EffectError) -> Self {
+        Self::Effect(err)
+    }
 }
 
 impl LedgerError {
