@@ -236,25 +236,31 @@ async fn a_billing_run_moves_each_counter_by_exactly_its_effects() {
     assert_eq!(env.world.charges().await.len() as f64, charged, "no new charge at the provider");
 }
 
+/// A job billing a zone with no customers (cheap fires, each its own occurrence) with `timing`,
+/// named after the test's task queue, alone in its jobs file: `(job name, jobs file)`.
+fn cheap_job(env: &TestEnv, prefix: &str, timing: &str) -> (String, String) {
+    let job =
+        format!("{prefix}-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
+    let config = std::env::temp_dir().join(format!("punctual-metrics-{}.toml", env.task_queue));
+    let text = format!("[jobs.{job}]\nworkflow = \"BillingRunWorkflow\"\ninput = {{ timezone = \"Europe/Paris\" }}\n{timing}\n");
+    std::fs::write(&config, text).expect("write jobs file");
+    (job, config.display().to_string())
+}
+
+/// `punctual schedule --config CONFIG ARGS`, which must succeed.
+async fn schedule_ok(env: &TestEnv, config: &str, args: &[&str]) {
+    let mut all = vec!["schedule", "--config", config];
+    all.extend_from_slice(args);
+    let out = env.punctual(&all).await;
+    assert!(out.success, "punctual {all:?}:\n{}\n{}", out.stdout, out.stderr);
+}
+
 #[tokio::test]
 async fn each_scheduled_start_observes_its_lag_once() {
     let env = TestEnv::start("metrics-lag").await;
     let (_worker, base) = spawn_with_metrics(&env, &[]);
-    let job = format!("lag-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
-    // Billing a zone with no customers: cheap fires, each its own occurrence.
-    let config = std::env::temp_dir().join(format!("punctual-metrics-{}.toml", env.task_queue));
-    let text = format!(
-        "[jobs.{job}]\nworkflow = \"BillingRunWorkflow\"\ninput = {{ timezone = \"Europe/Paris\" }}\n\
-         timezone = \"{TZ}\"\nevery = \"3s\"\n"
-    );
-    std::fs::write(&config, text).expect("write jobs file");
-    let config = config.display().to_string();
-    let schedule = async |args: &[&str]| {
-        let mut all = vec!["schedule", "--config", &config];
-        all.extend_from_slice(args);
-        let out = env.punctual(&all).await;
-        assert!(out.success, "punctual {all:?}:\n{}\n{}", out.stdout, out.stderr);
-    };
+    let (job, config) = cheap_job(&env, "lag", &format!("timezone = \"{TZ}\"\nevery = \"3s\""));
+    let schedule = async |args: &[&str]| schedule_ok(&env, &config, args).await;
     schedule(&["apply"]).await;
     let rows = async || punctual_activities::jobs::rows_between(&env.world.ledger, &job, "0000", "9999").await.expect("rows");
     eventually("two committed occurrences", WAIT, async || {
@@ -290,23 +296,11 @@ async fn each_scheduled_start_observes_its_lag_once() {
 async fn a_trigger_now_runs_the_occurrence_but_observes_no_schedule_lag() {
     let env = TestEnv::start("metrics-trigger-now").await;
     let (_worker, base) = spawn_with_metrics(&env, &[]);
-    let job = format!("now-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
     // A slot six hours from now: the trigger's instant is never one the job fires at, and the
     // schedule itself does not fire while the test runs.
     let slot = (chrono::Utc::now() - chrono::Duration::hours(6)).format("%H:%M");
-    let config = std::env::temp_dir().join(format!("punctual-metrics-{}.toml", env.task_queue));
-    let text = format!(
-        "[jobs.{job}]\nworkflow = \"BillingRunWorkflow\"\ninput = {{ timezone = \"Europe/Paris\" }}\n\
-         timezone = \"UTC\"\nat = \"{slot}\"\n"
-    );
-    std::fs::write(&config, text).expect("write jobs file");
-    let config = config.display().to_string();
-    let schedule = async |args: &[&str]| {
-        let mut all = vec!["schedule", "--config", &config];
-        all.extend_from_slice(args);
-        let out = env.punctual(&all).await;
-        assert!(out.success, "punctual {all:?}:\n{}\n{}", out.stdout, out.stderr);
-    };
+    let (job, config) = cheap_job(&env, "now", &format!("timezone = \"UTC\"\nat = \"{slot}\""));
+    let schedule = async |args: &[&str]| schedule_ok(&env, &config, args).await;
     schedule(&["apply"]).await;
     schedule(&["trigger", &job]).await;
     let rows = async || punctual_activities::jobs::rows_between(&env.world.ledger, &job, "0000", "9999").await.expect("rows");
