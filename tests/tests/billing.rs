@@ -150,6 +150,45 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
     })
     .await;
     assert_eq!(found, want);
+
+    // The void is final. The account reopens and someone runs the compensated saga again by
+    // hand: its charge (refunded) replays, and the payment is refused, so the invoice stays void,
+    // unpaid, with no receipt. Before, it was marked paid on the refunded charge and a receipt
+    // went out with no money collected.
+    let inv = &e.closed[0];
+    let (customer, amount, method): (String, i64, String) = sqlx::query_as(
+        "SELECT i.customer_id, i.amount_cents, c.payment_method FROM invoices i JOIN customers c ON c.id = i.customer_id \
+         WHERE i.id = $1",
+    )
+    .bind(inv)
+    .fetch_one(env.world.ledger.pool())
+    .await
+    .expect("the closed account's invoice");
+    sqlx::query("UPDATE customers SET status = 'active' WHERE id = $1")
+        .bind(&customer)
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("reopen the account");
+    let (charges, refunds, delivered) =
+        (env.world.charges().await.len(), env.world.refunds().await.len(), env.world.delivered().await.len());
+    let input = json!({"invoice_id": inv, "customer_id": customer, "business_date": date, "amount_cents": amount,
+                       "payment_method": method});
+    let again = env
+        .with_worker(async {
+            env.start_workflow("PaymentSagaWorkflow", &keys::payment_saga(inv), &input.to_string()).await;
+            env.cli_json(&["workflow", "result", "--workflow-id", &keys::payment_saga(inv)]).await
+        })
+        .await;
+    assert_eq!(again["result"]["outcome"], "compensated", "{again:#}");
+    assert!(again["result"]["reason"].as_str().is_some_and(|r| r.contains("voided")), "{again:#}");
+    let status = env.world.invoices().await.into_iter().find(|(id, _)| id == inv).map(|(_, status)| status);
+    assert_eq!(status.as_deref(), Some("void"), "{inv} stays void");
+    assert_eq!(env.world.payments_for(inv).await, 0, "no payment recorded for {inv}");
+    assert_eq!(
+        (env.world.charges().await.len(), env.world.refunds().await.len(), env.world.delivered().await.len()),
+        (charges, refunds, delivered),
+        "no new charge, refund or receipt"
+    );
 }
 
 #[tokio::test]

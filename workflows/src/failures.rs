@@ -7,6 +7,9 @@ use temporalio_sdk::{ActivityExecutionError, ChildWorkflowExecutionError};
 pub const PAYMENT_DECLINED: &str = "PaymentDeclined";
 /// The customer's account is closed: payments cannot be recorded, never retried.
 pub const ACCOUNT_CLOSED: &str = "AccountClosed";
+/// The invoice was voided (its payment refused, its charge refunded): a voided bill is never
+/// paid again, even if its account reopens. A business outcome, never retried.
+pub const INVOICE_VOID: &str = "InvoiceVoid";
 /// The same business key was used with different parameters: never retried.
 pub const IDEMPOTENCY_CONFLICT: &str = "IdempotencyConflict";
 

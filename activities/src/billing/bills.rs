@@ -7,7 +7,7 @@
 use crate::failure;
 use crate::ledger::{Caller, EffectError, Ledger, Once};
 use punctual_workflows::billing::types::*;
-use punctual_workflows::failures::ACCOUNT_CLOSED;
+use punctual_workflows::failures::{ACCOUNT_CLOSED, INVOICE_VOID};
 use punctual_workflows::keys;
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
@@ -89,8 +89,22 @@ pub(super) async fn generate(ledger: &Ledger, caller: &Caller, input: &GenerateB
     Ok(once.into_inner())
 }
 
-/// Whether `input`'s customer may pay: a closed account refuses the payment (non-retryable).
+/// Whether `input`'s invoice may be paid: a closed account refuses the payment, and so does a
+/// voided invoice (both non-retryable). The void is final: run again after its account reopened,
+/// a compensated saga replays its refunded charge, and recording that as a payment would mark the
+/// bill paid and send a receipt with no money collected.
 pub(super) async fn check_payable(ledger: &Ledger, input: &RecordPaymentInput) -> Result<(), ActivityError> {
+    let invoice: Option<String> = sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
+        .bind(&input.invoice_id)
+        .fetch_optional(ledger.pool())
+        .await
+        .map_err(|e| failure::retryable(format!("reading invoice: {e}")))?;
+    if invoice.as_deref() == Some("void") {
+        return Err(failure::permanent(
+            INVOICE_VOID,
+            format!("invoice {} was voided: a voided bill is not paid again (bill the customer anew)", input.invoice_id),
+        ));
+    }
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM customers WHERE id = $1")
         .bind(&input.customer_id)
         .fetch_optional(ledger.pool())

@@ -8,7 +8,7 @@ use super::contracts::BulkBillingContract;
 use super::options::bulk_effect;
 use super::sagas::run_sagas;
 use super::types::*;
-use crate::failures::{ACCOUNT_CLOSED, PAYMENT_DECLINED};
+use crate::failures::{ACCOUNT_CLOSED, INVOICE_VOID, PAYMENT_DECLINED};
 use std::collections::{BTreeMap, BTreeSet};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
@@ -126,7 +126,8 @@ impl Compensation {
         }
         for r in record_refusals {
             match charged.get(r.id.as_str()) {
-                Some(charge_id) if r.kind == ACCOUNT_CLOSED => {
+                // A voided invoice's charge was refunded when it was voided: both replay.
+                Some(charge_id) if r.kind == ACCOUNT_CLOSED || r.kind == INVOICE_VOID => {
                     c.refunds.push(RefundInput { invoice_id: r.id.clone(), charge_id: (*charge_id).to_owned() });
                     c.voids.push(VoidInput { invoice_id: r.id.clone(), reason: r.message.clone() });
                 }

@@ -7,7 +7,7 @@ use temporalio_sdk::{
     StartChildWorkflowExecutionFailedCause, WorkflowIdReusePolicy,
 };
 
-use crate::failures::{ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, PAYMENT_DECLINED};
+use crate::failures::{ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, INVOICE_VOID, PAYMENT_DECLINED};
 use crate::input::INVALID_INPUT;
 
 /// Each attempt of a billing activity may take this long before Temporal retries it elsewhere
@@ -27,7 +27,7 @@ pub fn retry_policy() -> RetryPolicy {
         .initial_interval(Duration::from_millis(500))
         .backoff_coefficient(2.0)
         .maximum_interval(Duration::from_secs(20))
-        .non_retryable_error_types([PAYMENT_DECLINED, ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, INVALID_INPUT])
+        .non_retryable_error_types([PAYMENT_DECLINED, ACCOUNT_CLOSED, INVOICE_VOID, IDEMPOTENCY_CONFLICT, INVALID_INPUT])
         .build()
 }
 

@@ -4,7 +4,7 @@ use super::contracts::BillingContract;
 use super::options::effect;
 use super::types::*;
 use crate::business_date::date_field;
-use crate::failures::{self, ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, PAYMENT_DECLINED};
+use crate::failures::{self, ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, INVOICE_VOID, PAYMENT_DECLINED};
 use crate::input::{INVALID_INPUT, InputError, JsonInput};
 use crate::runs::{self, RunOutcomeRecord};
 use crate::search::{self, job};
@@ -53,7 +53,7 @@ enum Compensation {
 /// performed at most once by the ledger. The invoice itself exists before the saga starts, so
 /// `VoidInvoice` is always the last compensation. If a step fails, the completed steps'
 /// compensations run in reverse (`RefundCharge`, then `VoidInvoice`), each keyed and run once.
-/// A decline or a closed account is a business outcome: no retries, `RunOutcome=compensated`,
+/// A decline, a closed account or a voided invoice is a business outcome: no retries, `RunOutcome=compensated`,
 /// and the workflow completes. Any other failure also compensates but ends `RunOutcome=failed`
 /// and fails the workflow so it is visible as failed; a compensation that itself fails is logged
 /// as an error and fails the workflow. An `IdempotencyConflict` (the step's key already holds an
@@ -158,7 +158,7 @@ async fn saga(
         Compensation::VoidInvoice => None,
     });
     let compensated = compensate(ctx, payment, done, &reason).await;
-    let business_refusal = matches!(kind.as_deref(), Some(PAYMENT_DECLINED | ACCOUNT_CLOSED));
+    let business_refusal = matches!(kind.as_deref(), Some(PAYMENT_DECLINED | ACCOUNT_CLOSED | INVOICE_VOID));
     let outcome = match &compensated {
         Ok(_) if business_refusal => Outcome::Compensated,
         _ => Outcome::Failed,
