@@ -286,6 +286,19 @@ async fn apply_is_idempotent_keeps_pauses_and_owns_only_its_schedules() {
     ok(&env, &cfg, &["resume", &a]).await;
     assert_ne!(described(&env, &a).await["schedule"]["state"]["paused"], true);
 
+    // A second daily time would rename every key of a (a/D becomes a/DT00:45): refused, for
+    // both jobs of the file, before anything changes on the server.
+    let twice = changed.replace("at = \"00:45\"", "at = [\"00:45\", \"12:00\"]").replace("at = \"01:30\"", "at = \"01:35\"");
+    let refused = schedule(&env, &config(&env, &twice), &["apply"]).await;
+    assert!(!refused.success, "a key-renaming timing was applied:\n{}", refused.stdout);
+    assert!(refused.stderr.contains(&format!("job \"{a}\"")), "{}", refused.stderr);
+    assert!(refused.stderr.contains("changes the shape of every business key"), "{}", refused.stderr);
+    assert!(refused.stderr.contains(&format!("{a}/")) && refused.stderr.contains("T00:45"), "{}", refused.stderr);
+    let calendar = &described(&env, &a).await["schedule"]["spec"]["structuredCalendar"];
+    assert_eq!(calendar.as_array().map(Vec::len), Some(1), "a keeps its one time: {calendar}");
+    let b_minute = &described(&env, &b).await["schedule"]["spec"]["structuredCalendar"][0]["minute"][0]["start"];
+    assert_eq!(b_minute, 30, "b is not updated either");
+
     // Someone else's schedule under our prefix, on another queue: never touched.
     let foreign = format!("punctual-{}", job(&env, "foreign"));
     let made = env

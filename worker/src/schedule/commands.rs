@@ -136,7 +136,11 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
                 )
             }
             Some(existing) => {
-                let changed = changed_fields(existing.spec.as_ref().expect("checked above"), &job.spec);
+                let old = existing.spec.as_ref().expect("checked above");
+                if let Some(refusal) = key_shape_change(old, job, now.date_naive()) {
+                    bail!("{refusal}");
+                }
+                let changed = changed_fields(old, &job.spec);
                 if changed.is_empty() {
                     Change::Unchanged(job.name().to_owned())
                 } else {
@@ -144,8 +148,12 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
                 }
             }
         };
-        if !dry_run {
-            match &change {
+        changes.push(change);
+    }
+    // Every job is checked before any schedule changes: a refusal leaves the server as it was.
+    if !dry_run {
+        for (job, change) in jobs.iter().zip(&changes) {
+            match change {
                 Change::Create(_) => server::create(client, job, task_queue, now).await?,
                 Change::Update(..) => {
                     let existing = server::describe(client, job.name()).await?.expect("exists");
@@ -154,7 +162,6 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
                 _ => {}
             }
         }
-        changes.push(change);
     }
     let wanted: BTreeSet<String> = jobs.iter().map(|j| schedule_id(j.name())).collect();
     for listed in server::list(client).await? {
@@ -186,6 +193,31 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
         }
     }
     Ok(())
+}
+
+/// Why `new` may not replace the job `old` on the server: a timing that crosses between "at most
+/// once a day" and "more than once a day" changes the shape of every business key
+/// (`bill/2026-11-25` against `bill/2026-11-25T23:50`). The occurrences that already ran would no
+/// longer be recognised: `schedule audit --repair` and `backfill` would run them again, and a job
+/// whose key is its billing period (`FireBillingWorkflow`) would bill those periods twice.
+fn key_shape_change(old: &JobSpec, new: &Job, today: NaiveDate) -> Option<String> {
+    // A schedule an older punctual wrote that this one cannot resolve: nothing to compare.
+    let old = Job::resolve(old.clone()).ok()?;
+    if old.once_a_day() == new.once_a_day() {
+        return None;
+    }
+    // The example names a time both timings fire at, where there is one: the same fire, renamed.
+    let (old_slots, new_slots) = (old.slots(today), new.slots(today));
+    let slot = new_slots.iter().find(|t| old_slots.contains(t)).or(new_slots.first()).copied().unwrap_or_default();
+    let (was, would) = (old.key(today, slot, false), new.key(today, slot, false));
+    let how = if new.once_a_day() { "at most once a day" } else { "more than once a day" };
+    Some(format!(
+        "job \"{}\": the new timing fires {how}, which changes the shape of every business key of the job \
+         ({was} would become {would}): occurrences that already ran would not be recognised, and an audit \
+         --repair or a backfill would run them again. Give the new timing a new job name (and delete this \
+         job once its last occurrence has run) instead",
+        new.name()
+    ))
 }
 
 /// Top-level job fields whose values differ, named by the jobs file's keys (`sla`, not the
