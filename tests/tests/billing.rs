@@ -448,3 +448,49 @@ async fn customers_under_an_old_name_of_the_zone_are_billed_once_by_either_name(
     .await;
     assert_eq!(env.world.payments_for(&old_name_invoice).await, 1);
 }
+
+/// A run started under a mistyped workflow ID starts the date's batch; the real run counts that
+/// batch as its own (`already_done`) and completes; then someone terminates the mistyped run.
+/// The batch and its sagas outlive it and finish every bill. With Temporal's default parent close
+/// policy they were terminated with it, half done, after the real run had reported success.
+#[tokio::test]
+async fn terminating_a_mistyped_run_leaves_the_work_the_real_run_counted_on_to_finish() {
+    let env = TestEnv::start("billing-abandon").await;
+    let date = "2026-12-13";
+    let e = expected(30, date);
+    let http = reqwest::Client::new();
+    let sink_faults = format!("{}/faults", env.world.notify_url);
+    // Every receipt fails for now, so the mistyped run's first saga waits in its retries.
+    let put = http.put(&sink_faults).json(&json!({"fail_next": 1_000_000})).send().await.expect("PUT /faults");
+    assert!(put.status().is_success(), "{}", put.status());
+    let typo = format!("{}-typo", keys::billing_run(TZ, date));
+    env.with_worker(async {
+        env.start_workflow("BillingRunWorkflow", &typo, &json!({"business_date": date, "timezone": TZ}).to_string()).await;
+        let query = format!("WorkflowType='PaymentSagaWorkflow' AND TaskQueue='{}'", env.task_queue);
+        eventually("the mistyped run's first saga", Duration::from_secs(60), async || {
+            let listed = env.cli_json(&["workflow", "list", "--query", &query]).await;
+            listed.as_array().is_some_and(|l| !l.is_empty()).then_some(())
+        })
+        .await;
+        let real = run_to_completion(&env, date).await;
+        assert_eq!(real.totals.already_done as usize, e.invoices.len(), "the real run counts the batch: {real:?}");
+
+        let terminated = env.cli(&["workflow", "terminate", "--workflow-id", &typo, "--reason", "mistyped ID"]).await;
+        assert!(terminated.success, "{}", terminated.stderr);
+        let cleared = http.delete(&sink_faults).send().await.expect("DELETE /faults");
+        assert!(cleared.status().is_success(), "{}", cleared.status());
+        let paid = e.charged.len() - e.closed.len();
+        eventually("every receipt delivered", Duration::from_secs(240), async || {
+            (env.world.delivered().await.len() >= paid).then_some(())
+        })
+        .await;
+        // The last saga may still be closing its invoice after its receipt.
+        eventually("every saga closed", Duration::from_secs(60), async || {
+            let open = format!("{query} AND ExecutionStatus='Running'");
+            env.cli_json(&["workflow", "list", "--query", &open]).await.as_array().is_none_or(Vec::is_empty).then_some(())
+        })
+        .await;
+    })
+    .await;
+    assert_exactly_once(&env, &e).await;
+}

@@ -3,8 +3,8 @@
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ChildWorkflowOptions, ChildWorkflowStartError,
-    StartChildWorkflowExecutionFailedCause, WorkflowIdReusePolicy,
+    ActivityCloseTimeouts, ActivityOptions, ChildWorkflowCancellationType, ChildWorkflowOptions, ChildWorkflowStartError,
+    ParentClosePolicy, StartChildWorkflowExecutionFailedCause, WorkflowIdReusePolicy,
 };
 
 use crate::failures::{ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, INVOICE_VOID, PAYMENT_DECLINED};
@@ -58,10 +58,18 @@ pub fn bulk_effect(activity_id: String) -> ActivityOptions {
 
 /// Options for a child whose workflow ID is a business key: a completed child is never re-run
 /// (Temporal rejects the start), a failed one may be.
+///
+/// The child outlives its parent: closing the parent (terminated, cancelled, timed out) neither
+/// terminates nor cancels it. A batch or saga is shared by every run of its business key: a run
+/// started under a mistyped workflow ID may be the one that started it, and the real run counts
+/// it as its own (`already_done`). With Temporal's default, terminating the mistyped run took the
+/// batch and its sagas down with it, half done, after the real run had already completed.
 pub fn child(workflow_id: String) -> ChildWorkflowOptions {
     ChildWorkflowOptions::builder()
         .workflow_id(workflow_id)
         .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicateFailedOnly)
+        .parent_close_policy(ParentClosePolicy::Abandon)
+        .cancel_type(ChildWorkflowCancellationType::Abandon)
         .build()
 }
 
