@@ -10,6 +10,7 @@ use punctual_tests::jobs::{
     write_config as config,
 };
 use punctual_tests::{TestEnv, eventually, eventually_seen};
+use punctual_workflows::jobs::types::fire_workflow_id;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -151,6 +152,27 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
             "{}",
             audit.stderr
         );
+        // The converse: Temporal forgot a completed run (past the namespace's retention; deleted
+        // here), the ledger did not. A trigger of that date starts nothing: the key stays at the
+        // runs it had, and no occurrence workflow appears under it again.
+        let forgotten = format!("{name}/2026-11-19");
+        for id in [forgotten.clone(), format!("{forgotten}/BillingRunWorkflow")] {
+            let deleted = env.cli(&["workflow", "delete", "--yes", "--workflow-id", &id]).await;
+            assert!(deleted.success, "{}", deleted.stderr);
+        }
+        eventually("the forgotten run gone from Temporal", WAIT, async || {
+            (!env.cli(&["workflow", "describe", "--workflow-id", &forgotten]).await.success).then_some(())
+        })
+        .await;
+        let runs_before = rows(&env, &name).await.into_iter().find(|r| r.key == forgotten).expect("row").runs;
+        ok(&env, &cfg, &["trigger", &name, "--business-date", "2026-11-19"]).await;
+        let fire = format!("{}-manual-2026-11-19", fire_workflow_id(&name));
+        let result = env.cli_json(&["workflow", "result", "--workflow-id", &fire]).await;
+        assert_eq!(result["result"]["occurrences"][0]["outcome"], "already_done", "{result:#}");
+        assert!(!env.cli(&["workflow", "describe", "--workflow-id", &forgotten]).await.success, "{forgotten} ran again");
+        let row = rows(&env, &name).await.into_iter().find(|r| r.key == forgotten).expect("row");
+        assert_eq!((row.status.as_str(), row.runs), ("committed", runs_before), "{row:?}");
+
         let dates: Vec<String> = (15..=20).map(|d| format!("2026-11-{d}")).collect();
         charged_once(&env, &dates).await;
         ok(&env, &cfg, &["delete", &name]).await;

@@ -65,7 +65,7 @@ impl JobActivities {
         _ctx: ActivityContext,
         input: OccurrenceInput,
     ) -> Result<StartedOccurrence, ActivityError> {
-        let started = temporal::start_occurrence(&self.client, &self.task_queue, &input).await?;
+        let started = temporal::start_occurrence(&self.client, Some(&self.ledger), &self.task_queue, &input).await?;
         // Lag only for fires a clock made: a manual run or a backfill is late on purpose.
         if started.outcome == "started" && matches!(input.trigger.as_str(), "schedule" | "cron") {
             let lag = (chrono::Utc::now() - input.occurrence.due).to_std().unwrap_or_default();

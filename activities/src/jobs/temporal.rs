@@ -6,6 +6,7 @@
 //! the same business key joins the first run or finds it completed.
 
 use crate::failure::{permanent, retryable};
+use crate::ledger::Ledger;
 use punctual_workflows::input::to_input;
 use punctual_workflows::jobs::JobOccurrenceWorkflow;
 use punctual_workflows::jobs::types::{OccurrenceInput, PauseRequest, StartedOccurrence, schedule_id};
@@ -17,14 +18,25 @@ use temporalio_sdk::activities::ActivityError;
 /// Starts (or joins) `JobOccurrenceWorkflow` under the occurrence's business key.
 ///
 /// Reuse policy: a *failed* key may run again (a later fire or a retry heals it); a completed
-/// key is never started again unless `force` (a forced backfill), and even then its effects are
-/// replayed by the ledger, not repeated.
+/// key (one Temporal still holds, or one the ledger records as committed) is never started again
+/// unless `force` (a forced backfill), and even then its effects are replayed by the ledger, not
+/// repeated.
 pub async fn start_occurrence(
     client: &Client,
+    ledger: Option<&Ledger>,
     task_queue: &str,
     input: &OccurrenceInput,
 ) -> Result<StartedOccurrence, ActivityError> {
     let key = &input.occurrence.key;
+    // The ledger first: Temporal forgets a closed run after the namespace's retention, and its
+    // workflow-ID reuse policy then lets the key start again. The ledger's committed row does not
+    // expire, so a late fire, a trigger or a repair of an old date runs nothing twice.
+    if let Some(ledger) = ledger.filter(|_| !input.force)
+        && committed(ledger, key).await?
+    {
+        tracing::info!(key = %key, trigger = %input.trigger, "occurrence committed in the ledger: not started again");
+        return Ok(StartedOccurrence { outcome: "already_done".to_owned(), run_id: String::new() });
+    }
     let reuse = if input.force { WorkflowIdReusePolicy::AllowDuplicate } else { WorkflowIdReusePolicy::AllowDuplicateFailedOnly };
     let options = WorkflowStartOptions::new(task_queue, key)
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
@@ -58,4 +70,14 @@ pub(crate) async fn pause_schedule(client: &Client, input: &PauseRequest) -> Res
         )),
         Err(err) => Err(retryable(format!("pausing schedule {}: {err}", schedule_id(&input.job)))),
     }
+}
+
+/// Whether the ledger records `key` as committed.
+async fn committed(ledger: &Ledger, key: &str) -> Result<bool, ActivityError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM job_occurrences WHERE key = $1")
+        .bind(key)
+        .fetch_optional(ledger.pool())
+        .await
+        .map_err(|e| retryable(format!("reading occurrence `{key}`: {e}")))?;
+    Ok(status.as_deref() == Some("committed"))
 }

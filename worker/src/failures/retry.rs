@@ -45,7 +45,7 @@ pub(super) async fn retry(
     let retried = match row.run.workflow_type.as_str() {
         names::BILLING_RUN_WORKFLOW => billing_run(target, task_queue, row, wait, connect_timeout).await?,
         names::PAYMENT_SAGA_WORKFLOW => payment(client, task_queue, row, wait).await?,
-        names::JOB_OCCURRENCE_WORKFLOW => occurrence(client, task_queue, row, wait).await?,
+        names::JOB_OCCURRENCE_WORKFLOW => occurrence(client, ledger, task_queue, row, wait).await?,
         other => bail!("{key} failed as a `{other}` run, which `punctual failures retry` does not know how to start"),
     };
     match retried {
@@ -120,7 +120,13 @@ async fn payment(client: &Client, task_queue: &str, row: &ArchivedRun, wait: boo
 
 /// A job occurrence: the failed run's own input, with the job as its schedule carries it now
 /// (so a fixed and re-applied jobs file is what runs), started like a fire starts it.
-async fn occurrence(client: &Client, task_queue: &str, row: &ArchivedRun, wait: bool) -> anyhow::Result<Retried> {
+async fn occurrence(
+    client: &Client,
+    ledger: &Ledger,
+    task_queue: &str,
+    row: &ArchivedRun,
+    wait: bool,
+) -> anyhow::Result<Retried> {
     let key = &row.run.business_key;
     let mut input: OccurrenceInput = serde_json::from_value(started_input(client, &row.run.workflow_id, &row.run.run_id).await?)
         .with_context(|| format!("reading the input of {key}'s failed run {}", row.run.run_id))?;
@@ -134,7 +140,8 @@ async fn occurrence(client: &Client, task_queue: &str, row: &ArchivedRun, wait: 
     }
     input.trigger = "retry".to_owned();
     input.force = false;
-    let started = start_occurrence(client, task_queue, &input).await.map_err(|e| anyhow!("starting {key}: {e:?}"))?;
+    let started =
+        start_occurrence(client, Some(ledger), task_queue, &input).await.map_err(|e| anyhow!("starting {key}: {e:?}"))?;
     if started.outcome == "already_done" {
         return Ok(Retried::AlreadyDone);
     }

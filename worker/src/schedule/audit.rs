@@ -111,7 +111,7 @@ pub async fn audit(
                 }
                 None if repair => {
                     t.missing += 1;
-                    let outcome = start(client, task_queue, job, fire, "repair", false).await?.outcome;
+                    let outcome = start(client, Some(ledger), task_queue, job, fire, "repair", false).await?.outcome;
                     if outcome == "already_done" {
                         // Its run completed, yet the ledger has no row: repair cannot start it again
                         // and the row stays missing, so the audit must not pass.

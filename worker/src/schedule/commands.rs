@@ -409,6 +409,7 @@ pub fn expected_in(job: &Job, (from, to): (NaiveDate, NaiveDate)) -> BTreeMap<St
 /// run's ID.
 pub async fn start(
     client: &Client,
+    ledger: Option<&Ledger>,
     task_queue: &str,
     job: &Job,
     fire: &ExpectedFire,
@@ -417,7 +418,9 @@ pub async fn start(
 ) -> anyhow::Result<StartedOccurrence> {
     let input =
         OccurrenceInput { job: job.spec.clone(), occurrence: fire.occurrence.clone(), trigger: trigger.to_owned(), force };
-    start_occurrence(client, task_queue, &input).await.map_err(|e| anyhow::anyhow!("starting {}: {e:?}", fire.occurrence.key))
+    start_occurrence(client, ledger, task_queue, &input)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting {}: {e:?}", fire.occurrence.key))
 }
 
 async fn backfill(
@@ -445,7 +448,7 @@ async fn backfill(
             left += 1;
             continue;
         }
-        let occurrence = start(client, task_queue, &job, fire, "backfill", mode == BackfillMode::Force).await?;
+        let occurrence = start(client, Some(ledger), task_queue, &job, fire, "backfill", mode == BackfillMode::Force).await?;
         // A start under a key whose run is still going joins that run (two runs of one key never
         // overlap, even forced); the returned run ID is then the one the row already names.
         // A key whose last run completed is not started again unless forced, even when its row
