@@ -17,7 +17,7 @@
 //! # every = "30s"                 # ... or a fixed interval of absolute time: exactly one of the three
 //! # phase = "7s"                  # with every: fire this long past each multiple of it (default "0s")
 //! calendar = "cn"                 # calendars/NAME.toml; default "everyday" (no days off; "none" = Mon-Fri)
-//! roll = "following"              # skip (default) | following | preceding | modified_following
+//! roll = "following"              # skip (default) | following | preceding | modified_following (`at` jobs only)
 //! days = "every_day"              # every_day (default) | last_business_day
 //!                                 # | { nth_business_day = 3 } | { nth_weekday = 3, weekday = "Mon" }
 //!                                 # (negative n counts from the month's end; `cron` jobs: every_day only)
@@ -30,7 +30,7 @@
 //! jitter = "0s"                   # default "0s"
 //! pause_after_failures = 3        # default 0 = never pause
 //! sla = "2h"                      # optional
-//! depends_on = ["other_job"]      # optional: jobs of this file that must commit the same date first
+//! depends_on = ["other_job"]      # optional: jobs of this file (once a day) that must commit the same date first
 //! dependency_deadline = "2h"      # with depends_on; default "1h"
 //! on_dependency = "wait"          # with depends_on: wait (default) | skip | fail
 //! ```
@@ -210,6 +210,21 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<JobSpec>, ConfigError> {
         let message = format!("dependency cycle: {}", cycle.join(" -> "));
         return Err(invalid(dependency_lines[cycle[0].as_str()], Some(&cycle[0]), "depends_on", message));
     }
+    // A dependent waits for its parent's occurrence of the date (`{parent}/{date}`); a parent
+    // that fires more than once a day keys its occurrences by time and never has that one.
+    for spec in &specs {
+        for dep in &spec.depends_on {
+            let parent = specs.iter().find(|s| &s.name == dep).expect("checked by depends_on()");
+            let several = punctual_workflows::jobs::Job::resolve(parent.clone()).is_ok_and(|job| !job.once_a_day());
+            if several {
+                let message = format!(
+                    "\"{dep}\" fires more than once a day, so it has no one occurrence of a date to wait for \
+                     (its keys name a time, like {dep}/2026-11-25T09:00): depend on a job that runs once a day"
+                );
+                return Err(invalid(dependency_lines[spec.name.as_str()], Some(&spec.name), "depends_on", message));
+            }
+        }
+    }
     Ok(specs)
 }
 
@@ -244,6 +259,18 @@ impl Job<'_> {
             return Err(self.err("timezone", format!("unknown IANA time zone \"{timezone}\" (e.g. \"Asia/Shanghai\")")));
         }
         let timing = self.timing()?;
+        // Only `at` jobs move a holiday's occurrence; `cron` and `every` skip non-business dates.
+        // Set on such a job, `roll` would be silently ignored (and Golden Week silently lost).
+        if !matches!(timing, Timing::Daily { .. })
+            && self.keys.get("roll").is_some_and(|e| !e.from_defaults)
+            && self.str("roll")? != Some("skip")
+        {
+            return Err(self.err(
+                "roll",
+                "only `at` jobs roll a non-business date to another day; a `cron` or `every` job skips it (use `at`, or \
+                 leave `roll` out)",
+            ));
+        }
         let day_rule = self.day_rule()?;
         if !matches!(timing, Timing::Daily { .. }) && day_rule != DayRule::EveryDay {
             return Err(self.err("days", "only \"every_day\" goes with `cron` or `every`; use `at` for this rule"));
@@ -686,13 +713,13 @@ input = { timezone = "America/New_York" }
 timezone = "America/New_York"
 at = 02:00
 days = { nth_business_day = 3 }
-depends_on = ["bill_generation"]
+depends_on = ["sla_check"]
 dependency_deadline = "1d"
 on_dependency = "fail"
 
 [jobs.sla_check]
 workflow = "SlaCheckWorkflow"
-cron = "*/5 * * * *"
+cron = "30 9 * * *"
 calendar = "none"
 days = "every_day"
 "#;
@@ -742,13 +769,13 @@ days = "every_day"
                 missed: Missed::Run,
                 jitter_secs: 0,
                 pause_after_failures: 0,
-                depends_on: vec!["bill_generation".into()],
+                depends_on: vec!["sla_check".into()],
                 dependency_deadline_secs: 86_400,
                 on_dependency: DependencyPolicy::Fail,
                 sla_secs: 0,
             }
         );
-        assert_eq!(specs[2].timing, Timing::Cron { expr: "*/5 * * * *".into() });
+        assert_eq!(specs[2].timing, Timing::Cron { expr: "30 9 * * *".into() });
         assert_eq!((specs[2].calendar.as_str(), specs[2].day_rule), ("none", DayRule::EveryDay));
         // The spec survives the JSON trip into a schedule's action input.
         let json = serde_json::to_string(&specs).unwrap();
@@ -955,6 +982,35 @@ days = "every_day"
             .collect::<String>();
         let m = rejects(&text, Some("a"), "depends_on", "dependency cycle: a -> b -> c -> a");
         assert!(m.starts_with("t.toml:10: "), "{m}");
+        // A parent that fires more than once a day never has the one occurrence of a date a
+        // dependent waits for; once a day (one `at`, a daily cron) it does.
+        let on = |parent_timing: &str| {
+            format!(
+                "[jobs.tick]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\n{parent_timing}\n\
+                 [jobs.x]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\nat = \"01:00\"\ndepends_on = [\"tick\"]\n"
+            )
+        };
+        for several in ["every = \"10s\"", "at = [\"00:30\", \"12:30\"]", "cron = \"0 */6 * * *\""] {
+            rejects(&on(several), Some("x"), "depends_on", "\"tick\" fires more than once a day");
+        }
+        for once in ["at = \"00:30\"", "cron = \"30 0 * * *\""] {
+            parse("t.toml", &on(once)).unwrap_or_else(|e| panic!("{once}: {e}"));
+        }
+    }
+
+    #[test]
+    fn roll_is_refused_where_it_would_be_ignored() {
+        for timing in ["cron = \"0 9 * * *\"", "every = \"1h\""] {
+            rejects(
+                &with_job(&format!("{timing}\ncalendar = \"cn\"\nroll = \"following\"")),
+                Some("x"),
+                "roll",
+                "only `at` jobs roll",
+            );
+            // `skip` is what such a job does anyway.
+            parse("t.toml", &with_job(&format!("{timing}\ncalendar = \"cn\"\nroll = \"skip\""))).expect(timing);
+        }
+        parse("t.toml", &with_job("at = \"09:00\"\ncalendar = \"cn\"\nroll = \"following\"")).expect("an `at` job rolls");
     }
 
     #[test]
