@@ -121,8 +121,10 @@ fn sla_job(name: &str, extra: &str) -> String {
 #[tokio::test]
 async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
     let env = TestEnv::start("sched-holiday").await;
-    let (skip, roll) = (job_name(&env, "skip"), job_name(&env, "roll"));
-    let text = sla_job(&skip, "calendar = \"cn\"\nroll = \"skip\"") + &sla_job(&roll, "calendar = \"cn\"\nroll = \"following\"");
+    let (skip, roll, after) = (job_name(&env, "skip"), job_name(&env, "roll"), job_name(&env, "after"));
+    let text = sla_job(&skip, "calendar = \"cn\"\nroll = \"skip\"")
+        + &sla_job(&roll, "calendar = \"cn\"\nroll = \"following\"")
+        + &sla_job(&after, &format!("depends_on = [\"{skip}\"]"));
     let cfg = write_config(&env, &text);
     env.with_worker(async {
         schedule_ok(&env, &cfg, &["apply"]).await;
@@ -131,6 +133,13 @@ async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
         let row = settled(&env, &skip, &format!("{skip}/2026-10-01")).await;
         assert_eq!(row.status, "skipped");
         assert!(row.reason.as_deref().unwrap_or_default().contains("National Day"), "{row:?}");
+        // A job that depends on it (`on_dependency = "wait"`, the default) does not wait forever
+        // for a date its dependency will never run: it is skipped too, saying why.
+        schedule_ok(&env, &cfg, &["trigger", &after, "--business-date", "2026-10-01"]).await;
+        let dependent = settled(&env, &after, &format!("{after}/2026-10-01")).await;
+        assert_eq!(dependent.status, "skipped", "{dependent:?}");
+        let reason = dependent.reason.as_deref().unwrap_or_default();
+        assert!(reason.contains(&format!("dependency {skip}/2026-10-01 skipped")) && reason.contains("National Day"), "{reason}");
         let found = eventually("skipped fire in visibility", WAIT, async || {
             let q = format!("JobName='{skip}' AND RunOutcome='skipped_holiday' AND BusinessDate='2026-10-01'");
             let listed = env.cli_json(&["workflow", "list", "--query", &q]).await;
@@ -157,6 +166,7 @@ async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
         }
         schedule_ok(&env, &cfg, &["delete", &skip]).await;
         schedule_ok(&env, &cfg, &["delete", &roll]).await;
+        schedule_ok(&env, &cfg, &["delete", &after]).await;
         // Gone: a second delete, a resume or an audit of a backwards range says what is wrong, once.
         for args in [vec!["delete", &skip], vec!["resume", &skip]] {
             let out = schedule(&env, &cfg, &args).await;

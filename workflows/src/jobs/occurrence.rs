@@ -177,6 +177,18 @@ impl JobOccurrenceWorkflow {
                 if status == "committed" {
                     break;
                 }
+                // Under `wait`, a skipped dependency ends the wait: a date its job does not run
+                // (a holiday, not one of its days) never commits, and waiting for it blocked this
+                // job's later fires behind it for good. A failed one may still be retried: wait.
+                // (Patched: runs that waited on a skip before this change replay as they ran.)
+                if status == "skipped"
+                    && job.spec.on_dependency == DependencyPolicy::Wait
+                    && ctx.patched(SKIPPED_DEPENDENCY_ENDS_WAIT)
+                {
+                    let reason = state.reason.map(|r| format!(": {r}")).unwrap_or_default();
+                    let why = format!("dependency {key} skipped{reason}; it never commits this date");
+                    return Ok(DependencyOutcome::GiveUp { outcome: "skipped_dependency", reason: why, fail: false });
+                }
                 let now = ctx.workflow_time().unwrap_or(started);
                 let late = job.spec.dependency_deadline_secs > 0 && now >= deadline;
                 let settled = matches!(status, "failed" | "skipped");
@@ -210,6 +222,9 @@ impl JobOccurrenceWorkflow {
         Ok(DependencyOutcome::Ready)
     }
 }
+
+/// Patch marker of "a skipped dependency ends a `wait`" (see `wait_for_dependencies`).
+const SKIPPED_DEPENDENCY_ENDS_WAIT: &str = "skipped-dependency-ends-wait";
 
 /// Failure type of an occurrence that failed for good (its row says why).
 pub const OCCURRENCE_FAILED: &str = "OccurrenceFailed";
