@@ -494,3 +494,40 @@ async fn terminating_a_mistyped_run_leaves_the_work_the_real_run_counted_on_to_f
     .await;
     assert_exactly_once(&env, &e).await;
 }
+
+/// `temporal workflow cancel` of a payment saga in the middle of its effects: the effects run to
+/// their end. Before, the cancel cancelled its remaining activities (the receipt, or a refund and
+/// a void) the moment they were scheduled and even the record of its outcome, so a paid invoice
+/// kept no receipt and no tool reported it.
+#[tokio::test]
+async fn a_cancelled_saga_still_finishes_its_effects() {
+    let env = TestEnv::start("billing-cancel-saga").await;
+    let date = "2026-12-14";
+    let e = expected(30, date);
+    let http = reqwest::Client::new();
+    let sink_faults = format!("{}/faults", env.world.notify_url);
+    let put = http.put(&sink_faults).json(&json!({"fail_next": 1_000_000})).send().await.expect("PUT /faults");
+    assert!(put.status().is_success(), "{}", put.status());
+    let key = keys::billing_run(TZ, date);
+    env.with_worker(async {
+        env.start_workflow("BillingRunWorkflow", &key, &json!({"business_date": date, "timezone": TZ}).to_string()).await;
+        // A paid invoice's saga, stuck on its receipt while the sink fails.
+        let paid: Vec<&String> = e.charged.iter().filter(|i| !e.closed.contains(i)).collect();
+        let saga = keys::payment_saga(paid[0]);
+        eventually("the saga waiting on its receipt", Duration::from_secs(60), async || {
+            let shown = env.cli(&["workflow", "show", "--workflow-id", &saga, "-o", "json"]).await;
+            (shown.success && shown.stdout.contains("\"SendReceipt\"")).then_some(())
+        })
+        .await;
+        let cancelled = env.cli(&["workflow", "cancel", "--workflow-id", &saga]).await;
+        assert!(cancelled.success, "{}", cancelled.stderr);
+        let cleared = http.delete(&sink_faults).send().await.expect("DELETE /faults");
+        assert!(cleared.status().is_success(), "{}", cleared.status());
+        let run = env.cli_json(&["workflow", "result", "--workflow-id", &key]).await;
+        assert_eq!(run["status"], "COMPLETED", "{run:#}");
+        let described = env.cli_json(&["workflow", "describe", "--workflow-id", &saga]).await;
+        assert_eq!(described["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_COMPLETED", "{described:#}");
+    })
+    .await;
+    assert_exactly_once(&env, &e).await;
+}

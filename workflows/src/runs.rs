@@ -12,7 +12,7 @@ use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::activity_definitions;
 use temporalio_sdk::activities::ActivityError;
-use temporalio_sdk::{LocalActivityOptions, WorkflowContext, WorkflowResult, WorkflowTermination};
+use temporalio_sdk::{LocalActivityOptions, WorkflowCancellationToken, WorkflowContext, WorkflowResult, WorkflowTermination};
 
 /// Input of `RecordRunOutcome`. The workflow and run ids come from the activity's own context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +82,8 @@ pub async fn record<W>(ctx: &WorkflowContext<W>, record: RunOutcomeRecord) {
         .activity_id(format!("outcome/{}", record.business_key))
         .start_to_close_timeout(Duration::from_secs(30))
         .retry_policy(retry)
+        // Recorded even when the run was asked to cancel: that is when a person needs it most.
+        .cancellation_token(WorkflowCancellationToken::new())
         .build();
     let (key, outcome) = (record.business_key.clone(), record.outcome.clone());
     if let Err(err) = ctx.execute_local_activity(RunContract::record_run_outcome, record, options).await

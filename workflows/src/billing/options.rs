@@ -4,7 +4,7 @@ use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_sdk::{
     ActivityCloseTimeouts, ActivityOptions, ChildWorkflowCancellationType, ChildWorkflowOptions, ChildWorkflowStartError,
-    ParentClosePolicy, StartChildWorkflowExecutionFailedCause, WorkflowIdReusePolicy,
+    ParentClosePolicy, StartChildWorkflowExecutionFailedCause, WorkflowCancellationToken, WorkflowIdReusePolicy,
 };
 
 use crate::failures::{ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, INVOICE_VOID, PAYMENT_DECLINED};
@@ -38,9 +38,15 @@ pub fn activity(activity_id: String) -> ActivityOptions {
 
 /// Options for one effect activity: [`activity`] plus [`EFFECT_HEARTBEAT_TIMEOUT`]. Only for
 /// activities that heartbeat while they run: one that does not would be timed out after 5 s.
+///
+/// An effect is not cancelled with its workflow: a `temporal workflow cancel` of a saga cancelled
+/// its refund and void the moment they were scheduled, leaving a paid invoice without its
+/// receipt, or a charge with no refund, and nothing archived. A cancel request now lets the
+/// workflow's effects run to their end (terminate is what stops a run outright).
 pub fn effect(activity_id: String) -> ActivityOptions {
     let mut options = activity(activity_id);
     options.heartbeat_timeout = Some(EFFECT_HEARTBEAT_TIMEOUT);
+    options.cancellation_token = Some(WorkflowCancellationToken::new());
     options
 }
 
