@@ -353,3 +353,44 @@ async fn a_legacy_cron_workflow_joins_the_business_dates_occurrence() {
     let out = schedule(&env, &cfg, &["input", "nope"]).await;
     assert!(!out.success && out.stderr.contains("no job \"nope\""), "{}", out.stderr);
 }
+
+/// An `every = "1h"` job in New York on the fall-back night: the server fires at 05:00Z, 06:00Z
+/// and 07:00Z (backfilled here), 01:00 EDT, 01:00 EST and 02:00 EST. Three fires, three
+/// occurrences: the second pass of 01:00 is keyed `/repeat`. Before, it shared the first pass's
+/// key, joined it, and one fire of the 25-hour day was lost.
+#[tokio::test]
+async fn an_hourly_job_runs_both_passes_of_the_repeated_hour() {
+    let env = TestEnv::start("sched-every-dst").await;
+    let hourly = job_name(&env, "hourly");
+    let text = format!("[jobs.{hourly}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"America/New_York\"\nevery = \"1h\"\n\n");
+    let cfg = write_config(&env, &text);
+    env.with_worker(async {
+        schedule_ok(&env, &cfg, &["apply"]).await;
+        let backfill = env
+            .cli(&[
+                "schedule",
+                "backfill",
+                "--schedule-id",
+                &format!("punctual-{hourly}"),
+                "--start-time",
+                "2027-11-07T04:30:00Z",
+                "--end-time",
+                "2027-11-07T07:30:00Z",
+                "--overlap-policy",
+                "AllowAll",
+            ])
+            .await;
+        assert!(backfill.success, "{}", backfill.stderr);
+        let keys = ["2027-11-07T01:00", "2027-11-07T01:00/repeat", "2027-11-07T02:00"].map(|k| format!("{hourly}/{k}"));
+        for key in &keys {
+            assert_eq!(settled(&env, &hourly, key).await.status, "committed", "{key}");
+        }
+        // (The schedule's own hourly fires, today, may add rows of their own date.)
+        let night = format!("{hourly}/2027-11-07");
+        let rows: Vec<String> =
+            occurrences(&env, &hourly).await.into_iter().map(|r| r.key).filter(|k| k.starts_with(&night)).collect();
+        assert_eq!(rows.len(), 3, "one occurrence per fire: {rows:?}");
+        schedule_ok(&env, &cfg, &["delete", &hourly]).await;
+    })
+    .await;
+}

@@ -52,7 +52,7 @@ impl ScheduledJobWorkflow {
         let job = Job::resolve(input.job.clone()).map_err(|e| invalid_job(&e.to_string()))?;
         let (nominal, trigger) = nominal_time(ctx, &job, input.business_date.as_deref())?;
         ctx.upsert_search_attributes([search::JOB_NAME.value_set(job.name().to_owned())]);
-        let plan = classify(&job, nominal);
+        let plan = keys_as_recorded(ctx, &job, classify(&job, nominal));
         let trigger = triggered_by(trigger, &plan);
         if !ctx.is_replaying() {
             tracing::info!(job = job.name(), nominal = %rfc3339(nominal), trigger, ?plan, "fire classified");
@@ -190,6 +190,27 @@ fn nominal_time(
         return Ok((DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at), "cron"));
     }
     Ok((start, "manual"))
+}
+
+/// Patch marker of the `/repeat` key of an `every` job's fire in a repeated local hour.
+const EVERY_REPEAT_KEYS: &str = "every-repeat-keys";
+
+/// `plan` with the keys this run used: an `every` fire in the second pass of a fall-back hour is
+/// keyed `.../repeat` since this build (see `plan::every_occurrence`), where before it shared the
+/// first pass's key. A fire that ran before the change replays with the key it used.
+fn keys_as_recorded(ctx: &WorkflowContext<ScheduledJobWorkflow>, job: &Job, mut plan: FirePlan) -> FirePlan {
+    if job.every().is_some()
+        && let FirePlan::Run { occurrences, .. } = &mut plan
+        && occurrences.iter().any(|o| o.key.ends_with("/repeat"))
+        && !ctx.patched(EVERY_REPEAT_KEYS)
+    {
+        for occurrence in occurrences.iter_mut() {
+            if let Some(key) = occurrence.key.strip_suffix("/repeat") {
+                occurrence.key = key.to_owned();
+            }
+        }
+    }
+    plan
 }
 
 /// The non-retryable `InvalidInput` failure of a job that cannot be resolved.

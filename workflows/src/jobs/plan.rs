@@ -133,11 +133,14 @@ fn day_start(job: &Job, day: NaiveDate) -> DateTime<Utc> {
         .unwrap_or_else(|| resolve_local(job.tz, day, NaiveTime::MIN, DstRepeated::First, crate::schedule::DstMissing::Shift)[0])
 }
 
-/// The occurrence an `every` job's fire at instant `at` serves.
+/// The occurrence an `every` job's fire at instant `at` serves. Keys name the local time, and a
+/// fall-back night shows one local hour twice: the later instant's key ends in `/repeat`, or the
+/// two fires of, say, 01:00 EDT and 01:00 EST would share one key and the second would be lost.
 fn every_occurrence(job: &Job, at: DateTime<Utc>) -> PlannedOccurrence {
     let local = at.with_timezone(&job.tz).naive_local();
+    let repeat = matches!(job.tz.from_local_datetime(&local), LocalResult::Ambiguous(first, _) if first.to_utc() != at);
     PlannedOccurrence {
-        key: job.key(local.date(), local.time(), false),
+        key: job.key(local.date(), local.time(), repeat),
         business_date: local.date(),
         effective_date: local.date(),
         slot: local.time(),
@@ -382,6 +385,22 @@ mod tests {
         assert_eq!(key, "bill/2026-10-01");
         assert_eq!(outcome, "skipped_holiday");
         assert!(reason.contains("National Day"), "{reason}");
+    }
+
+    #[test]
+    fn an_every_job_keeps_both_fires_of_a_repeated_hour() {
+        let job =
+            Job::resolve(spec("tick", "America/New_York", Timing::Every { secs: 3600, phase_secs: 0 }, "everyday", Roll::Skip))
+                .unwrap();
+        // 2027-11-07 has 25 hours in New York: 25 fires, 25 keys.
+        let day = expected_fires(&job, d("2027-11-07"));
+        let keys_of_day: std::collections::BTreeSet<&str> = day.iter().map(|f| f.occurrence.key.as_str()).collect();
+        assert_eq!((day.len(), keys_of_day.len()), (25, 25));
+        // 01:00 EDT (05:00Z) and 01:00 EST (06:00Z).
+        assert_eq!(keys(&classify(&job, utc("2027-11-07T05:00:00Z"))), ["tick/2027-11-07T01:00"]);
+        assert_eq!(keys(&classify(&job, utc("2027-11-07T06:00:00Z"))), ["tick/2027-11-07T01:00/repeat"]);
+        // Any other night: no `/repeat`.
+        assert!(expected_fires(&job, d("2027-11-08")).iter().all(|f| !f.occurrence.key.ends_with("/repeat")));
     }
 
     #[test]
