@@ -92,6 +92,20 @@ impl World {
         assert!(reply.status().is_success(), "PUT {url}: {}", reply.status());
     }
 
+    /// Makes every delivery fail at the sink (503, nothing committed) until [`World::deliver_again`].
+    pub async fn fail_deliveries(&self) {
+        let url = format!("{}/faults", self.notify_url);
+        let reply = self.http.put(&url).json(&serde_json::json!({"fail_next": 1_000_000})).send().await.expect("PUT /faults");
+        assert!(reply.status().is_success(), "PUT {url}: {}", reply.status());
+    }
+
+    /// Clears the sink's faults: deliveries succeed again.
+    pub async fn deliver_again(&self) {
+        let url = format!("{}/faults", self.notify_url);
+        let reply = self.http.delete(&url).send().await.expect("DELETE /faults");
+        assert!(reply.status().is_success(), "DELETE {url}: {}", reply.status());
+    }
+
     /// `(invoice id, status)` of every invoice row, ordered by id.
     pub async fn invoices(&self) -> Vec<(String, String)> {
         sqlx::query_as("SELECT id, status FROM invoices ORDER BY id").fetch_all(self.ledger.pool()).await.expect("read invoices")

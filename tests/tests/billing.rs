@@ -458,11 +458,8 @@ async fn terminating_a_mistyped_run_leaves_the_work_the_real_run_counted_on_to_f
     let env = TestEnv::start("billing-abandon").await;
     let date = "2026-12-13";
     let e = expected(30, date);
-    let http = reqwest::Client::new();
-    let sink_faults = format!("{}/faults", env.world.notify_url);
-    // Every receipt fails for now, so the mistyped run's first saga waits in its retries.
-    let put = http.put(&sink_faults).json(&json!({"fail_next": 1_000_000})).send().await.expect("PUT /faults");
-    assert!(put.status().is_success(), "{}", put.status());
+    // Every receipt fails for now, so the mistyped run's sagas wait in their retries.
+    env.world.fail_deliveries().await;
     let typo = format!("{}-typo", keys::billing_run(TZ, date));
     env.with_worker(async {
         env.start_workflow("BillingRunWorkflow", &typo, &json!({"business_date": date, "timezone": TZ}).to_string()).await;
@@ -477,8 +474,7 @@ async fn terminating_a_mistyped_run_leaves_the_work_the_real_run_counted_on_to_f
 
         let terminated = env.cli(&["workflow", "terminate", "--workflow-id", &typo, "--reason", "mistyped ID"]).await;
         assert!(terminated.success, "{}", terminated.stderr);
-        let cleared = http.delete(&sink_faults).send().await.expect("DELETE /faults");
-        assert!(cleared.status().is_success(), "{}", cleared.status());
+        env.world.deliver_again().await;
         let paid = e.charged.len() - e.closed.len();
         eventually("every receipt delivered", Duration::from_secs(240), async || {
             (env.world.delivered().await.len() >= paid).then_some(())
@@ -504,10 +500,7 @@ async fn a_cancelled_saga_still_finishes_its_effects() {
     let env = TestEnv::start("billing-cancel-saga").await;
     let date = "2026-12-14";
     let e = expected(30, date);
-    let http = reqwest::Client::new();
-    let sink_faults = format!("{}/faults", env.world.notify_url);
-    let put = http.put(&sink_faults).json(&json!({"fail_next": 1_000_000})).send().await.expect("PUT /faults");
-    assert!(put.status().is_success(), "{}", put.status());
+    env.world.fail_deliveries().await;
     let key = keys::billing_run(TZ, date);
     env.with_worker(async {
         env.start_workflow("BillingRunWorkflow", &key, &json!({"business_date": date, "timezone": TZ}).to_string()).await;
@@ -521,8 +514,7 @@ async fn a_cancelled_saga_still_finishes_its_effects() {
         .await;
         let cancelled = env.cli(&["workflow", "cancel", "--workflow-id", &saga]).await;
         assert!(cancelled.success, "{}", cancelled.stderr);
-        let cleared = http.delete(&sink_faults).send().await.expect("DELETE /faults");
-        assert!(cleared.status().is_success(), "{}", cleared.status());
+        env.world.deliver_again().await;
         let run = env.cli_json(&["workflow", "result", "--workflow-id", &key]).await;
         assert_eq!(run["status"], "COMPLETED", "{run:#}");
         let described = env.cli_json(&["workflow", "describe", "--workflow-id", &saga]).await;
