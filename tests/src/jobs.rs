@@ -21,7 +21,7 @@ pub fn job_name(env: &TestEnv, what: &str) -> String {
 
 /// Writes `text` as this test's jobs file.
 pub fn write_config(env: &TestEnv, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("punctual-config-{}", env.task_queue));
+    let dir = crate::scratch::process_dir().join(format!("config-{}", env.task_queue));
     std::fs::create_dir_all(&dir).expect("config dir");
     let path = dir.join("punctual.toml");
     std::fs::write(&path, text).expect("write config");

@@ -11,6 +11,7 @@ pub mod env;
 pub mod jobs;
 pub mod own_server;
 pub mod postgres;
+pub mod scratch;
 pub mod server;
 pub mod world;
 

@@ -20,7 +20,7 @@ impl OwnServer {
     /// Starts a fresh server whose state lives in a new SQLite file.
     pub async fn start(name: &str) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let db = std::env::temp_dir().join(format!("punctual-{name}-{}-{port}.db", std::process::id()));
+        let db = crate::scratch::process_dir().join(format!("{name}-{port}.db"));
         let _ = std::fs::remove_file(&db);
         let server: &'static DevServer =
             Box::leak(Box::new(DevServer { address: format!("127.0.0.1:{port}"), temporal_bin: temporal_bin() }));

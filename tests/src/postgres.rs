@@ -80,7 +80,7 @@ pub async fn fresh_database(name: &str) -> String {
 /// ledger creates both).
 pub fn fresh_sqlite_url(name: &str) -> String {
     let n = NEXT_SQLITE.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("punctual-tests-{}", std::process::id())).join(format!("{name}-{n}"));
+    let dir = crate::scratch::process_dir().join(format!("{name}-{n}"));
     format!("sqlite://{}", dir.join("ledger.db").display())
 }
 
@@ -127,23 +127,11 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
 
-/// Removes clusters left by earlier test processes that are gone (their servers died with them).
-fn remove_stale_clusters() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("punctual-pg-")) else { continue };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
-            std::fs::remove_dir_all(entry.path()).ok();
-        }
-    }
-}
-
 fn start() -> PgCluster {
     let bin_dir = bin_dir();
     let status = Command::new("id").args(["-u", PG_USER]).output().expect("run id");
     assert!(status.status.success(), "no `{PG_USER}` OS user: PostgreSQL refuses to run as root and needs it");
-    remove_stale_clusters();
+    crate::scratch::remove_dirs_of_gone_processes();
 
     let dir = std::env::temp_dir().join(format!("punctual-pg-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();

@@ -43,9 +43,7 @@ pub fn temporal_bin() -> PathBuf {
 /// the test process: test binaries exit without running destructors, and an orphaned server would
 /// keep CI's output pipe open.
 fn wrapper_for(temporal: &Path) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("punctual-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let wrapper = dir.join("temporal");
+    let wrapper = crate::scratch::process_dir().join("temporal");
     let script = format!("#!/bin/sh\nexec setpriv --pdeathsig KILL '{}' \"$@\"\n", temporal.display());
     std::fs::write(&wrapper, script).expect("write wrapper");
     #[cfg(unix)]

@@ -55,7 +55,7 @@ async fn a_failed_occurrence_is_archived_and_a_retry_after_the_fix_runs_it_once(
     let env = TestEnv::start("failures").await;
     let name = format!("arch-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
     let key = format!("{name}/{DATE}");
-    let config = std::env::temp_dir().join(format!("punctual-failures-{}.toml", env.task_queue));
+    let config = punctual_tests::scratch::process_dir().join(format!("failures-{}.toml", env.task_queue));
     // `apply` refuses an input that can never succeed, so the broken job is put on the server as an
     // older punctual could have left it; the file holds the fixed job.
     std::fs::write(&config, job_file(&name, TZ)).expect("write jobs file");

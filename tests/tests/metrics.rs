@@ -241,7 +241,7 @@ async fn a_billing_run_moves_each_counter_by_exactly_its_effects() {
 fn cheap_job(env: &TestEnv, prefix: &str, timing: &str) -> (String, String) {
     let job =
         format!("{prefix}-{}", env.task_queue).to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
-    let config = std::env::temp_dir().join(format!("punctual-metrics-{}.toml", env.task_queue));
+    let config = punctual_tests::scratch::process_dir().join(format!("metrics-{}.toml", env.task_queue));
     let text = format!("[jobs.{job}]\nworkflow = \"BillingRunWorkflow\"\ninput = {{ timezone = \"Europe/Paris\" }}\n{timing}\n");
     std::fs::write(&config, text).expect("write jobs file");
     (job, config.display().to_string())

@@ -58,7 +58,7 @@ impl Worker {
 
     /// Any long-running `punctual` command (`codec-server ...`), kept like a worker.
     fn spawn_command(env: &TestEnv, extra: &[(&'static str, String)], args: &[&str]) -> Self {
-        let log = std::env::temp_dir().join(format!("punctual-{}-{}.log", args[0], env.task_queue));
+        let log = punctual_tests::scratch::process_dir().join(format!("{}-{}.log", args[0], env.task_queue));
         let child = std::process::Command::new("setpriv")
             .args(["--pdeathsig", "KILL"])
             .arg(punctual_bin())

@@ -89,7 +89,7 @@ async fn history_export_then_replay_from_the_cli() {
     let id = punctual_workflows::keys::billing_run(tz, date);
     let exported = env.punctual(&["history", "export", &id]).await;
     assert!(exported.success, "{}", exported.stderr);
-    let dir = std::env::temp_dir().join(format!("punctual-history-{}", env.task_queue));
+    let dir = punctual_tests::scratch::process_dir().join(format!("history-{}", env.task_queue));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let good = dir.join("run.json");
     std::fs::write(&good, &exported.stdout).expect("write export");

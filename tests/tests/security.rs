@@ -31,7 +31,7 @@ struct Pki {
 
 impl Pki {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("punctual-{name}-{}", std::process::id()));
+        let dir = punctual_tests::scratch::process_dir().join(name);
         std::fs::create_dir_all(&dir).expect("pki dir");
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -212,7 +212,7 @@ async fn secrets_stay_out_of_help_and_errors() {
 /// the fields, so `grep address=127.0.0.1:1` finds them.
 #[tokio::test]
 async fn logs_to_a_pipe_carry_no_colour_codes() {
-    let ledger = std::env::temp_dir().join(format!("punctual-plain-logs-{}.db", std::process::id()));
+    let ledger = punctual_tests::scratch::process_dir().join("plain-logs.db");
     let env =
         [("TEMPORAL_ADDRESS", "127.0.0.1:1".to_owned()), ("PUNCTUAL_DATABASE_URL", format!("sqlite://{}", ledger.display()))];
     let (ok, printed) = punctual(&["worker", "--connect-timeout", "1s"], &env).await;
