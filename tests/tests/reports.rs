@@ -160,6 +160,25 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
             &[&inv("C90001"), broken],
         )
         .await;
+        // A saga terminated between recording the payment and sending the receipt: paid, and
+        // the customer never told.
+        let receipt = keys::receipt(&inv("C00007"));
+        assert_eq!(sql(&env, "DELETE FROM ledger_entries WHERE key = $1", &[&receipt]).await, 1);
+        // A saga terminated before its charge: the bill stays open and nothing was charged.
+        sql(
+            &env,
+            "INSERT INTO customers (id, name, timezone, plan_cents, payment_method, status) \
+                   VALUES ('C90002', 'Saga terminated', $1, 1000, 'pm_card_visa', 'active')",
+            &[TZ],
+        )
+        .await;
+        sql(
+            &env,
+            "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
+                   VALUES ($1, 'C90002', $2, 1000, 'open', '2026-12-02T00:00:00.000Z')",
+            &[&inv("C90002"), broken],
+        )
+        .await;
         assert_eq!(deleted, 1);
 
         drop_next_sink_response(&env).await;
@@ -173,13 +192,16 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
                 (inv("C00002"), "duplicate_charge"),
                 (inv("C00003"), "amount_mismatch"),
                 (inv("C00004"), "open_charge_claim"),
+                (inv("C00007"), "paid_without_receipt"),
                 (inv("C00017"), "charge_on_void_invoice"),
                 (inv("C90001"), "paid_without_charge"),
+                (inv("C90001"), "paid_without_receipt"),
+                (inv("C90002"), "open_not_charged"),
             ],
             "{first:#?}"
         );
-        assert_eq!(first.invoices, billed.totals.customers + 1);
-        assert_eq!(first.matched, first.invoices - 6);
+        assert_eq!(first.invoices, billed.totals.customers + 2);
+        assert_eq!(first.matched, first.invoices - 8);
         assert!(!first.replayed && first.alert_id.is_some());
         let alert_key = report_keys::reconcile_alert(TZ, broken);
         assert_eq!(delivered(&env, "reconciliation_alert").await, [(alert_key.clone(), key.clone())]);
@@ -200,9 +222,9 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
         .expect("count reports");
     assert_eq!(reports, 2, "one report per business date");
     let key = report_keys::reconcile(TZ, broken);
-    assert_eq!(count(&env, "SELECT COUNT(*) FROM reconciliation_mismatches WHERE business_key = $1", &key).await, 6);
+    assert_eq!(count(&env, "SELECT COUNT(*) FROM reconciliation_mismatches WHERE business_key = $1", &key).await, 9);
     let stored = count(&env, "SELECT mismatches FROM reconciliation_reports WHERE business_key = $1", &key).await;
-    assert_eq!(stored, 6);
+    assert_eq!(stored, 9);
     // The lost response was retried under the same key and replayed by the sink, not re-sent.
     assert_lost_then_replayed(&env, "reconciliation_alert").await;
 
@@ -210,6 +232,25 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
     assert_eq!(completed, [report_keys::reconcile(TZ, clean)]);
     let flagged = runs_where(&env, &format!("BusinessKey='{key}' AND RunOutcome='mismatches'"), 2).await;
     assert_eq!(flagged, [key.clone(), format!("{key}/again")]);
+}
+
+/// The receipt rule reads the ledger by a key built in SQL; PostgreSQL spells that differently
+/// from SQLite, so the rule is checked there too: a clean run matches, a lost receipt is flagged.
+#[tokio::test]
+async fn on_postgresql_a_paid_invoice_without_its_receipt_is_flagged() {
+    let url = punctual_tests::fresh_database("reconcile_pg").await;
+    let env = TestEnv::start_with("reconcile-pg", url, 30).await;
+    let date = "2026-12-03";
+    let silent = keys::invoice_id("C00007", date);
+    env.with_worker(async {
+        bill(&env, date).await;
+        assert_eq!(sql(&env, "DELETE FROM ledger_entries WHERE key = $1", &[&keys::receipt(&silent)]).await, 1);
+        let report = reconcile(&env, date, &report_keys::reconcile(TZ, date)).await;
+        let found: Vec<(String, &str)> = report.mismatches.iter().map(|m| (m.invoice_id.clone(), m.kind.as_str())).collect();
+        assert_eq!(found, [(silent.clone(), "paid_without_receipt")], "{report:#?}");
+        assert_eq!(report.matched, report.invoices - 1);
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -49,6 +49,14 @@ pub fn notify(invoice: &str, channel: &str) -> String {
     format!("notify/{invoice}/{channel}")
 }
 
+/// Channel of an invoice's receipt.
+pub const RECEIPT_CHANNEL: &str = "email";
+
+/// Ledger and sink key of an invoice's receipt: its notification on [`RECEIPT_CHANNEL`].
+pub fn receipt(invoice: &str) -> String {
+    notify(invoice, RECEIPT_CHANNEL)
+}
+
 /// Ledger and provider idempotency key of an invoice's refund.
 pub fn refund(invoice: &str) -> String {
     format!("refund/{invoice}")
@@ -70,6 +78,7 @@ mod tests {
         assert_eq!(bill("C00042", "2026-11-24"), "bill/C00042/2026-11-24");
         assert_eq!(charge("INV-C00042-20261124"), "charge/INV-C00042-20261124");
         assert_eq!(notify("INV-1", "email"), "notify/INV-1/email");
+        assert_eq!(receipt("INV-1"), "notify/INV-1/email");
         assert_eq!(payment_saga("INV-1"), "payment/INV-1");
     }
 }

@@ -8,9 +8,6 @@ use punctual_workflows::keys;
 use serde_json::json;
 use temporalio_sdk::activities::ActivityError;
 
-/// Channel receipts go to.
-const CHANNEL: &str = "email";
-
 /// `SendReceipt`: once per `notify/{invoice}/email`.
 pub(super) async fn send(
     ledger: &Ledger,
@@ -34,7 +31,7 @@ pub(super) async fn send(
 
 /// The ledger and sink key of a receipt.
 pub(super) fn receipt_key(input: &ReceiptInput) -> String {
-    keys::notify(&input.invoice_id, CHANNEL)
+    keys::receipt(&input.invoice_id)
 }
 
 /// What the sink delivers for a receipt (also its ledger request).
@@ -42,7 +39,7 @@ pub(super) fn receipt_body(input: &ReceiptInput) -> serde_json::Value {
     json!({
         "invoice_id": input.invoice_id,
         "customer_id": input.customer_id,
-        "channel": CHANNEL,
+        "channel": keys::RECEIPT_CHANNEL,
         "kind": "receipt",
         "message": format!("Payment of {} cents received for {}", input.amount_cents, input.invoice_id),
     })

@@ -14,6 +14,9 @@ pub(super) struct InvoiceRecord {
     /// `open`, `paid` or `void`.
     pub(super) status: String,
     pub(super) payment: Option<PaymentRecord>,
+    /// Whether the ledger records the invoice's receipt as delivered (`notify/{invoice}/email`
+    /// done).
+    pub(super) receipt_sent: bool,
 }
 
 /// A payment row.
@@ -119,6 +122,18 @@ fn invoice_mismatches(
             }
         }
         status => {
+            if status == "open" && charges.is_empty() && !open_claim {
+                found.push((
+                    MismatchKind::OpenNotCharged,
+                    "invoice open; nothing charged it or tried to: its payment never reached the provider".to_owned(),
+                ));
+            }
+            if status == "paid" && !invoice.receipt_sent {
+                found.push((
+                    MismatchKind::PaidWithoutReceipt,
+                    format!("invoice paid; its receipt {} was never delivered", keys::receipt(id)),
+                ));
+            }
             if status == "paid" && standing.is_empty() {
                 let detail = if charges.is_empty() {
                     "invoice paid; the provider holds no charge for it".to_owned()
@@ -167,6 +182,7 @@ mod tests {
             amount_cents: 1999,
             status: status.to_owned(),
             payment: payment.map(|charge_id| PaymentRecord { charge_id: charge_id.to_owned(), amount_cents: 1999 }),
+            receipt_sent: status == "paid",
         }
     }
 
@@ -250,6 +266,30 @@ mod tests {
         assert_eq!((comparison.invoices, comparison.charges, comparison.matched), (8, 9, 0));
         let amount = &comparison.mismatches[4];
         assert_eq!(amount.detail, "invoice is 1999 cents; charge ch_5 is 2000 cents");
+    }
+
+    #[test]
+    fn a_bill_left_open_or_paid_in_silence_is_flagged() {
+        // A saga terminated before its charge leaves the invoice open with nothing at the
+        // provider; one terminated after recording the payment leaves it paid with no receipt.
+        // An open invoice whose charge claim is open is the claim's finding alone.
+        let mut silent = invoice("INV-2", "paid", Some("ch_2"));
+        silent.receipt_sent = false;
+        let books = Books {
+            invoices: vec![invoice("INV-1", "open", None), silent, invoice("INV-3", "open", None)],
+            charges: vec![charge("ch_2", "INV-2", false)],
+            open_claims: ["INV-3".to_owned()].into(),
+        };
+        assert_eq!(
+            kinds(&books),
+            [
+                ("INV-1".to_owned(), "open_not_charged"),
+                ("INV-2".to_owned(), "paid_without_receipt"),
+                ("INV-3".to_owned(), "open_charge_claim"),
+            ]
+        );
+        let detail = &compare(&books).mismatches[1].detail;
+        assert_eq!(detail, "invoice paid; its receipt notify/INV-2/email was never delivered");
     }
 
     #[test]

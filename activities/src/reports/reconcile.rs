@@ -103,28 +103,43 @@ async fn read_books(ledger: &Ledger, provider: &ProviderClient, input: &Reconcil
         customers = customers.bind(name);
     }
     let customers: Vec<String> = customers.fetch_all(pool).await.map_err(reading("customers"))?;
+    // Each invoice's receipt is found by its ledger key, spelt in SQL around the invoice id: one
+    // primary-key lookup per invoice.
+    let (receipt_before, receipt_after) = receipt_key_around_invoice();
+    let n = names.len();
     let invoices_sql = format!(
-        "SELECT i.id, i.amount_cents, i.status, p.charge_id, p.amount_cents AS paid_cents \
+        "SELECT i.id, i.amount_cents, i.status, p.charge_id, p.amount_cents AS paid_cents, r.status AS receipt_status \
          FROM invoices i JOIN customers c ON c.id = i.customer_id \
          LEFT JOIN payments p ON p.invoice_id = i.id \
+         LEFT JOIN ledger_entries r ON r.key = CAST(${} AS TEXT) || i.id || CAST(${} AS TEXT) \
          WHERE c.timezone IN ({zone_in}) AND i.business_date = ${} ORDER BY i.id",
-        names.len() + 1
+        n + 2,
+        n + 3,
+        n + 1
     );
     let mut rows = sqlx::query(&invoices_sql);
     for name in &names {
         rows = rows.bind(name);
     }
-    let rows = rows.bind(&input.business_date).fetch_all(pool).await.map_err(reading("invoices"))?;
+    let rows = rows
+        .bind(&input.business_date)
+        .bind(receipt_before)
+        .bind(receipt_after)
+        .fetch_all(pool)
+        .await
+        .map_err(reading("invoices"))?;
     let invoices = rows
         .iter()
         .map(|row| {
             let charge_id: Option<String> = row.try_get("charge_id")?;
             let paid_cents: Option<i64> = row.try_get("paid_cents")?;
+            let receipt_status: Option<String> = row.try_get("receipt_status")?;
             Ok(InvoiceRecord {
                 id: row.try_get("id")?,
                 amount_cents: row.try_get("amount_cents")?,
                 status: row.try_get("status")?,
                 payment: charge_id.zip(paid_cents).map(|(charge_id, amount_cents)| PaymentRecord { charge_id, amount_cents }),
+                receipt_sent: receipt_status.as_deref() == Some("done"),
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
@@ -151,6 +166,14 @@ async fn read_books(ledger: &Ledger, provider: &ProviderClient, input: &Reconcil
         .map(str::to_owned)
         .collect();
     Ok(Books { invoices, charges, open_claims })
+}
+
+/// What comes before and after the invoice id in its receipt's ledger key.
+fn receipt_key_around_invoice() -> (String, String) {
+    const MARK: &str = "\u{0}";
+    let key = billing_keys::receipt(MARK);
+    let (before, after) = key.split_once(MARK).expect("a receipt key names its invoice");
+    (before.to_owned(), after.to_owned())
 }
 
 /// The report's rows, on the ledger's connection (inside its transaction).
@@ -230,4 +253,15 @@ fn alert_body(report: &ReconciliationReport) -> Value {
             report.business_key, report.mismatches.len(), report.invoices, report.charges, lines.join("\n")
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_receipt_key_is_spelt_around_the_invoice_id() {
+        let (before, after) = receipt_key_around_invoice();
+        assert_eq!(format!("{before}INV-C00001-20261202{after}"), billing_keys::receipt("INV-C00001-20261202"));
+    }
 }

@@ -195,7 +195,7 @@ async fn collect(
     };
     ctx.execute_activity(BillingContract::record_payment, record, effect(keys::payment_record(shown))).await?;
     let receipt = ReceiptInput { invoice_id: inv.clone(), customer_id: p.customer_id.clone(), amount_cents: p.amount_cents };
-    ctx.execute_activity(BillingContract::send_receipt, receipt, effect(keys::notify(shown, "email"))).await?;
+    ctx.execute_activity(BillingContract::send_receipt, receipt, effect(keys::receipt(shown))).await?;
     Ok(charge.charge_id)
 }
 

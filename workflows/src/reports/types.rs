@@ -32,6 +32,13 @@ pub enum MismatchKind {
     /// The ledger's `charge/{invoice}` is still `claimed`: a crash between the provider call and
     /// its record, to be settled by a person.
     OpenChargeClaim,
+    /// The invoice is `open` and nothing charged it or tried to: its payment saga never reached
+    /// the provider (terminated, or not run yet). The bill is neither paid nor voided.
+    OpenNotCharged,
+    /// The invoice is `paid` but its receipt (`notify/{invoice}/email`) was never delivered: the
+    /// customer paid and was not told (a saga terminated after recording the payment, or a sink
+    /// that has been refusing it).
+    PaidWithoutReceipt,
 }
 
 impl MismatchKind {
@@ -45,6 +52,8 @@ impl MismatchKind {
             Self::DuplicateCharge => "duplicate_charge",
             Self::PaymentChargeUnknown => "payment_charge_unknown",
             Self::OpenChargeClaim => "open_charge_claim",
+            Self::OpenNotCharged => "open_not_charged",
+            Self::PaidWithoutReceipt => "paid_without_receipt",
         }
     }
 }
@@ -142,6 +151,8 @@ mod tests {
             MismatchKind::DuplicateCharge,
             MismatchKind::PaymentChargeUnknown,
             MismatchKind::OpenChargeClaim,
+            MismatchKind::OpenNotCharged,
+            MismatchKind::PaidWithoutReceipt,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
