@@ -173,7 +173,22 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
         let row = rows(&env, &name).await.into_iter().find(|r| r.key == forgotten).expect("row");
         assert_eq!((row.status.as_str(), row.runs), ("committed", runs_before), "{row:?}");
 
-        let dates: Vec<String> = (15..=20).map(|d| format!("2026-11-{d}")).collect();
+        // A date whose fire is not due yet (a mistyped year) is refused, and starts nothing;
+        // --allow-future runs it.
+        let early = schedule(&env, &cfg, &["trigger", &name, "--business-date", "2099-01-05"]).await;
+        assert!(!early.success, "a future date must be refused: {}", early.stdout);
+        assert!(
+            early.stderr.contains("the fire that serves 2099-01-05 is not due until 2099-01-05 00:30")
+                && early.stderr.contains("--allow-future"),
+            "{}",
+            early.stderr
+        );
+        let early_fire = format!("{}-manual-2099-01-05", fire_workflow_id(&name));
+        assert!(!env.cli(&["workflow", "describe", "--workflow-id", &early_fire]).await.success, "{early_fire} started");
+        ok(&env, &cfg, &["trigger", &name, "--business-date", "2099-01-05", "--allow-future"]).await;
+        assert_eq!(settled(&env, &name, &format!("{name}/2099-01-05")).await.status, "committed");
+
+        let dates: Vec<String> = (15..=20).map(|d| format!("2026-11-{d}")).chain(["2099-01-05".to_owned()]).collect();
         charged_once(&env, &dates).await;
         ok(&env, &cfg, &["delete", &name]).await;
     })

@@ -45,7 +45,9 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
             crate::out!("resumed {}", schedule_id(&job));
             Ok(())
         }
-        ScheduleCommand::Trigger { job, business_date } => trigger(&client, &args.task_queue, &job, business_date).await,
+        ScheduleCommand::Trigger { job, business_date, allow_future } => {
+            trigger(&client, &args.task_queue, &job, business_date, allow_future).await
+        }
         ScheduleCommand::Backfill { job, from, to, mode, database_url } => {
             let ledger = Ledger::open_existing(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
             backfill(&client, &ledger, &args.task_queue, &job, date_range(&from, &to)?, mode).await
@@ -362,7 +364,13 @@ async fn describe(client: &Client, name: &str, count: usize) -> anyhow::Result<(
     Ok(())
 }
 
-async fn trigger(client: &Client, task_queue: &str, name: &str, business_date: Option<String>) -> anyhow::Result<()> {
+async fn trigger(
+    client: &Client,
+    task_queue: &str,
+    name: &str,
+    business_date: Option<String>,
+    allow_future: bool,
+) -> anyhow::Result<()> {
     let (job, _) = scheduled(client, name).await?;
     let Some(text) = business_date else {
         let handle = client.get_schedule_handle(schedule_id(name));
@@ -374,6 +382,14 @@ async fn trigger(client: &Client, task_queue: &str, name: &str, business_date: O
         return Ok(());
     };
     let day = date(&text, "--business-date")?;
+    let due = manual_fire_time(&job, day);
+    if due > Utc::now() && !allow_future {
+        bail!(
+            "job \"{name}\": the fire that serves {text} is not due until {}: triggered now, its effects would \
+             happen before their time and that fire would find them done; pass --allow-future to run it early",
+            local(&job, due)
+        );
+    }
     let workflow_id = format!("{}-manual-{text}", fire_workflow_id(name));
     let options =
         WorkflowStartOptions::new(task_queue, &workflow_id).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
@@ -384,7 +400,7 @@ async fn trigger(client: &Client, task_queue: &str, name: &str, business_date: O
         .with_context(|| format!("starting {workflow_id}"))?;
     // The fire that serves the date, as the workflow computes it: with a roll, that fire also
     // serves the dates rolled onto it, and runs them in order.
-    let plan = plan_text(&classify(&job, manual_fire_time(&job, day)));
+    let plan = plan_text(&classify(&job, due));
     crate::out!(
         "started {workflow_id} (run {}): the fire that serves {text} runs or joins, in order: {plan}",
         handle.info().run_id.clone().unwrap_or_default()
