@@ -24,7 +24,16 @@ async fn bill(env: &TestEnv, date: &str) -> BillingRunSummary {
 
 /// Runs the reconciliation of `date` under workflow ID `id` (a schedule gives each fire its own).
 async fn reconcile(env: &TestEnv, date: &str, id: &str) -> ReconciliationReport {
-    let input = JsonInput::from(json!({"business_date": date, "timezone": TZ}));
+    run_reconciliation(env, json!({"business_date": date, "timezone": TZ}), id).await
+}
+
+/// Runs a recheck of `date` (the books now) under workflow ID `id`.
+async fn recheck(env: &TestEnv, date: &str, id: &str) -> ReconciliationReport {
+    run_reconciliation(env, json!({"business_date": date, "timezone": TZ, "recheck": true}), id).await
+}
+
+async fn run_reconciliation(env: &TestEnv, input: Value, id: &str) -> ReconciliationReport {
+    let input = JsonInput::from(input);
     let options = WorkflowStartOptions::new(&env.task_queue, id).build();
     let run = env.client.start_workflow(ReconciliationWorkflow::run, input, options).await.expect("start reconciliation");
     run.get_result(WorkflowGetResultOptions::default()).await.expect("reconciliation result")
@@ -61,12 +70,17 @@ async fn drop_next_sink_response(env: &TestEnv) {
     assert!(reply.status().is_success(), "PUT {url}: {}", reply.status());
 }
 
-/// The sink received the alert twice under one key: the committed request whose response was
-/// lost, then the retry, answered by replay. One delivery was made.
+/// The sink received the first alert of `kind` twice under one key: the committed request whose
+/// response was lost, then the retry, answered by replay. One delivery was made.
 async fn assert_lost_then_replayed(env: &TestEnv, kind: &str) {
     let url = format!("{}/deliveries", env.world.notify_url);
     let log: Vec<Value> = reqwest::get(&url).await.expect("GET /deliveries").json().await.expect("JSON");
-    let posts: Vec<(&Value, &Value)> = log.iter().filter(|r| r["kind"] == kind).map(|r| (&r["outcome"], &r["replay"])).collect();
+    let first_key = log.iter().find(|r| r["kind"] == kind).map(|r| &r["idempotency_key"]);
+    let posts: Vec<(&Value, &Value)> = log
+        .iter()
+        .filter(|r| r["kind"] == kind && Some(&r["idempotency_key"]) == first_key)
+        .map(|r| (&r["outcome"], &r["replay"]))
+        .collect();
     assert_eq!(posts, [(&json!("committed_response_dropped"), &json!(false)), (&json!("delivered"), &json!(true))], "{log:#?}");
 }
 
@@ -208,13 +222,51 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
 
         // The data changes again and the date is reconciled again (a second fire): the first
         // report is the record, replayed as it was; no second report, no second alert.
+        let payment: (String, String, i64, String) =
+            sqlx::query_as("SELECT invoice_id, charge_id, amount_cents, recorded_at FROM payments WHERE invoice_id = $1")
+                .bind(inv("C00006"))
+                .fetch_one(env.world.ledger.pool())
+                .await
+                .expect("C00006's payment");
         sql(&env, "DELETE FROM payments WHERE invoice_id = $1", &[&inv("C00006")]).await;
         let again = reconcile(&env, broken, &format!("{key}/again")).await;
         assert_eq!(ReconciliationReport { replayed: false, ..again.clone() }, first);
         assert!(again.replayed);
-        assert_eq!(delivered(&env, "reconciliation_alert").await, [(alert_key, key.clone())]);
+        assert_eq!(delivered(&env, "reconciliation_alert").await, [(alert_key.clone(), key.clone())]);
+
+        // A recheck reads the books now: the new damage is there, alerted once under the
+        // findings' own key; a second recheck finding the same alerts nothing new.
+        let now = recheck(&env, broken, &format!("{key}/recheck-1")).await;
+        let new_damage: Vec<&str> =
+            now.mismatches.iter().filter(|m| !first.mismatches.contains(m)).map(|m| m.kind.as_str()).collect();
+        assert_eq!(new_damage, ["charge_without_payment"], "{now:#?}");
+        assert_eq!(now.mismatches.len(), first.mismatches.len() + 1);
+        assert!(now.recheck && !now.replayed && now.alert_id.is_some(), "{now:#?}");
+        let same = recheck(&env, broken, &format!("{key}/recheck-2")).await;
+        assert_eq!((&same.mismatches, &same.alert_id), (&now.mismatches, &now.alert_id));
+        let alerts = delivered(&env, "reconciliation_alert").await;
+        assert_eq!(alerts.len(), 2, "{alerts:#?}");
+        assert!(alerts[1].0.starts_with(&format!("{alert_key}/")), "{alerts:#?}");
+
+        // Repaired (the payment row restored), a recheck no longer finds it; the clean date's
+        // recheck is clean and alerts nothing.
+        sqlx::query("INSERT INTO payments (invoice_id, charge_id, amount_cents, recorded_at) VALUES ($1, $2, $3, $4)")
+            .bind(&payment.0)
+            .bind(&payment.1)
+            .bind(payment.2)
+            .bind(&payment.3)
+            .execute(env.world.ledger.pool())
+            .await
+            .expect("restore the payment");
+        let repaired = recheck(&env, broken, &format!("{key}/recheck-3")).await;
+        assert_eq!(repaired.mismatches, first.mismatches);
+        let clean_now = recheck(&env, clean, &format!("{}/recheck", report_keys::reconcile(TZ, clean))).await;
+        assert_eq!((clean_now.mismatches.len(), clean_now.alert_id.clone()), (0, None), "{clean_now:#?}");
+        assert_eq!(delivered(&env, "reconciliation_alert").await.len(), 3, "the repaired findings differ from the last alert's");
     })
     .await;
+    let rechecks = count(&env, "SELECT COUNT(*) FROM ledger_entries WHERE key LIKE $1", "reconcile/%/recheck/%").await;
+    assert_eq!(rechecks, 4, "one recorded report per recheck run");
 
     let reports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reconciliation_reports")
         .fetch_one(env.world.ledger.pool())
@@ -228,10 +280,12 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
     // The lost response was retried under the same key and replayed by the sink, not re-sent.
     assert_lost_then_replayed(&env, "reconciliation_alert").await;
 
-    let completed = runs_where(&env, "JobName='reconciliation' AND RunOutcome='completed'", 1).await;
-    assert_eq!(completed, [report_keys::reconcile(TZ, clean)]);
-    let flagged = runs_where(&env, &format!("BusinessKey='{key}' AND RunOutcome='mismatches'"), 2).await;
-    assert_eq!(flagged, [key.clone(), format!("{key}/again")]);
+    let completed = runs_where(&env, "JobName='reconciliation' AND RunOutcome='completed'", 2).await;
+    let clean_key = report_keys::reconcile(TZ, clean);
+    assert_eq!(completed, [clean_key.clone(), format!("{clean_key}/recheck")]);
+    let flagged = runs_where(&env, &format!("BusinessKey='{key}' AND RunOutcome='mismatches'"), 5).await;
+    let rechecks = (1..=3).map(|n| format!("{key}/recheck-{n}"));
+    assert_eq!(flagged, [key.clone(), format!("{key}/again")].into_iter().chain(rechecks).collect::<Vec<_>>());
 }
 
 /// The receipt rule reads the ledger by a key built in SQL; PostgreSQL spells that differently

@@ -4,7 +4,7 @@
 use super::matching::{Books, Comparison, InvoiceRecord, PaymentRecord, compare};
 use super::{OPS_CHANNEL, OPS_RECIPIENT};
 use crate::failure;
-use crate::ledger::{Caller, Claim, EffectError, Ledger};
+use crate::ledger::{Caller, Claim, EffectError, Ledger, request_hash};
 use crate::outside::{ProviderClient, SinkClient};
 use crate::zone_names::{names_of_zone, placeholders};
 use punctual_workflows::keys as billing_keys;
@@ -33,6 +33,9 @@ pub(super) async fn run(
     caller: &Caller,
     input: &ReconciliationInput,
 ) -> Result<ReconciliationReport, ActivityError> {
+    if input.recheck {
+        return recheck(ledger, provider, sink, caller, input).await;
+    }
     let key = keys::reconcile(&input.timezone, &input.business_date);
     let request = json!({ "business_date": input.business_date, "timezone": input.timezone });
     let recorded = ledger.entry(&key).await.map_err(failure::from_ledger)?.is_some();
@@ -59,9 +62,47 @@ pub(super) async fn run(
     let mut report = once.into_inner();
     report.replayed = replayed;
     if !report.mismatches.is_empty() {
-        report.alert_id = Some(alert(ledger, sink, caller, &report).await?);
+        let alert_key = keys::reconcile_alert(&report.timezone, &report.business_date);
+        report.alert_id = Some(alert(ledger, sink, caller, &alert_key, &report).await?);
     }
     tracing::info!(invoices = report.invoices, mismatches = report.mismatches.len(), replayed, "reconciled");
+    Ok(report)
+}
+
+/// A recheck: the books as they are now, recorded once per workflow run under its own ledger
+/// key (the report is the entry's result; the date's record in `reconciliation_reports` stays
+/// as it was), alerted once per distinct set of findings.
+async fn recheck(
+    ledger: &Ledger,
+    provider: &ProviderClient,
+    sink: &SinkClient,
+    caller: &Caller,
+    input: &ReconciliationInput,
+) -> Result<ReconciliationReport, ActivityError> {
+    let key = keys::reconcile_recheck(&input.timezone, &input.business_date, &caller.run_id);
+    let request = json!({ "business_date": input.business_date, "timezone": input.timezone, "recheck": true });
+    let fresh = match ledger.entry(&key).await.map_err(failure::from_ledger)? {
+        Some(_) => None,
+        None => {
+            let books = read_books(ledger, provider, input).await?;
+            let business_key = keys::reconcile(&input.timezone, &input.business_date);
+            Some(ReconciliationReport { recheck: true, ..report(&business_key, input, compare(&books)) })
+        }
+    };
+    let once = ledger
+        .once(&key, &request, caller, move |_conn| {
+            Box::pin(async move { fresh.ok_or_else(|| EffectError::retryable("recheck key vanished after it was seen")) })
+        })
+        .await
+        .map_err(failure::from_ledger)?;
+    let mut report = once.into_inner();
+    if !report.mismatches.is_empty() {
+        let findings = serde_json::to_value(&report.mismatches).unwrap_or_default();
+        let digest = &request_hash(&findings)[..16];
+        let alert_key = keys::reconcile_recheck_alert(&report.timezone, &report.business_date, digest);
+        report.alert_id = Some(alert(ledger, sink, caller, &alert_key, &report).await?);
+    }
+    tracing::info!(invoices = report.invoices, mismatches = report.mismatches.len(), "rechecked");
     Ok(report)
 }
 
@@ -83,6 +124,7 @@ fn report(key: &str, input: &ReconciliationInput, comparison: Comparison) -> Rec
         mismatches,
         alert_id: None,
         replayed: false,
+        recheck: false,
     }
 }
 
@@ -210,7 +252,7 @@ async fn insert_report(conn: &mut sqlx::AnyConnection, report: &ReconciliationRe
     Ok(())
 }
 
-/// The one alert about `report`'s mismatches; returns the sink's delivery id.
+/// The one alert about `report`'s mismatches under `key`; returns the sink's delivery id.
 ///
 /// The body is built from the recorded report only, so every attempt and re-run sends the same
 /// request under the same key: the ledger replays it, or the sink collapses it.
@@ -218,9 +260,10 @@ async fn alert(
     ledger: &Ledger,
     sink: &SinkClient,
     caller: &Caller,
+    key: &str,
     report: &ReconciliationReport,
 ) -> Result<String, ActivityError> {
-    let key = keys::reconcile_alert(&report.timezone, &report.business_date);
+    let key = key.to_owned();
     let body = alert_body(report);
     match ledger.claim_external::<String>(&key, &body, caller).await.map_err(failure::from_ledger)? {
         Claim::Done(id) => Ok(id),
@@ -249,7 +292,8 @@ fn alert_body(report: &ReconciliationReport) -> Value {
         "channel": OPS_CHANNEL,
         "kind": "reconciliation_alert",
         "message": format!(
-            "Reconciliation {}: {} mismatches over {} invoices and {} charges\n{}",
+            "{} {}: {} mismatches over {} invoices and {} charges\n{}",
+            if report.recheck { "Recheck of reconciliation" } else { "Reconciliation" },
             report.business_key, report.mismatches.len(), report.invoices, report.charges, lines.join("\n")
         ),
     })

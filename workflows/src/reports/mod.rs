@@ -38,6 +38,18 @@ pub mod keys {
         format!("alert/reconcile/{timezone}/{date}")
     }
 
+    /// Ledger key of a recheck's report: one per workflow run, so a retried attempt replays it
+    /// and every new run reads the books again.
+    pub fn reconcile_recheck(timezone: &str, date: &str, run_id: &str) -> String {
+        format!("reconcile/{timezone}/{date}/recheck/{run_id}")
+    }
+
+    /// Ledger and sink key of a recheck's alert: one per distinct set of findings (`digest`), so
+    /// rechecks that find the same damage alert once, and new damage alerts again.
+    pub fn reconcile_recheck_alert(timezone: &str, date: &str, digest: &str) -> String {
+        format!("alert/reconcile/{timezone}/{date}/{digest}")
+    }
+
     /// The SLA check of `date`.
     pub fn sla_check(date: &str) -> String {
         format!("sla-check/{date}")

@@ -16,10 +16,19 @@ const EXAMPLE: &str = r#"{"business_date": "2026-11-24", "timezone": "Asia/Shang
 impl ReconciliationInput {
     /// Reads and validates the input strictly: an unknown or missing field fails, naming it.
     pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
-        let obj = input.object(&["business_date", "timezone"], EXAMPLE)?;
+        let obj = input.object(&["business_date", "timezone", "recheck"], EXAMPLE)?;
+        let recheck = match obj.optional("recheck") {
+            None => false,
+            Some(v) => v.as_bool().ok_or_else(|| InputError::Invalid {
+                field: "recheck",
+                expected: "true or false".to_owned(),
+                got: v.to_string(),
+            })?,
+        };
         Ok(Self {
             business_date: date_field(&obj, "business_date")?.to_string(),
             timezone: timezone_field(&obj, "timezone")?.name().to_owned(),
+            recheck,
         })
     }
 }
@@ -39,9 +48,13 @@ impl ReconciliationInput {
 ///
 /// **Re-runs.** The first report recorded for a business key is *the* record: running the same
 /// date and zone again — a retry, a second trigger, a backfill, or a run after the data changed —
-/// replays that report (`replayed: true`) and sends no second alert. To reconcile changed data,
-/// look at the changes themselves; this job answers "what did the books say at the close".
-/// Run it after the date's billing run has finished: a charge still in flight is an open claim.
+/// replays that report (`replayed: true`) and sends no second alert: this job answers "what did
+/// the books say at the close". Run it after the date's billing run has finished: a charge still
+/// in flight is an open claim. **`"recheck": true`** reads the books as they are now (after a
+/// repair, or to look for damage since): its report is recorded under
+/// `reconcile/{timezone}/{date}/recheck/{run_id}` (in the ledger, beside the record), and its
+/// alert under `alert/reconcile/{timezone}/{date}/{digest of the findings}`, so rechecks that find
+/// the same damage alert once and new damage alerts again.
 /// Invalid input fails at once, non-retryably, naming the field, before any effect.
 #[workflow]
 #[derive(Default)]
@@ -96,6 +109,7 @@ mod tests {
             (json!({"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "limit": 3}), "unknown field `limit`"),
             (json!({"business_date": "2026-11-31", "timezone": "Asia/Shanghai"}), "field `business_date`"),
             (json!({"business_date": "2026-11-24", "timezone": "Asia/Shangai"}), "field `timezone`"),
+            (json!({"business_date": "2026-11-24", "timezone": "Asia/Shanghai", "recheck": "yes"}), "field `recheck`"),
         ];
         for (input, expected) in cases {
             let err = ReconciliationInput::from_json(&input.clone().into()).unwrap_err();

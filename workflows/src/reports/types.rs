@@ -10,6 +10,10 @@ pub struct ReconciliationInput {
     pub business_date: String,
     /// IANA time zone whose customers are reconciled.
     pub timezone: String,
+    /// Read the books as they are now instead of replaying the date's recorded report: after a
+    /// repair, or to look for damage done since. Absent (false) in inputs from before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recheck: bool,
 }
 
 /// What disagrees between the provider, our invoices and payments, and the ledger.
@@ -90,8 +94,13 @@ pub struct ReconciliationReport {
     /// Sink delivery id of the alert, when there were mismatches.
     pub alert_id: Option<String>,
     /// True when another run (an earlier fire, a re-run) recorded the report and this run
-    /// replayed it from the ledger; a retried attempt of the same run does not count.
+    /// replayed it from the ledger; a retried attempt of the same run does not count. Never true
+    /// for a recheck.
     pub replayed: bool,
+    /// Whether this is a recheck (the books now, recorded under the run's own key) rather than
+    /// the date's record. Absent (false) in reports from before it existed.
+    #[serde(default)]
+    pub recheck: bool,
 }
 
 /// Input of `SlaCheckWorkflow` and `CheckSla`: `{"business_date": "YYYY-MM-DD"}`, optional
