@@ -106,6 +106,24 @@ async fn charge_by_hand(env: &TestEnv, key: &str, invoice: &str, customer: &str,
     assert!(reply.status().is_success(), "manual charge: {}", reply.status());
 }
 
+/// A customer of the zone added by hand, with an invoice of 1000 cents on `date` in `status`.
+async fn customer_with_invoice(env: &TestEnv, customer: &str, date: &str, status: &str) {
+    sql(
+        env,
+        "INSERT INTO customers (id, name, timezone, plan_cents, payment_method, status) \
+               VALUES ($1, 'Added by hand', $2, 1000, 'pm_card_visa', 'active')",
+        &[customer, TZ],
+    )
+    .await;
+    sql(
+        env,
+        "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
+               VALUES ($1, $2, $3, 1000, $4, '2026-12-02T00:00:00.000Z')",
+        &[&keys::invoice_id(customer, date), customer, date, status],
+    )
+    .await;
+}
+
 async fn amount_of(env: &TestEnv, invoice: &str) -> i64 {
     sqlx::query_scalar("SELECT amount_cents FROM invoices WHERE id = $1")
         .bind(invoice)
@@ -160,39 +178,14 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
         .await;
         let void = amount_of(&env, &inv("C00017")).await; // declined card: void, never charged
         charge_by_hand(&env, "by-hand/void", &inv("C00017"), "C00017", void).await;
-        sql(
-            &env,
-            "INSERT INTO customers (id, name, timezone, plan_cents, payment_method, status) \
-                   VALUES ('C90001', 'Added by hand', $1, 1000, 'pm_card_visa', 'active')",
-            &[TZ],
-        )
-        .await;
-        sql(
-            &env,
-            "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
-                   VALUES ($1, 'C90001', $2, 1000, 'paid', '2026-12-02T00:00:00.000Z')",
-            &[&inv("C90001"), broken],
-        )
-        .await;
+        // A bill added by hand, marked paid with nothing behind it.
+        customer_with_invoice(&env, "C90001", broken, "paid").await;
         // A saga terminated between recording the payment and sending the receipt: paid, and
         // the customer never told.
         let receipt = keys::receipt(&inv("C00007"));
         assert_eq!(sql(&env, "DELETE FROM ledger_entries WHERE key = $1", &[&receipt]).await, 1);
         // A saga terminated before its charge: the bill stays open and nothing was charged.
-        sql(
-            &env,
-            "INSERT INTO customers (id, name, timezone, plan_cents, payment_method, status) \
-                   VALUES ('C90002', 'Saga terminated', $1, 1000, 'pm_card_visa', 'active')",
-            &[TZ],
-        )
-        .await;
-        sql(
-            &env,
-            "INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) \
-                   VALUES ($1, 'C90002', $2, 1000, 'open', '2026-12-02T00:00:00.000Z')",
-            &[&inv("C90002"), broken],
-        )
-        .await;
+        customer_with_invoice(&env, "C90002", broken, "open").await;
         assert_eq!(deleted, 1);
 
         drop_next_sink_response(&env).await;
