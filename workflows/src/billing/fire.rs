@@ -66,17 +66,37 @@ pub fn period_of_key(key: &str) -> Option<&str> {
     key.split_once('/').map(|(_, period)| period).filter(|p| !p.is_empty())
 }
 
-/// Checks that `period` belongs to `business_date` and is short plain text usable inside keys.
+/// Checks that `period` is spelt as an occurrence key of `business_date` spells it (see
+/// `Job::key`): the date, or the date and a local time `THH:MM` or `THH:MM:SS` (seconds only when
+/// not zero), either followed by `/repeat` for the second pass of a repeated hour.
+///
+/// One spelling per period matters: the period is in every bill's ledger key, so a hand-started
+/// fire that wrote `10:00:00` for the fire's `10:00`, or `10:0`, would bill the period again
+/// under new keys.
 pub fn check_period(period: &str, business_date: &str) -> Result<(), InputError> {
-    let plain = period.len() <= 40 && period.chars().all(|c| c.is_ascii_alphanumeric() || ":-/T".contains(c));
-    if plain && period.starts_with(business_date) {
+    if period_spelt_as_a_key(period, business_date) {
         return Ok(());
     }
     Err(InputError::Invalid {
         field: "period",
-        expected: format!("the fire's period, starting with business_date {business_date}, e.g. {business_date}T10:00:05"),
+        expected: format!(
+            "the fire's period as its occurrence key spells it: {business_date}, {business_date}THH:MM or \
+             {business_date}THH:MM:SS (seconds not zero), optionally followed by /repeat"
+        ),
         got: format!("\"{period}\""),
     })
+}
+
+fn period_spelt_as_a_key(period: &str, business_date: &str) -> bool {
+    let period = period.strip_suffix("/repeat").unwrap_or(period);
+    let Some(rest) = period.strip_prefix(business_date) else { return false };
+    let Some(time) = rest.strip_prefix('T') else { return rest.is_empty() };
+    let two_digits = |part: &str, below: u32| part.len() == 2 && part.parse::<u32>().is_ok_and(|n| n < below);
+    match time.split(':').collect::<Vec<_>>()[..] {
+        [h, m] => two_digits(h, 24) && two_digits(m, 60),
+        [h, m, s] => two_digits(h, 24) && two_digits(m, 60) && two_digits(s, 60) && s != "00",
+        _ => false,
+    }
 }
 
 impl FireBillingInput {
@@ -211,6 +231,21 @@ mod tests {
         let err = check_period("2026-11-25T00:00:00", "2026-11-24").unwrap_err().to_string();
         assert!(err.contains("period") && err.contains("2026-11-24"), "{err}");
         assert!(check_period("2026-11-24 10:00", "2026-11-24").is_err());
+    }
+
+    #[test]
+    fn a_period_has_the_one_spelling_its_occurrence_key_has() {
+        for ok in ["2026-11-24", "2026-11-24T10:00", "2026-11-24T23:59:59", "2026-11-24T01:00/repeat", "2026-11-24/repeat"] {
+            assert!(check_period(ok, "2026-11-24").is_ok(), "{ok}");
+        }
+        for typo in [
+            "2026-11-24T10:00:00", "2026-11-24T10:0", "2026-11-24T1:00", "2026-11-24T24:00", "2026-11-24T10:60",
+            "2026-11-24T10:00:5", "2026-11-24T10", "2026-11-24T", "2026-11-24x", "2026-11-24T10:00/again",
+            "2026-11-24T10:00:05:00",
+        ] {
+            let err = check_period(typo, "2026-11-24").unwrap_err().to_string();
+            assert!(err.contains("period") && err.contains(typo), "{typo}: {err}");
+        }
     }
 
     #[test]

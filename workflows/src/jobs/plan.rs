@@ -289,6 +289,24 @@ mod tests {
             sla_secs: 0,
         }
     }
+    /// Every period a key can name passes the hand-start check of `FireBillingWorkflow`, which
+    /// refuses any other spelling of it.
+    #[test]
+    fn the_period_of_every_key_is_one_fire_billing_accepts() {
+        use crate::billing::fire::{check_period, period_of_key};
+        let date = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let once = Job::resolve(spec("bill", "Asia/Shanghai", daily("00:30"), "none", Roll::Skip)).unwrap();
+        let every =
+            Job::resolve(spec("tick", "Asia/Shanghai", Timing::Every { secs: 5, phase_secs: 0 }, "none", Roll::Skip)).unwrap();
+        for (job, (h, m, s), repeat) in
+            [(&once, (0, 30, 0), false), (&every, (10, 0, 0), false), (&every, (10, 0, 5), false), (&every, (1, 0, 0), true)]
+        {
+            let key = job.key(date, NaiveTime::from_hms_opt(h, m, s).unwrap(), repeat);
+            let period = period_of_key(&key).unwrap();
+            assert!(check_period(period, "2026-11-24").is_ok(), "{key}");
+        }
+    }
+
     fn daily(at: &str) -> Timing {
         Timing::Daily { times: vec![NaiveTime::parse_from_str(at, "%H:%M").unwrap()] }
     }
