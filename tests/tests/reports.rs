@@ -281,6 +281,62 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
     assert_eq!(flagged, [key.clone(), format!("{key}/again")].into_iter().chain(rechecks).collect::<Vec<_>>());
 }
 
+/// The proof loop for a saga stopped outright: terminated between recording its payment and
+/// sending the receipt (terminate runs no code, and its batch counts it failed and completes),
+/// it leaves a customer who paid and was never told. The date's reconciliation flags exactly
+/// that; running the date again finishes the saga (every other effect replays from the ledger),
+/// and a recheck is clean. Each charge and each receipt happened once.
+#[tokio::test]
+async fn a_terminated_saga_is_flagged_and_a_rerun_of_its_date_finishes_it_once() {
+    let env = TestEnv::start("reconcile-terminated").await;
+    let date = "2026-12-04";
+    let invoice = keys::invoice_id("C00001", date);
+    let saga = keys::payment_saga(&invoice);
+    env.with_worker(async {
+        env.world.fail_deliveries().await;
+        let options = WorkflowStartOptions::new(&env.task_queue, keys::billing_run(TZ, date)).build();
+        let input = JsonInput::from(json!({"business_date": date, "timezone": TZ}));
+        let run = env.client.start_workflow(BillingRunWorkflow::run, input, options).await.expect("start billing");
+        eventually(&format!("{invoice} paid, its receipt refused by the sink"), Duration::from_secs(120), async || {
+            env.world.invoices().await.into_iter().any(|(id, status)| id == invoice && status == "paid").then_some(())
+        })
+        .await;
+        let terminated = env.cli(&["workflow", "terminate", "--workflow-id", &saga, "--reason", "stopped by hand"]).await;
+        assert!(terminated.success, "{}", terminated.stderr);
+        env.world.deliver_again().await;
+        let summary = run.get_result(WorkflowGetResultOptions::default()).await.expect("billing run result");
+        assert_eq!(summary.totals.failed, 1, "the terminated saga counts as failed: {summary:#?}");
+
+        let report = reconcile(&env, date, &report_keys::reconcile(TZ, date)).await;
+        let found: Vec<(String, &str)> = report.mismatches.iter().map(|m| (m.invoice_id.clone(), m.kind.as_str())).collect();
+        assert_eq!(found, [(invoice.clone(), "paid_without_receipt")], "{report:#?}");
+
+        let again = bill(&env, date).await;
+        assert_eq!(again.totals.failed, 0, "{again:#?}");
+        let now = recheck(&env, date, &format!("{}/after-rerun", report_keys::reconcile(TZ, date))).await;
+        assert_eq!(now.mismatches, [], "{now:#?}");
+    })
+    .await;
+    let receipts: Vec<String> = env
+        .world
+        .delivered()
+        .await
+        .iter()
+        .filter(|d| d["kind"] != "reconciliation_alert")
+        .filter_map(|d| d["idempotency_key"].as_str().map(str::to_owned))
+        .collect();
+    let mut once = receipts.clone();
+    once.sort();
+    once.dedup();
+    assert_eq!(once.len(), receipts.len(), "a receipt delivered twice: {receipts:#?}");
+    assert!(receipts.contains(&keys::receipt(&invoice)), "{receipts:#?}");
+    let charges = env.world.charges().await;
+    let mut charged: Vec<&str> = charges.iter().filter_map(|c| c["invoice_id"].as_str()).collect();
+    let all = charged.len();
+    charged.dedup();
+    assert_eq!(charged.len(), all, "an invoice charged twice: {charges:#?}");
+}
+
 /// The receipt rule reads the ledger by a key built in SQL; PostgreSQL spells that differently
 /// from SQLite, so the rule is checked there too: a clean run matches, a lost receipt is flagged.
 #[tokio::test]

@@ -71,12 +71,26 @@ pub fn bulk_effect(activity_id: String) -> ActivityOptions {
 /// it as its own (`already_done`). With Temporal's default, terminating the mistyped run took the
 /// batch and its sagas down with it, half done, after the real run had already completed.
 pub fn child(workflow_id: String) -> ChildWorkflowOptions {
+    shared_child(workflow_id, WorkflowIdReusePolicy::AllowDuplicateFailedOnly)
+}
+
+fn shared_child(workflow_id: String, reuse: WorkflowIdReusePolicy) -> ChildWorkflowOptions {
     ChildWorkflowOptions::builder()
         .workflow_id(workflow_id)
-        .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicateFailedOnly)
+        .id_reuse_policy(reuse)
         .parent_close_policy(ParentClosePolicy::Abandon)
         .cancel_type(ChildWorkflowCancellationType::Abandon)
         .build()
+}
+
+/// Options for a per-customer billing page (`BillingBatchWorkflow`): like [`child`], except that
+/// a *completed* page runs again when its date runs again. A page completes even when one of its sagas was
+/// terminated by hand (terminate runs no code, so nothing records or retries it); re-running the
+/// page is what reaches that saga again: every bill replays from the ledger, every saga that
+/// completed is `already_done`, and only the stopped one runs, under the same keys. A page still
+/// running is joined, never run twice at once.
+pub fn rerunnable_page(workflow_id: String) -> ChildWorkflowOptions {
+    shared_child(workflow_id, WorkflowIdReusePolicy::AllowDuplicate)
 }
 
 /// Whether a child start failed only because its business key already ran (or is running) —

@@ -3,7 +3,7 @@
 use super::batch::{BatchInput, BillingBatchWorkflow};
 use super::bulk_batch::BillingBulkBatchWorkflow;
 use super::contracts::BillingContract;
-use super::options::{activity, already_started, child};
+use super::options::{activity, already_started, child, rerunnable_page};
 use super::types::*;
 use crate::business_date::{date_field, timezone_field};
 use crate::input::{InputError, InputObject, JsonInput, to_input};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use temporalio_common::WorkflowDefinition;
 use temporalio_macros::{workflow, workflow_methods};
 
-use temporalio_sdk::{ContinueAsNewOptions, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{ChildWorkflowOptions, ContinueAsNewOptions, WorkflowContext, WorkflowResult};
 
 /// Customers per batch child in the per-customer mode.
 pub const PAGE_SIZE: u32 = 50;
@@ -221,8 +221,14 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
             customer_refs: page.customer_refs,
         };
         let ran = match mode {
-            BillingMode::PerCustomer => run_batch(ctx, BillingBatchWorkflow::run, &input, &batch_id).await?,
-            BillingMode::Bulk => run_batch(ctx, BillingBulkBatchWorkflow::run, &input, &batch_id).await?,
+            BillingMode::PerCustomer => {
+                let options =
+                    if ctx.patched(RERUN_COMPLETED_PAGES) { rerunnable_page(batch_id.clone()) } else { child(batch_id.clone()) };
+                run_batch(ctx, BillingBatchWorkflow::run, &input, options).await?
+            }
+            // A bulk page's effects are its own activities, not sagas a person can terminate: a
+            // stopped page is itself terminated, and `child` already lets a date's re-run redo it.
+            BillingMode::Bulk => run_batch(ctx, BillingBulkBatchWorkflow::run, &input, child(batch_id.clone())).await?,
         };
         match ran {
             Some(totals) => state.totals.add(&totals),
@@ -254,18 +260,23 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
     Ok(BillingRunSummary { business_key, business_date: date, timezone: tz, batches: state.batches, totals: state.totals })
 }
 
-/// Runs one page as a `workflow` child (either mode's batch) under `batch_id` and returns its
-/// totals, or `None` when that batch already ran (or runs) under an earlier run of the key.
+/// Patch marker of re-running a completed per-customer page when its date runs again
+/// ([`rerunnable_page`]); runs from before it keep the options they started with.
+const RERUN_COMPLETED_PAGES: &str = "rerun-completed-pages";
+
+/// Runs one page as a `workflow` child (either mode's batch) with `options` and returns its
+/// totals, or `None` when that batch already ran (or runs) under another run of the key, as far
+/// as `options` let it run again.
 async fn run_batch<W>(
     ctx: &WorkflowContext<BillingRunWorkflow>,
     workflow: W,
     input: &BatchInput,
-    batch_id: &str,
+    options: ChildWorkflowOptions,
 ) -> WorkflowResult<Option<BillingTotals>>
 where
     W: WorkflowDefinition<Input = JsonInput, Output = BillingTotals> + 'static,
 {
-    match ctx.start_child_workflow(workflow, to_input(input), child(batch_id.to_owned())).await {
+    match ctx.start_child_workflow(workflow, to_input(input), options).await {
         Ok(started) => Ok(Some(started.result().await?)),
         Err(err) if already_started(&err) => Ok(None),
         Err(err) => Err(err.into()),
