@@ -189,6 +189,44 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
         (charges, refunds, delivered),
         "no new charge, refund or receipt"
     );
+
+    // A voided bill whose charge key holds no outcome (the provider refused the request as such,
+    // which leaves the key claimed) is not charged anew when its saga runs again (a re-run of
+    // the date restarts failed sagas): the provider is not even asked. Before, it was asked
+    // again, and had it accepted now, the payment would have been refused and the charge
+    // refunded: money moved on a bill that no longer exists.
+    let declined = &e.declined[0];
+    let (customer, amount, method): (String, i64, String) = sqlx::query_as(
+        "SELECT i.customer_id, i.amount_cents, c.payment_method FROM invoices i JOIN customers c ON c.id = i.customer_id \
+         WHERE i.id = $1",
+    )
+    .bind(declined)
+    .fetch_one(env.world.ledger.pool())
+    .await
+    .expect("the declined invoice");
+    let reclaimed =
+        sqlx::query("UPDATE ledger_entries SET status = 'claimed', result = NULL, completed_at = NULL WHERE key = $1")
+            .bind(keys::charge(declined))
+            .execute(env.world.ledger.pool())
+            .await
+            .expect("leave the charge claimed");
+    assert_eq!(reclaimed.rows_affected(), 1);
+    let posts = |requests: Vec<Value>| {
+        requests.iter().filter(|r| r["endpoint"] == "POST /charges" && r["invoice_id"] == declined.as_str()).count()
+    };
+    let asked = posts(env.world.provider_requests().await);
+    let input = json!({"invoice_id": declined, "customer_id": customer, "business_date": date, "amount_cents": amount,
+                       "payment_method": method});
+    let rerun = env
+        .with_worker(async {
+            env.start_workflow("PaymentSagaWorkflow", &keys::payment_saga(declined), &input.to_string()).await;
+            env.cli_json(&["workflow", "result", "--workflow-id", &keys::payment_saga(declined)]).await
+        })
+        .await;
+    assert_eq!(rerun["result"]["outcome"], "compensated", "{rerun:#}");
+    assert!(rerun["result"]["reason"].as_str().is_some_and(|r| r.contains("voided")), "{rerun:#}");
+    assert_eq!(posts(env.world.provider_requests().await), asked, "the provider was asked to charge {declined} again");
+    assert_eq!(env.world.refunds().await.len(), refunds, "no refund");
 }
 
 #[tokio::test]

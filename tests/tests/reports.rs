@@ -228,7 +228,7 @@ async fn reconciliation_flags_each_kind_of_broken_data_and_reports_and_alerts_on
         assert_eq!(delivered(&env, "reconciliation_alert").await, [(alert_key.clone(), key.clone())]);
 
         // A recheck reads the books now: the new damage is there, alerted once under the
-        // findings' own key; a second recheck finding the same alerts nothing new.
+        // alert's own key; a second recheck finding the same alerts nothing new.
         let now = recheck(&env, broken, &format!("{key}/recheck-1")).await;
         let new_damage: Vec<&str> =
             now.mismatches.iter().filter(|m| !first.mismatches.contains(m)).map(|m| m.kind.as_str()).collect();

@@ -192,8 +192,10 @@ async fn day_rules_choose_the_dates_a_job_runs_on() {
         // November 2026: its last business day in the cn calendar is Monday the 30th, its third
         // Monday the 16th. Those dates run; any other date's fire (the Friday before the last
         // business day, the fourth Monday) completes as not due and runs nothing.
+        // --allow-future: the 30th's 09:00 fire is not due before 2026-11-30 01:00 UTC, and what
+        // is tested here is the day rule, not the clock.
         for (job, due, not_due) in [(&last, "2026-11-30", "2026-11-27"), (&third, "2026-11-16", "2026-11-23")] {
-            schedule_ok(&env, &cfg, &["trigger", job, "--business-date", due]).await;
+            schedule_ok(&env, &cfg, &["trigger", job, "--business-date", due, "--allow-future"]).await;
             assert_eq!(settled(&env, job, &format!("{job}/{due}")).await.status, "committed", "{job} on {due}");
             schedule_ok(&env, &cfg, &["trigger", job, "--business-date", not_due]).await;
             let fire = format!("{}-manual-{not_due}", fire_workflow_id(job));

@@ -3,10 +3,10 @@
 //! outcome after it, so a replay never reaches the provider and the audit shows both.
 
 use crate::failure;
-use crate::ledger::{Caller, Claim, Ledger};
+use crate::ledger::{Caller, Claim, EntryStatus, Ledger};
 use crate::outside::{ChargeReply, ProviderClient};
 use punctual_workflows::billing::types::*;
-use punctual_workflows::failures::PAYMENT_DECLINED;
+use punctual_workflows::failures::{INVOICE_VOID, PAYMENT_DECLINED};
 use punctual_workflows::input::INVALID_INPUT;
 use punctual_workflows::keys;
 use serde::{Deserialize, Serialize};
@@ -58,8 +58,8 @@ pub(super) fn refund_request(input: &RefundInput) -> serde_json::Value {
 /// amount. `PaymentSagaWorkflow` takes its bill as input,
 /// so a typo in `temporal workflow start` would otherwise move money (a charge, then its refund)
 /// before anything noticed. Checked before the ledger claim, so a refusal leaves no claimed key.
-pub(super) async fn check_issued(ledger: &Ledger, p: &PaymentInput) -> Result<(), ActivityError> {
-    let row = sqlx::query("SELECT customer_id, business_date, amount_cents FROM invoices WHERE id = $1")
+pub(super) async fn check_issued(ledger: &Ledger, p: &PaymentInput) -> Result<InvoiceStatus, ActivityError> {
+    let row = sqlx::query("SELECT customer_id, business_date, amount_cents, status FROM invoices WHERE id = $1")
         .bind(&p.invoice_id)
         .fetch_optional(ledger.pool())
         .await
@@ -75,6 +75,7 @@ pub(super) async fn check_issued(ledger: &Ledger, p: &PaymentInput) -> Result<()
     let customer: String = row.try_get("customer_id").map_err(read)?;
     let date: String = row.try_get("business_date").map_err(read)?;
     let amount: i64 = row.try_get("amount_cents").map_err(read)?;
+    let status: String = row.try_get("status").map_err(read)?;
     let invoice = &p.invoice_id;
     if customer != p.customer_id {
         return refuse(format!(
@@ -82,9 +83,10 @@ pub(super) async fn check_issued(ledger: &Ledger, p: &PaymentInput) -> Result<()
             p.customer_id
         ));
     }
-    // A fire's invoice carries its period (`2026-12-08T10:00:05`), its saga the fire's date.
-    let same_day =
-        date == p.business_date || date.strip_prefix(p.business_date.as_str()).is_some_and(|rest| rest.starts_with('T'));
+    // A fire's invoice carries its period (`2026-12-08T10:00:05`, or `2026-11-01/repeat` for the
+    // second pass of a repeated hour), its saga the fire's date.
+    let same_day = date == p.business_date
+        || date.strip_prefix(p.business_date.as_str()).is_some_and(|rest| rest.starts_with('T') || rest.starts_with('/'));
     if !same_day {
         return refuse(format!(
             "field `business_date` must be invoice {invoice}'s date {date}, got {} (nothing charged)",
@@ -97,7 +99,16 @@ pub(super) async fn check_issued(ledger: &Ledger, p: &PaymentInput) -> Result<()
             p.amount_cents
         ));
     }
-    Ok(())
+    Ok(if status == "void" { InvoiceStatus::Void } else { InvoiceStatus::Payable })
+}
+
+/// Whether an issued invoice may still be charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum InvoiceStatus {
+    /// `open` or `paid` (a paid one's charge replays from the ledger).
+    Payable,
+    /// Voided by a compensation: never charged anew.
+    Void,
 }
 
 /// `ChargeInvoice`: once per `charge/{invoice}`, for an invoice punctual issued ([`check_issued`]).
@@ -107,8 +118,19 @@ pub(super) async fn charge(
     caller: &Caller,
     p: &PaymentInput,
 ) -> Result<Charge, ActivityError> {
-    check_issued(ledger, p).await?;
+    let status = check_issued(ledger, p).await?;
     let key = keys::charge(&p.invoice_id);
+    // A voided bill is not charged anew: a saga that failed and compensated, run again by a
+    // re-run of its date, would otherwise charge a bill that no longer exists and refund it.
+    // A charge already made replays (its compensation then replays too).
+    if status == InvoiceStatus::Void
+        && !ledger.entry(&key).await.map_err(failure::from_ledger)?.is_some_and(|e| e.status == EntryStatus::Done)
+    {
+        return Err(failure::permanent(
+            INVOICE_VOID,
+            format!("invoice {} was voided: a voided bill is not charged (bill the customer anew)", p.invoice_id),
+        ));
+    }
     let record =
         match ledger.claim_external::<ChargeRecord>(&key, &charge_request(p), caller).await.map_err(failure::from_ledger)? {
             Claim::Done(record) => {

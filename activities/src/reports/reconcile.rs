@@ -71,7 +71,7 @@ pub(super) async fn run(
 
 /// A recheck: the books as they are now, recorded once per workflow run under its own ledger
 /// key (the report is the entry's result; the date's record in `reconciliation_reports` stays
-/// as it was), alerted once per distinct set of findings.
+/// as it was), alerted once per distinct alert (findings and counts).
 async fn recheck(
     ledger: &Ledger,
     provider: &ProviderClient,
@@ -97,8 +97,9 @@ async fn recheck(
         .map_err(failure::from_ledger)?;
     let mut report = once.into_inner();
     if !report.mismatches.is_empty() {
-        let findings = serde_json::to_value(&report.mismatches).unwrap_or_default();
-        let digest = &request_hash(&findings)[..16];
+        // The digest covers the whole alert (findings and counts): a key is never reused for
+        // another body, which the sink would refuse as a conflict.
+        let digest = &request_hash(&alert_body(&report))[..16];
         let alert_key = keys::reconcile_recheck_alert(&report.timezone, &report.business_date, digest);
         report.alert_id = Some(alert(ledger, sink, caller, &alert_key, &report).await?);
     }

@@ -91,7 +91,9 @@ fn period_spelt_as_a_key(period: &str, business_date: &str) -> bool {
     let period = period.strip_suffix("/repeat").unwrap_or(period);
     let Some(rest) = period.strip_prefix(business_date) else { return false };
     let Some(time) = rest.strip_prefix('T') else { return rest.is_empty() };
-    let two_digits = |part: &str, below: u32| part.len() == 2 && part.parse::<u32>().is_ok_and(|n| n < below);
+    let two_digits = |part: &str, below: u32| {
+        part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u32>().is_ok_and(|n| n < below)
+    };
     match time.split(':').collect::<Vec<_>>()[..] {
         [h, m] => two_digits(h, 24) && two_digits(m, 60),
         [h, m, s] => two_digits(h, 24) && two_digits(m, 60) && two_digits(s, 60) && s != "00",
@@ -241,7 +243,7 @@ mod tests {
         for typo in [
             "2026-11-24T10:00:00", "2026-11-24T10:0", "2026-11-24T1:00", "2026-11-24T24:00", "2026-11-24T10:60",
             "2026-11-24T10:00:5", "2026-11-24T10", "2026-11-24T", "2026-11-24x", "2026-11-24T10:00/again",
-            "2026-11-24T10:00:05:00",
+            "2026-11-24T10:00:05:00", "2026-11-24T+9:00", "2026-11-24T10:00:+0",
         ] {
             let err = check_period(typo, "2026-11-24").unwrap_err().to_string();
             assert!(err.contains("period") && err.contains(typo), "{typo}: {err}");

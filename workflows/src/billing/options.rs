@@ -84,11 +84,12 @@ fn shared_child(workflow_id: String, reuse: WorkflowIdReusePolicy) -> ChildWorkf
 }
 
 /// Options for a per-customer billing page (`BillingBatchWorkflow`): like [`child`], except that
-/// a *completed* page runs again when its date runs again. A page completes even when one of its sagas was
-/// terminated by hand (terminate runs no code, so nothing records or retries it); re-running the
-/// page is what reaches that saga again: every bill replays from the ledger, every saga that
-/// completed is `already_done`, and only the stopped one runs, under the same keys. A page still
-/// running is joined, never run twice at once.
+/// a *completed* page runs again when its date runs again. A page completes even when one of its
+/// sagas was terminated by hand (terminate runs no code, so nothing records or retries it);
+/// re-running the page is what reaches that saga again: every bill replays from the ledger,
+/// every saga that completed is `already_done`, and the stopped one (or one that failed) runs
+/// again under the same keys. A page still running under another run is not started a second
+/// time: the start is refused and the re-run counts the page as `already_done`.
 pub fn rerunnable_page(workflow_id: String) -> ChildWorkflowOptions {
     shared_child(workflow_id, WorkflowIdReusePolicy::AllowDuplicate)
 }

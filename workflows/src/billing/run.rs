@@ -142,7 +142,9 @@ impl BillingRunInput {
 /// Pages through the time zone's customers (`ListCustomersPage`, keyset pagination) and runs
 /// each page as a `BillingBatchWorkflow` child, one after another; continues as new every
 /// [`BATCHES_PER_RUN`] batches so a run of any size stays within history limits. Re-running the
-/// same business key (under any workflow ID) starts no batch that already completed, and every
+/// same business key (under any workflow ID) skips a page still running under another run, runs a
+/// completed per-customer page again (to reach a saga stopped by hand; every bill replays and
+/// every finished saga is `already_done`) and a bulk page only if it did not complete; every
 /// effect below is keyed in the ledger, so nothing is billed, charged or notified twice.
 /// Invalid input fails at once, non-retryably, before any effect.
 #[workflow]
@@ -226,8 +228,9 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
                     if ctx.patched(RERUN_COMPLETED_PAGES) { rerunnable_page(batch_id.clone()) } else { child(batch_id.clone()) };
                 run_batch(ctx, BillingBatchWorkflow::run, &input, options).await?
             }
-            // A bulk page's effects are its own activities, not sagas a person can terminate: a
-            // stopped page is itself terminated, and `child` already lets a date's re-run redo it.
+            // A bulk page's effects are its own activities: a page stopped by hand is itself
+            // terminated, and `child` lets a date's re-run redo it. (The sagas it falls back to for
+            // non-business refusals are not reached again: listed in the README.)
             BillingMode::Bulk => run_batch(ctx, BillingBulkBatchWorkflow::run, &input, child(batch_id.clone())).await?,
         };
         match ran {

@@ -44,8 +44,9 @@ pub mod keys {
         format!("reconcile/{timezone}/{date}/recheck/{run_id}")
     }
 
-    /// Ledger and sink key of a recheck's alert: one per distinct set of findings (`digest`), so
-    /// rechecks that find the same damage alert once, and new damage alerts again.
+    /// Ledger and sink key of a recheck's alert: one per distinct alert (`digest` of its body: the
+    /// findings and the counts), so rechecks that find the same books alert once, and new damage
+    /// alerts again.
     pub fn reconcile_recheck_alert(timezone: &str, date: &str, digest: &str) -> String {
         format!("alert/reconcile/{timezone}/{date}/{digest}")
     }

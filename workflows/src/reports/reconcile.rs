@@ -53,8 +53,8 @@ impl ReconciliationInput {
 /// in flight is an open claim. **`"recheck": true`** reads the books as they are now (after a
 /// repair, or to look for damage since): its report is recorded under
 /// `reconcile/{timezone}/{date}/recheck/{run_id}` (in the ledger, beside the record), and its
-/// alert under `alert/reconcile/{timezone}/{date}/{digest of the findings}`, so rechecks that find
-/// the same damage alert once and new damage alerts again.
+/// alert under `alert/reconcile/{timezone}/{date}/{digest of the alert}` (findings and counts), so
+/// rechecks that find the same books alert once and new damage alerts again.
 /// Invalid input fails at once, non-retryably, naming the field, before any effect.
 #[workflow]
 #[derive(Default)]
