@@ -181,8 +181,9 @@ async fn a_billing_run_moves_each_counter_by_exactly_its_effects() {
     assert_eq!(sdk_completed, 1.0, "SDK metrics in the scrape:\n{}", sdk.text);
     assert!(sdk.text.contains("temporal_num_pollers"), "{}", sdk.text);
 
-    // The same date again, under another workflow ID: every batch is already done, so no effect
-    // counter moves; only the run itself is counted.
+    // The same date again, under another workflow ID: each completed page runs again (that is
+    // how a re-run reaches a saga stopped by hand), so every bill is replayed from the ledger and
+    // every saga is already done: nothing is performed, no claim made; the run itself is counted.
     let again = run_billing(&env, &format!("{}/again", keys::billing_run(TZ, date)), date).await;
     assert_eq!(again.totals.already_done as f64, demo.invoices);
     let third = scrape(&base).await;
@@ -191,7 +192,8 @@ async fn a_billing_run_moves_each_counter_by_exactly_its_effects() {
         &third.deltas(
             &after,
             &[
-                (effects, &[], 0.0),
+                (effects, &[("outcome", "performed")], 0.0),
+                (effects, &[("kind", "bill"), ("outcome", "replayed")], demo.invoices),
                 (claims, &[], 0.0),
                 (comp, &[], 0.0),
                 (runs, &[("job", "payment")], 0.0),
