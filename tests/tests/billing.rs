@@ -156,14 +156,7 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
     // unpaid, with no receipt. Before, it was marked paid on the refunded charge and a receipt
     // went out with no money collected.
     let inv = &e.closed[0];
-    let (customer, amount, method): (String, i64, String) = sqlx::query_as(
-        "SELECT i.customer_id, i.amount_cents, c.payment_method FROM invoices i JOIN customers c ON c.id = i.customer_id \
-         WHERE i.id = $1",
-    )
-    .bind(inv)
-    .fetch_one(env.world.ledger.pool())
-    .await
-    .expect("the closed account's invoice");
+    let (customer, input) = saga_input(&env, inv, date).await;
     sqlx::query("UPDATE customers SET status = 'active' WHERE id = $1")
         .bind(&customer)
         .execute(env.world.ledger.pool())
@@ -171,14 +164,7 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
         .expect("reopen the account");
     let (charges, refunds, delivered) =
         (env.world.charges().await.len(), env.world.refunds().await.len(), env.world.delivered().await.len());
-    let input = json!({"invoice_id": inv, "customer_id": customer, "business_date": date, "amount_cents": amount,
-                       "payment_method": method});
-    let again = env
-        .with_worker(async {
-            env.start_workflow("PaymentSagaWorkflow", &keys::payment_saga(inv), &input.to_string()).await;
-            env.cli_json(&["workflow", "result", "--workflow-id", &keys::payment_saga(inv)]).await
-        })
-        .await;
+    let again = saga_by_hand(&env, inv, &input).await;
     assert_eq!(again["result"]["outcome"], "compensated", "{again:#}");
     assert!(again["result"]["reason"].as_str().is_some_and(|r| r.contains("voided")), "{again:#}");
     let status = env.world.invoices().await.into_iter().find(|(id, _)| id == inv).map(|(_, status)| status);
@@ -196,14 +182,7 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
     // again, and had it accepted now, the payment would have been refused and the charge
     // refunded: money moved on a bill that no longer exists.
     let declined = &e.declined[0];
-    let (customer, amount, method): (String, i64, String) = sqlx::query_as(
-        "SELECT i.customer_id, i.amount_cents, c.payment_method FROM invoices i JOIN customers c ON c.id = i.customer_id \
-         WHERE i.id = $1",
-    )
-    .bind(declined)
-    .fetch_one(env.world.ledger.pool())
-    .await
-    .expect("the declined invoice");
+    let (_, input) = saga_input(&env, declined, date).await;
     let reclaimed =
         sqlx::query("UPDATE ledger_entries SET status = 'claimed', result = NULL, completed_at = NULL WHERE key = $1")
             .bind(keys::charge(declined))
@@ -215,18 +194,35 @@ async fn declines_and_closed_accounts_compensate_in_reverse_once() {
         requests.iter().filter(|r| r["endpoint"] == "POST /charges" && r["invoice_id"] == declined.as_str()).count()
     };
     let asked = posts(env.world.provider_requests().await);
-    let input = json!({"invoice_id": declined, "customer_id": customer, "business_date": date, "amount_cents": amount,
-                       "payment_method": method});
-    let rerun = env
-        .with_worker(async {
-            env.start_workflow("PaymentSagaWorkflow", &keys::payment_saga(declined), &input.to_string()).await;
-            env.cli_json(&["workflow", "result", "--workflow-id", &keys::payment_saga(declined)]).await
-        })
-        .await;
+    let rerun = saga_by_hand(&env, declined, &input).await;
     assert_eq!(rerun["result"]["outcome"], "compensated", "{rerun:#}");
     assert!(rerun["result"]["reason"].as_str().is_some_and(|r| r.contains("voided")), "{rerun:#}");
     assert_eq!(posts(env.world.provider_requests().await), asked, "the provider was asked to charge {declined} again");
     assert_eq!(env.world.refunds().await.len(), refunds, "no refund");
+}
+
+/// The customer of invoice `inv` of `date`, and the `PaymentSagaWorkflow` input that pays it.
+async fn saga_input(env: &TestEnv, inv: &str, date: &str) -> (String, Value) {
+    let (customer, amount, method): (String, i64, String) = sqlx::query_as(
+        "SELECT i.customer_id, i.amount_cents, c.payment_method FROM invoices i JOIN customers c ON c.id = i.customer_id \
+         WHERE i.id = $1",
+    )
+    .bind(inv)
+    .fetch_one(env.world.ledger.pool())
+    .await
+    .unwrap_or_else(|e| panic!("invoice {inv}: {e}"));
+    let input = json!({"invoice_id": inv, "customer_id": customer, "business_date": date, "amount_cents": amount,
+                       "payment_method": method});
+    (customer, input)
+}
+
+/// Runs `inv`'s saga again by hand, as a person would, under its own key; returns its result.
+async fn saga_by_hand(env: &TestEnv, inv: &str, input: &Value) -> Value {
+    env.with_worker(async {
+        env.start_workflow("PaymentSagaWorkflow", &keys::payment_saga(inv), &input.to_string()).await;
+        env.cli_json(&["workflow", "result", "--workflow-id", &keys::payment_saga(inv)]).await
+    })
+    .await
 }
 
 #[tokio::test]
