@@ -141,6 +141,9 @@ impl TestEnv {
             .env_remove("PUNCTUAL_PSEUDONYM_KEY")
             .envs(self.punctual_env())
             .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+            // A test that gives up waiting (a worker that should have refused to start) must
+            // not leave the process behind.
+            .kill_on_drop(true)
             .output()
             .await
             .expect("run punctual");

@@ -65,6 +65,10 @@ const LEFT_AT_DEFAULT: &[(&str, &str)] = &[
     ),
     ("PUNCTUAL_CODEC_ORIGINS", "as PUNCTUAL_CODEC_LISTEN"),
     ("PUNCTUAL_CODEC_AUTH", "as PUNCTUAL_CODEC_LISTEN"),
+    (
+        "PUNCTUAL_LEDGER_CHECK_INTERVAL",
+        "every 60 s, one describe of a schedule per worker; the workers share one PostgreSQL ledger, so it only matters on a mistake",
+    ),
     ("PUNCTUAL_METRICS_ADDR", "off until a Prometheus is deployed beside it; then 0.0.0.0:9464 inside the network, unpublished"),
 ];
 

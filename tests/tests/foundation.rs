@@ -180,3 +180,89 @@ async fn worker_with_an_unusable_database_url_stops_before_polling() {
     assert!(stderr.contains("PUNCTUAL_DATABASE_URL") && stderr.contains("127.0.0.1:9"), "{stderr}");
     assert!(!stderr.contains("s3cret"), "the password leaked: {stderr}");
 }
+
+/// A `punctual worker` for `env`'s queue whose stderr goes to a file, read by [`log_of`].
+fn spawn_logged_worker(env: &TestEnv, name: &str, extra: &[(&str, &str)]) -> (Child, std::path::PathBuf) {
+    let log = punctual_tests::scratch::process_dir().join(format!("{}-{name}.stderr", env.task_queue));
+    let file = std::fs::File::create(&log).expect("create worker log");
+    let child = Command::new("setpriv")
+        .args(["--pdeathsig", "KILL"])
+        .arg(punctual_tests::punctual_bin())
+        .arg("worker")
+        .envs(env.punctual_env())
+        .envs(extra.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("spawn punctual worker");
+    (child, log)
+}
+
+fn log_of(log: &std::path::Path) -> String {
+    std::fs::read_to_string(log).unwrap_or_default()
+}
+
+/// Two ledgers on one task queue split the books: an effect recorded in one is performed again
+/// by a worker of the other. So a worker refuses a queue that Temporal's marker gives to another
+/// ledger, a marker deleted by mistake is put back, and a queue handed to another ledger on
+/// purpose stops the workers of the old one.
+#[tokio::test]
+async fn a_worker_on_other_books_refuses_the_queue_and_a_handover_stops_the_old_books_workers() {
+    use punctual_activities::ledger::Ledger;
+    use punctual_worker::ledger_fence::{self, Fenced, Marker};
+    let env = TestEnv::start("ledger-fence").await;
+    let marker = ledger_fence::marker_id(&env.task_queue);
+    let ours = env.world.billing_activities().ledger().identity().await.expect("our ledger's id");
+    let marker_names = async |ledger_id: &str| {
+        let out = env.cli(&["schedule", "describe", "--schedule-id", &marker]).await;
+        (out.success && out.stdout.contains(&format!("\"ledger_id\":\"{ledger_id}\""))).then_some(())
+    };
+    let every_second = [("PUNCTUAL_LEDGER_CHECK_INTERVAL", "1s")];
+    let (mut first, first_log) = spawn_logged_worker(&env, "first", &every_second);
+    eventually("the first worker to record its ledger for the queue", Duration::from_secs(60), async || {
+        marker_names(&ours.id).await
+    })
+    .await;
+
+    // Other books: refused before polling, naming both ledgers and the way to move the queue.
+    let other_url = punctual_tests::fresh_sqlite_url("ledger-fence-other");
+    let other_books = [("PUNCTUAL_DATABASE_URL", other_url.clone())];
+    let refused = tokio::time::timeout(Duration::from_secs(120), env.punctual_with(&other_books, &["worker"]))
+        .await
+        .expect("a worker on other books was let in: it polls");
+    let other = Ledger::open_existing(&other_url).await.expect("the refused worker's ledger").identity().await.expect("its id");
+    assert!(!refused.success, "a worker on other books was let in: {}", refused.stderr);
+    for part in ["served by another ledger", &ours.id, &other.id, &format!("temporal schedule delete --schedule-id '{marker}'")] {
+        assert!(refused.stderr.contains(part), "{part:?} missing from: {}", refused.stderr);
+    }
+
+    // The same books: let in.
+    let (mut second, second_log) = spawn_logged_worker(&env, "second", &[]);
+    eventually("the second worker, on the same ledger, to poll", Duration::from_secs(60), async || {
+        log_of(&second_log).contains("worker polling").then_some(())
+    })
+    .await;
+    assert!(log_of(&second_log).contains("fenced=Matched"), "{}", log_of(&second_log));
+    sigterm(&second);
+    let status =
+        eventually("the second worker to exit", Duration::from_secs(60), async || second.try_wait().expect("wait")).await;
+    assert!(status.success(), "{}", log_of(&second_log));
+
+    // Deleted by mistake: the running worker puts it back.
+    assert!(env.cli(&["schedule", "delete", "--schedule-id", &marker]).await.success);
+    eventually("the running worker to make the marker again", Duration::from_secs(60), async || marker_names(&ours.id).await)
+        .await;
+
+    // Handed over on purpose (deleted and claimed by the other ledger): the first worker stops.
+    let theirs = Marker::of(&other, "sqlite://other");
+    eventually("the other ledger to claim the queue", Duration::from_secs(60), async || {
+        // The first worker may put its marker back between the two calls: then delete again.
+        env.cli(&["schedule", "delete", "--schedule-id", &marker]).await;
+        (ledger_fence::check(&env.client, &env.task_queue, &theirs).await.ok() == Some(Fenced::Claimed)).then_some(())
+    })
+    .await;
+    let status = eventually("the first worker to stop", Duration::from_secs(60), async || first.try_wait().expect("wait")).await;
+    assert!(!status.success(), "the old books' worker kept running after the handover: {}", log_of(&first_log));
+    assert!(log_of(&first_log).contains("no longer serves its task queue"), "{}", log_of(&first_log));
+}

@@ -39,6 +39,7 @@ on_both_engines!(
     keys_mix_kinds_only_loudly,
     prefix_listing_is_literal_and_ordered,
     a_batch_goes_on_past_a_key_whose_rows_contradict_it,
+    the_identity_is_drawn_once_and_differs_between_databases,
 );
 
 type Effect<R> = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<R, EffectError>> + Send>;
@@ -503,4 +504,21 @@ async fn an_unreachable_database_is_unavailable_without_its_password() {
     assert!(!message.contains("hunter2-secret"), "the password leaked: {message}");
     assert!(!err.to_string().contains("hunter2-secret"));
     assert!(err.is_retryable());
+}
+
+/// The id that tells one ledger from another (what a worker compares with its task queue's
+/// marker): handles racing to draw it agree, it survives reopening, and another database has
+/// another.
+async fn the_identity_is_drawn_once_and_differs_between_databases(url: String) {
+    let handles = [connect(&url).await, connect(&url).await, connect(&url).await, connect(&url).await];
+    let drawn = join_all(handles.iter().map(|ledger| ledger.identity())).await;
+    let first = drawn[0].as_ref().expect("identity").clone();
+    assert_eq!(first.id.len(), 32, "{first:?}");
+    for other in &drawn {
+        assert_eq!(other.as_ref().expect("identity"), &first, "racing handles drew different ids");
+    }
+    drop(handles);
+    assert_eq!(connect(&url).await.identity().await.expect("identity"), first, "reopening changed the id");
+    let elsewhere = connect(&punctual_tests::fresh_sqlite_url("identity-elsewhere")).await.identity().await.expect("identity");
+    assert_ne!(elsewhere.id, first.id);
 }

@@ -151,6 +151,11 @@ pub struct WorkerArgs {
     #[arg(long, env = "PUNCTUAL_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// How often the worker checks that its task queue is still served by its ledger (see
+    /// `punctual.ledger/{task_queue}` in the README); on a mismatch it stops taking work.
+    #[arg(long, env = "PUNCTUAL_LEDGER_CHECK_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub ledger_check_interval: Duration,
+
     /// Serve Prometheus metrics on /metrics and the /healthz and /readyz probes at this address,
     /// e.g. 127.0.0.1:9464. Off when unset.
     #[arg(long, value_name = "ADDR", env = "PUNCTUAL_METRICS_ADDR")]

@@ -19,6 +19,7 @@ pub mod connect;
 pub mod failures;
 pub mod history;
 pub mod jobs;
+pub mod ledger_fence;
 pub mod metrics_server;
 pub mod output;
 pub mod registration;

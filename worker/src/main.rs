@@ -8,6 +8,7 @@ use punctual_worker::{
     cli::{Cli, CodecServerArgs, Command, NotifySinkArgs, PseudonymArgs, SandboxProviderArgs, SeedArgs, WorkerArgs},
     codec,
     connect::TemporalTarget,
+    ledger_fence,
     metrics_server::{self, Readiness},
     registration, run, sandbox,
     sdk_metrics::SdkMetrics,
@@ -69,6 +70,10 @@ async fn run(cli: Cli) -> ExitCode {
 
 async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     args.tuning.validate()?;
+    anyhow::ensure!(
+        args.ledger_check_interval >= std::time::Duration::from_secs(1),
+        "PUNCTUAL_LEDGER_CHECK_INTERVAL (--ledger-check-interval) must be at least 1s"
+    );
     // Probes answer from the start, while the database and the server are still being reached.
     let readiness = Readiness::default();
     let runtime = match args.metrics_addr {
@@ -91,12 +96,33 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         .await?
         .with_pseudonyms(pseudonyms)
         .with_bulk_concurrency(usize::from(args.bulk_concurrency));
+    let identity = billing.ledger().identity().await.context("reading the ledger's identity")?;
+    let marker = ledger_fence::Marker::of(&identity, billing.ledger().location());
     let client = target.connect(args.connect_timeout).await?;
+    // Before polling: a worker on other books than its queue's would perform their effects again.
+    let fenced = ledger_fence::check_at_start(&client, &args.task_queue, &marker).await?;
+    tracing::info!(task_queue = %args.task_queue, ledger_id = %marker.ledger_id, ?fenced, "task queue served by this ledger");
     let mut options = registration::worker_options(&args.task_queue, args.shutdown_grace, billing, client.clone())
         .context("registering workflows")?;
     args.tuning.apply(&mut options);
     tracing::info!(tuning = %args.tuning.summary(), "worker tuning");
-    run::run_worker_observed(client, options, runtime, readiness, shutdown::signal()).await
+
+    let watch = ledger_fence::watch(client.clone(), args.task_queue.clone(), marker, args.ledger_check_interval);
+    let fence_lost = std::sync::Mutex::new(None);
+    let stop = async {
+        tokio::select! {
+            () = shutdown::signal() => {}
+            lost = watch => {
+                tracing::error!(error = %lost, "this worker's ledger no longer serves its task queue: stopping");
+                *fence_lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(lost);
+            }
+        }
+    };
+    run::run_worker_observed(client, options, runtime, readiness, stop).await?;
+    match fence_lost.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(lost) => Err(lost.into()),
+        None => Ok(()),
+    }
 }
 
 /// Prints each customer's pseudonym: what to search `CustomerId` (and saga ids) for.

@@ -79,7 +79,7 @@ pub(crate) async fn connect(url: &str, if_missing: IfMissing) -> Result<Ledger, 
             })
         })
         .connect_lazy_with(options);
-    let ledger = Ledger { pool, backend };
+    let ledger = Ledger { pool, backend, shown: shown.clone() };
     migrate(&ledger, &shown).await?;
     if created {
         // Said loudly: a typo in the path is otherwise an empty ledger that looks like any other.

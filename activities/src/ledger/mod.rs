@@ -46,6 +46,7 @@ mod entry;
 mod error;
 mod external;
 mod hash;
+mod identity;
 mod local;
 mod outcome;
 mod read;
@@ -56,6 +57,7 @@ pub use batch::LocalBatch;
 pub use entry::{EntryKind, EntryStatus, LedgerEntry};
 pub use error::{EffectError, LedgerError};
 pub use hash::request_hash;
+pub use identity::LedgerIdentity;
 pub use outcome::{Caller, Claim, Once};
 pub use url::Backend;
 
@@ -64,6 +66,8 @@ pub use url::Backend;
 pub struct Ledger {
     pool: sqlx::AnyPool,
     backend: Backend,
+    /// The URL with its password as `***`, for messages.
+    shown: String,
 }
 
 impl Ledger {
