@@ -233,6 +233,7 @@ async fn a_worker_on_other_books_refuses_the_queue_and_a_handover_stops_the_old_
         .expect("a worker on other books was let in: it polls");
     let other = Ledger::open_existing(&other_url).await.expect("the refused worker's ledger").identity().await.expect("its id");
     assert!(!refused.success, "a worker on other books was let in: {}", refused.stderr);
+    assert!(!refused.stderr.contains("worker polling"), "it polled before refusing: {}", refused.stderr);
     for part in ["served by another ledger", &ours.id, &other.id, &format!("temporal schedule delete --schedule-id '{marker}'")] {
         assert!(refused.stderr.contains(part), "{part:?} missing from: {}", refused.stderr);
     }
@@ -251,8 +252,11 @@ async fn a_worker_on_other_books_refuses_the_queue_and_a_handover_stops_the_old_
 
     // Deleted by mistake: the running worker puts it back.
     assert!(env.cli(&["schedule", "delete", "--schedule-id", &marker]).await.success);
-    eventually("the running worker to make the marker again", Duration::from_secs(60), async || marker_names(&ours.id).await)
-        .await;
+    eventually("the running worker to make the marker again", Duration::from_secs(60), async || {
+        log_of(&first_log).contains("the ledger marker was gone: made it again").then_some(())
+    })
+    .await;
+    eventually("the marker to name our ledger again", Duration::from_secs(60), async || marker_names(&ours.id).await).await;
 
     // Handed over on purpose (deleted and claimed by the other ledger): the first worker stops.
     let theirs = Marker::of(&other, "sqlite://other");

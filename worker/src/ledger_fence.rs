@@ -40,9 +40,6 @@ pub const MARKER_PREFIX: &str = "punctual.ledger/";
 /// Memo field holding the [`Marker`] as JSON.
 const MEMO_FIELD: &str = "ledger";
 
-/// How long the start-up check keeps retrying a server that does not answer.
-const START_RETRY_FOR: Duration = Duration::from_secs(30);
-
 /// The schedule ID of `task_queue`'s marker.
 pub fn marker_id(task_queue: &str) -> String {
     format!("{MARKER_PREFIX}{task_queue}")
@@ -109,13 +106,13 @@ impl FenceError {
 }
 
 /// Checks `task_queue`'s marker against `mine`, making it if there is none. Retries a server
-/// that does not answer for up to 30 s: the worker has just connected, so a failure here is
-/// most likely a restart.
-pub async fn check_at_start(client: &Client, task_queue: &str, mine: &Marker) -> Result<Fenced, FenceError> {
+/// that does not answer for up to `retry_for` (the worker's connect timeout): the worker has
+/// just connected, so a failure here is most likely a restart.
+pub async fn check_at_start(client: &Client, task_queue: &str, mine: &Marker, retry_for: Duration) -> Result<Fenced, FenceError> {
     let started = tokio::time::Instant::now();
     loop {
         match check(client, task_queue, mine).await {
-            Err(err) if err.is_transient() && started.elapsed() < START_RETRY_FOR => {
+            Err(err) if err.is_transient() && started.elapsed() < retry_for => {
                 tracing::warn!(error = %err, "ledger check: server not answering, retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -125,7 +122,10 @@ pub async fn check_at_start(client: &Client, task_queue: &str, mine: &Marker) ->
 }
 
 /// Checks every `interval` until the queue turns out to be another ledger's, and returns that.
-/// A missing marker is made again; a server that does not answer is logged and asked next time.
+/// A missing marker is made again. Anything else (a server restarting, a permission blip, a
+/// marker edited by hand) is logged and asked again next time: only a marker naming another
+/// ledger proves the queue moved, and stopping every worker of a queue on a hiccup would be an
+/// outage of its own.
 pub async fn watch(client: Client, task_queue: String, mine: Marker, interval: Duration) -> FenceError {
     loop {
         tokio::time::sleep(interval).await;
@@ -134,8 +134,8 @@ pub async fn watch(client: Client, task_queue: String, mine: Marker, interval: D
             Ok(Fenced::Claimed) => {
                 tracing::warn!(task_queue = %task_queue, marker = %marker_id(&task_queue), "the ledger marker was gone: made it again")
             }
-            Err(err) if err.is_transient() => tracing::warn!(error = %err, "ledger check failed; trying again later"),
-            Err(err) => return err,
+            Err(err @ FenceError::OtherLedger { .. }) => return err,
+            Err(err) => tracing::warn!(error = %err, "ledger check failed; trying again later"),
         }
     }
 }

@@ -100,7 +100,7 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let marker = ledger_fence::Marker::of(&identity, billing.ledger().location());
     let client = target.connect(args.connect_timeout).await?;
     // Before polling: a worker on other books than its queue's would perform their effects again.
-    let fenced = ledger_fence::check_at_start(&client, &args.task_queue, &marker).await?;
+    let fenced = ledger_fence::check_at_start(&client, &args.task_queue, &marker, args.connect_timeout).await?;
     tracing::info!(task_queue = %args.task_queue, ledger_id = %marker.ledger_id, ?fenced, "task queue served by this ledger");
     let mut options = registration::worker_options(&args.task_queue, args.shutdown_grace, billing, client.clone())
         .context("registering workflows")?;

@@ -24,25 +24,36 @@ pub struct LedgerIdentity {
 
 impl Ledger {
     /// This ledger's identity, drawn and stored on first use. Concurrent first calls from several
-    /// processes agree: the row is inserted once and every caller reads what was stored.
+    /// processes agree: the row is inserted once and every caller reads what was stored. Once it
+    /// exists this only reads: a worker starting while another process holds the write lock
+    /// (a long transaction, a read-only replica) is not held up by it.
     pub async fn identity(&self) -> Result<LedgerIdentity, LedgerError> {
-        let drawn = uuid::Uuid::new_v4().simple().to_string();
+        if let Some(identity) = self.stored_identity().await? {
+            return Ok(identity);
+        }
         sqlx::query(
             "INSERT INTO ledger_identity (singleton, ledger_id, created_at) VALUES (1, $1, $2) ON CONFLICT (singleton) DO NOTHING",
         )
-        .bind(&drawn)
+        .bind(uuid::Uuid::new_v4().simple().to_string())
         .bind(now_text())
         .execute(&self.pool)
         .await
         .map_err(failed("drawing", "ledger identity"))?;
+        self.stored_identity()
+            .await?
+            .ok_or_else(|| LedgerError::Unavailable("the ledger identity row vanished after its insert".to_owned()))
+    }
+
+    async fn stored_identity(&self) -> Result<Option<LedgerIdentity>, LedgerError> {
         let row = sqlx::query("SELECT ledger_id, created_at FROM ledger_identity WHERE singleton = 1")
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.pool)
             .await
             .map_err(failed("reading", "ledger identity"))?;
-        Ok(LedgerIdentity {
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(LedgerIdentity {
             id: row.try_get("ledger_id").map_err(failed("reading", "ledger identity"))?,
             created_at: row.try_get("created_at").map_err(failed("reading", "ledger identity"))?,
-        })
+        }))
     }
 
     /// Where this ledger is, as it may be shown: the database URL with its password as `***`.
