@@ -21,6 +21,8 @@ use crate::business_date::{date_field, timezone_field};
 use crate::input::{InputError, JsonInput};
 use crate::join::join_in_order;
 use crate::{keys, names, search};
+use chrono::{LocalResult, NaiveDate, NaiveTime, TimeZone};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
@@ -68,36 +70,67 @@ pub fn period_of_key(key: &str) -> Option<&str> {
 
 /// Checks that `period` is spelt as an occurrence key of `business_date` spells it (see
 /// `Job::key`): the date, or the date and a local time `THH:MM` or `THH:MM:SS` (seconds only when
-/// not zero), either followed by `/repeat` for the second pass of a repeated hour.
+/// not zero), either followed by `/repeat` for the second pass of a repeated hour, which only a
+/// time that `zone` shows twice that day (or, for the date alone, a day with a repeated hour) has.
 ///
 /// One spelling per period matters: the period is in every bill's ledger key, so a hand-started
-/// fire that wrote `10:00:00` for the fire's `10:00`, or `10:0`, would bill the period again
-/// under new keys.
-pub fn check_period(period: &str, business_date: &str) -> Result<(), InputError> {
-    if period_spelt_as_a_key(period, business_date) {
-        return Ok(());
+/// fire that wrote `10:00:00` for the fire's `10:00`, or `10:0`, or `10:00/repeat` on a day
+/// whose 10:00 happens once, would bill the period again under new keys.
+pub fn check_period(period: &str, business_date: &str, zone: Tz) -> Result<(), InputError> {
+    let (base, repeat) = match period.strip_suffix("/repeat") {
+        Some(base) => (base, true),
+        None => (period, false),
+    };
+    let Some(time) = spelt_as_a_key(base, business_date) else {
+        return Err(InputError::Invalid {
+            field: "period",
+            expected: format!(
+                "the fire's period as its occurrence key spells it: {business_date}, {business_date}THH:MM or \
+                 {business_date}THH:MM:SS (seconds not zero), optionally followed by /repeat"
+            ),
+            got: format!("\"{period}\""),
+        });
+    };
+    if repeat && !shown_twice(business_date, time, zone) {
+        return Err(InputError::Invalid {
+            field: "period",
+            expected: format!(
+                "/repeat only for a time {} shows twice on {business_date} (the second pass of a fall-back hour)",
+                zone.name()
+            ),
+            got: format!("\"{period}\""),
+        });
     }
-    Err(InputError::Invalid {
-        field: "period",
-        expected: format!(
-            "the fire's period as its occurrence key spells it: {business_date}, {business_date}THH:MM or \
-             {business_date}THH:MM:SS (seconds not zero), optionally followed by /repeat"
-        ),
-        got: format!("\"{period}\""),
-    })
+    Ok(())
 }
 
-fn period_spelt_as_a_key(period: &str, business_date: &str) -> bool {
-    let period = period.strip_suffix("/repeat").unwrap_or(period);
-    let Some(rest) = period.strip_prefix(business_date) else { return false };
-    let Some(time) = rest.strip_prefix('T') else { return rest.is_empty() };
+/// The local time of a period spelt as a key (`None` inside for the date alone), or `None` when
+/// it is spelt otherwise.
+fn spelt_as_a_key(period: &str, business_date: &str) -> Option<Option<NaiveTime>> {
+    let rest = period.strip_prefix(business_date)?;
+    let Some(time) = rest.strip_prefix('T') else { return rest.is_empty().then_some(None) };
     let two_digits = |part: &str, below: u32| {
-        part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()) && part.parse::<u32>().is_ok_and(|n| n < below)
+        (part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u32>().ok())
+            .flatten()
+            .filter(|n| *n < below)
     };
-    match time.split(':').collect::<Vec<_>>()[..] {
-        [h, m] => two_digits(h, 24) && two_digits(m, 60),
-        [h, m, s] => two_digits(h, 24) && two_digits(m, 60) && two_digits(s, 60) && s != "00",
-        _ => false,
+    let (h, m, s) = match time.split(':').collect::<Vec<_>>()[..] {
+        [h, m] => (two_digits(h, 24)?, two_digits(m, 60)?, 0),
+        [h, m, s] if s != "00" => (two_digits(h, 24)?, two_digits(m, 60)?, two_digits(s, 60)?),
+        _ => return None,
+    };
+    NaiveTime::from_hms_opt(h, m, s).map(Some)
+}
+
+/// Whether `zone` shows the local `time` of `date` twice, or, without a time, shows some time of
+/// `date` twice (every quarter hour is looked at: fall-back transitions fall on quarter hours).
+fn shown_twice(date: &str, time: Option<NaiveTime>, zone: Tz) -> bool {
+    let Ok(date) = date.parse::<NaiveDate>() else { return false };
+    let twice = |t: NaiveTime| matches!(zone.from_local_datetime(&date.and_time(t)), LocalResult::Ambiguous(..));
+    match time {
+        Some(t) => twice(t),
+        None => (0..96).filter_map(|q| NaiveTime::from_hms_opt(q / 4, (q % 4) * 15, 0)).any(twice),
     }
 }
 
@@ -106,15 +139,16 @@ impl FireBillingInput {
     pub fn from_json(input: &JsonInput) -> Result<Self, InputError> {
         let obj = input.object(&["business_date", "timezone", "period", "mode"], EXAMPLE)?;
         let business_date = date_field(&obj, "business_date")?.to_string();
+        let zone = timezone_field(&obj, "timezone")?;
         let period = match obj.optional("period") {
             None => None,
             Some(_) => Some(obj.string("period")?.to_owned()),
         };
         if let Some(period) = &period {
-            check_period(period, &business_date)?;
+            check_period(period, &business_date, zone)?;
         }
         let mode = BillingMode::field(&obj)?;
-        Ok(Self { business_date, timezone: timezone_field(&obj, "timezone")?.name().to_owned(), period, mode })
+        Ok(Self { business_date, timezone: zone.name().to_owned(), period, mode })
     }
 }
 
@@ -143,7 +177,12 @@ impl FireBillingWorkflow {
         let period = match (&input.period, parent.as_deref().and_then(period_of_key)) {
             (Some(period), _) => period.clone(),
             (None, Some(period)) => {
-                check_period(period, &input.business_date)?;
+                let zone = input.timezone.parse().map_err(|_| InputError::Invalid {
+                    field: "timezone",
+                    expected: "an IANA time zone".to_owned(),
+                    got: input.timezone.clone(),
+                })?;
+                check_period(period, &input.business_date, zone)?;
                 period.to_owned()
             }
             (None, None) => return Err(InputError::Missing { field: "period", example: EXAMPLE }.into()),
@@ -226,27 +265,51 @@ mod tests {
         assert_eq!(period_of_key("job/"), None);
     }
 
+    const SHANGHAI: Tz = chrono_tz::Asia::Shanghai;
+    const NEW_YORK: Tz = chrono_tz::America::New_York;
+
     #[test]
     fn a_period_must_belong_to_its_business_date() {
-        assert!(check_period("2026-11-24T10:00:05", "2026-11-24").is_ok());
-        assert!(check_period("2026-11-24", "2026-11-24").is_ok());
-        let err = check_period("2026-11-25T00:00:00", "2026-11-24").unwrap_err().to_string();
+        assert!(check_period("2026-11-24T10:00:05", "2026-11-24", SHANGHAI).is_ok());
+        assert!(check_period("2026-11-24", "2026-11-24", SHANGHAI).is_ok());
+        let err = check_period("2026-11-25T00:00:00", "2026-11-24", SHANGHAI).unwrap_err().to_string();
         assert!(err.contains("period") && err.contains("2026-11-24"), "{err}");
-        assert!(check_period("2026-11-24 10:00", "2026-11-24").is_err());
+        assert!(check_period("2026-11-24 10:00", "2026-11-24", SHANGHAI).is_err());
     }
 
     #[test]
     fn a_period_has_the_one_spelling_its_occurrence_key_has() {
-        for ok in ["2026-11-24", "2026-11-24T10:00", "2026-11-24T23:59:59", "2026-11-24T01:00/repeat", "2026-11-24/repeat"] {
-            assert!(check_period(ok, "2026-11-24").is_ok(), "{ok}");
+        for ok in ["2026-11-24", "2026-11-24T10:00", "2026-11-24T23:59:59"] {
+            assert!(check_period(ok, "2026-11-24", SHANGHAI).is_ok(), "{ok}");
         }
         for typo in [
             "2026-11-24T10:00:00", "2026-11-24T10:0", "2026-11-24T1:00", "2026-11-24T24:00", "2026-11-24T10:60",
             "2026-11-24T10:00:5", "2026-11-24T10", "2026-11-24T", "2026-11-24x", "2026-11-24T10:00/again",
-            "2026-11-24T10:00:05:00", "2026-11-24T+9:00", "2026-11-24T10:00:+0",
+            "2026-11-24T10:00:05:00", "2026-11-24T+9:00", "2026-11-24T10:00:+0", "2026-11-24T10:00/repeat/repeat",
         ] {
-            let err = check_period(typo, "2026-11-24").unwrap_err().to_string();
+            let err = check_period(typo, "2026-11-24", SHANGHAI).unwrap_err().to_string();
             assert!(err.contains("period") && err.contains(typo), "{typo}: {err}");
+        }
+    }
+
+    /// `/repeat` names the second pass of a fall-back hour; on any other time it would be a
+    /// second period of the same fire, billed again under new keys.
+    #[test]
+    fn repeat_only_where_the_zone_shows_the_time_twice() {
+        // New York falls back at 02:00 on 2026-11-01: 01:00-01:59 happen twice.
+        for ok in ["2026-11-01T01:00/repeat", "2026-11-01T01:59:59/repeat", "2026-11-01/repeat"] {
+            assert!(check_period(ok, "2026-11-01", NEW_YORK).is_ok(), "{ok}");
+        }
+        for (period, date, zone) in [
+            ("2026-11-01T02:00/repeat", "2026-11-01", NEW_YORK),
+            ("2026-11-01T00:59/repeat", "2026-11-01", NEW_YORK),
+            ("2026-11-02T01:00/repeat", "2026-11-02", NEW_YORK),
+            ("2026-11-02/repeat", "2026-11-02", NEW_YORK),
+            ("2026-11-01T01:00/repeat", "2026-11-01", SHANGHAI),
+            ("2026-11-01/repeat", "2026-11-01", SHANGHAI),
+        ] {
+            let err = check_period(period, date, zone).unwrap_err().to_string();
+            assert!(err.contains("/repeat only for a time") && err.contains(zone.name()), "{period}: {err}");
         }
     }
 

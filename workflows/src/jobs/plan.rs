@@ -294,16 +294,21 @@ mod tests {
     #[test]
     fn the_period_of_every_key_is_one_fire_billing_accepts() {
         use crate::billing::fire::{check_period, period_of_key};
-        let date = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let once = Job::resolve(spec("bill", "Asia/Shanghai", daily("00:30"), "none", Roll::Skip)).unwrap();
+        // New York's fall-back day, so the repeated hour's keys are real ones.
+        let date = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let once = Job::resolve(spec("bill", "America/New_York", daily("00:30"), "none", Roll::Skip)).unwrap();
         let every =
-            Job::resolve(spec("tick", "Asia/Shanghai", Timing::Every { secs: 5, phase_secs: 0 }, "none", Roll::Skip)).unwrap();
-        for (job, (h, m, s), repeat) in
-            [(&once, (0, 30, 0), false), (&every, (10, 0, 0), false), (&every, (10, 0, 5), false), (&every, (1, 0, 0), true)]
-        {
+            Job::resolve(spec("tick", "America/New_York", Timing::Every { secs: 5, phase_secs: 0 }, "none", Roll::Skip)).unwrap();
+        for (job, (h, m, s), repeat) in [
+            (&once, (0, 30, 0), false),
+            (&once, (1, 30, 0), true),
+            (&every, (10, 0, 0), false),
+            (&every, (10, 0, 5), false),
+            (&every, (1, 0, 0), true),
+        ] {
             let key = job.key(date, NaiveTime::from_hms_opt(h, m, s).unwrap(), repeat);
             let period = period_of_key(&key).unwrap();
-            assert!(check_period(period, "2026-11-24").is_ok(), "{key}");
+            assert!(check_period(period, "2026-11-01", job.tz).is_ok(), "{key}");
         }
     }
 
