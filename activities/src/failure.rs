@@ -11,6 +11,10 @@ use punctual_workflows::failures::IDEMPOTENCY_CONFLICT;
 use temporalio_sdk::ApplicationFailure;
 use temporalio_sdk::activities::ActivityError;
 
+/// Failure type of a request the provider or the sink refused as such (a 4xx that is not a
+/// conflict or a "not now").
+pub const PROVIDER_REJECTED: &str = "ProviderRejected";
+
 /// A non-retryable failure of type `kind`.
 pub fn permanent(kind: &str, message: impl Into<String>) -> ActivityError {
     ActivityError::application(ApplicationFailure::builder(message.into()).type_name(kind.to_owned()).non_retryable(true).build())
@@ -34,9 +38,7 @@ pub fn from_ledger(err: LedgerError) -> ActivityError {
 pub fn from_call(err: CallError) -> ActivityError {
     match err {
         CallError::Transient { .. } => retryable(err.to_string()),
-        CallError::Rejected { status: 400 | 409 | 422, ref detail, .. } if detail.contains("idempotency") => {
-            permanent(IDEMPOTENCY_CONFLICT, err.to_string())
-        }
-        CallError::Rejected { .. } => permanent("ProviderRejected", err.to_string()),
+        ref conflict if conflict.is_idempotency_conflict() => permanent(IDEMPOTENCY_CONFLICT, err.to_string()),
+        CallError::Rejected { .. } => permanent(PROVIDER_REJECTED, err.to_string()),
     }
 }

@@ -24,6 +24,31 @@ pub enum CallError {
     Rejected { service: &'static str, status: u16, detail: String },
 }
 
+impl CallError {
+    /// Whether the service refused because the idempotency key was first used with other
+    /// parameters: the key may already stand for an effect, which only a person can settle.
+    pub fn is_idempotency_conflict(&self) -> bool {
+        matches!(self, Self::Rejected { status, detail, .. } if idempotency_conflict(*status, detail))
+    }
+}
+
+/// Whether a refusal with `status` and body `detail` is an idempotency conflict (see
+/// [`CallError::is_idempotency_conflict`]).
+pub fn idempotency_conflict(status: u16, detail: &str) -> bool {
+    matches!(status, 400 | 409 | 422) && detail.contains("idempotency")
+}
+
+/// Whether an answer that is not a success means "not now" rather than "never": a server error;
+/// 429 (rate limited: Stripe asks for a retry with backoff); 409 `idempotency_key_in_use` (an
+/// earlier attempt under the same key is still being processed, as when our call timed out and
+/// the retry overtook it); 401 and 403 (credentials expired or revoked: a person fixes them and
+/// the retries go on, where a refusal would have voided every bill of the run).
+fn retry_later(status: StatusCode, body: &str) -> bool {
+    status.is_server_error()
+        || matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+        || (status == StatusCode::CONFLICT && body.contains("idempotency_key_in_use"))
+}
+
 /// What the provider decided about a charge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChargeReply {
@@ -86,7 +111,7 @@ impl Service {
             .map_err(|e| transient(format!("POST {path}: {e}")))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| transient(format!("POST {path} body: {e}")))?;
-        if status.is_server_error() {
+        if retry_later(status, &text) {
             return Err(transient(format!("POST {path} answered {status}: {text}")));
         }
         let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -100,7 +125,7 @@ impl Service {
             self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| transient(format!("GET {path}: {e}")))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| transient(format!("GET {path} body: {e}")))?;
-        if status.is_server_error() {
+        if retry_later(status, &text) {
             return Err(transient(format!("GET {path} answered {status}: {text}")));
         }
         if !status.is_success() {
@@ -182,4 +207,27 @@ fn id_of(service: &Service, status: StatusCode, reply: Value) -> Result<String, 
     serde_json::from_value::<IdReply>(reply.clone())
         .map(|r| r.id)
         .map_err(|_| CallError::Transient { service: service.name, detail: format!("answered {status} without an id: {reply}") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_now_is_told_apart_from_never() {
+        for status in [500, 502, 503, 429, 401, 403] {
+            assert!(retry_later(StatusCode::from_u16(status).unwrap(), "{}"), "{status}");
+        }
+        let in_use = r#"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use"}}"#;
+        assert!(retry_later(StatusCode::CONFLICT, in_use));
+        let reused = r#"{"error":{"type":"idempotency_error","code":"idempotency_key_reused"}}"#;
+        for (status, body) in [(400, reused), (409, reused), (400, "{}"), (404, "{}"), (402, "{}"), (422, "{}")] {
+            assert!(!retry_later(StatusCode::from_u16(status).unwrap(), body), "{status} {body}");
+        }
+        let conflict = CallError::Rejected { service: "payment provider", status: 400, detail: reused.to_owned() };
+        assert!(conflict.is_idempotency_conflict());
+        let refused =
+            CallError::Rejected { service: "payment provider", status: 400, detail: "No such PaymentMethod".to_owned() };
+        assert!(!refused.is_idempotency_conflict());
+    }
 }

@@ -97,6 +97,22 @@ async fn a_charge_committed_with_its_response_lost_is_charged_once() {
     assert!(replays >= 5, "each lost response was followed by a replayed retry: {replays}");
 }
 
+/// A provider under a burst answers 429, which means "not now": asked again under the same keys,
+/// every invoice is charged once, and none is voided as if the provider had refused it.
+#[tokio::test]
+async fn a_rate_limited_provider_is_asked_again_and_no_bill_is_voided() {
+    let env = TestEnv::start("rate-limited").await;
+    let date = "2026-12-21";
+    env.world.provider_faults(json!({"rate_limit_next": 8})).await;
+    let summary = env.with_worker(run_to_completion(&env, date)).await;
+    let e = expected(30, date);
+    assert_eq!(summary.totals.failed, 0, "{summary:?}");
+    assert_eq!(summary.totals.compensated as usize, e.declined.len() + e.closed.len(), "{summary:?}");
+    assert_exactly_once(&env, &e).await;
+    let limited = env.world.provider_requests().await.into_iter().filter(|r| r["outcome"] == "rate_limited").count();
+    assert_eq!(limited, 8, "the fault fired");
+}
+
 #[tokio::test]
 async fn declines_and_closed_accounts_compensate_in_reverse_once() {
     let env = TestEnv::start("compensation").await;

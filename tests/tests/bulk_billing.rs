@@ -287,6 +287,14 @@ async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_
         "{invoice} voided with the provider's reason"
     );
     assert!(!env.world.charges().await.iter().any(|c| c["invoice_id"] == invoice.as_str()), "{invoice} charged");
+    // The refusal is the charge key's recorded outcome, not a claim left open for the
+    // reconciliation to chase: the saga replayed it without asking the provider again.
+    let charge_key = keys::charge(&invoice);
+    let entry = env.world.ledger.entry(&charge_key).await.expect("read").expect("the charge key was claimed");
+    assert_eq!(entry.status, punctual_activities::ledger::EntryStatus::Done, "{entry:?}");
+    let asked = env.world.provider_requests().await;
+    let asked = asked.iter().filter(|r| r["endpoint"] == "POST /charges" && r["invoice_id"] == invoice.as_str()).count();
+    assert_eq!(asked, 1, "the provider was asked again for {invoice}");
 
     // And it is in the failed-run archive, for a person.
     let failures = env.punctual(&["failures", "list"]).await;

@@ -215,7 +215,7 @@ impl BulkBillingActivities {
             &who,
             &input.bills,
             |bill| (keys::charge(&bill.invoice_id), payments::charge_request(bill)),
-            |bill, key| Box::pin(async move { provider.charge(&key, bill).await.map(payments::ChargeRecord::from) }),
+            |bill, key| Box::pin(async move { payments::ChargeRecord::from_answer(provider.charge(&key, bill).await) }),
         );
         let records = heartbeat::while_running(&ctx, work).await?;
         let outcomes = input.bills.into_iter().zip(records).map(|(bill, record)| {

@@ -4,7 +4,7 @@
 
 use crate::failure;
 use crate::ledger::{Caller, Claim, EntryStatus, Ledger};
-use crate::outside::{ChargeReply, ProviderClient};
+use crate::outside::{CallError, ChargeReply, ProviderClient, idempotency_conflict};
 use punctual_workflows::billing::types::*;
 use punctual_workflows::failures::{INVOICE_VOID, PAYMENT_DECLINED};
 use punctual_workflows::input::INVALID_INPUT;
@@ -18,8 +18,34 @@ use temporalio_sdk::activities::ActivityError;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub(super) enum ChargeRecord {
-    Charged { charge_id: String },
-    Declined { message: String },
+    Charged {
+        charge_id: String,
+    },
+    Declined {
+        message: String,
+    },
+    /// The provider refused the request as such (a 4xx other than a conflict: an unknown payment
+    /// method, say). Nothing was charged, and the same key would get the same refusal, so it is
+    /// an outcome like a decline: recorded, not left `claimed` for a person and the
+    /// reconciliation to chase, and replayed without asking again.
+    Rejected {
+        status: u16,
+        detail: String,
+    },
+}
+
+impl ChargeRecord {
+    /// The provider's answer as the ledger records it, or the error that leaves the key open:
+    /// an outage (retried under the same key) or an idempotency conflict (a person's case).
+    pub(super) fn from_answer(answer: Result<ChargeReply, CallError>) -> Result<Self, CallError> {
+        match answer {
+            Ok(reply) => Ok(reply.into()),
+            Err(CallError::Rejected { status, detail, .. }) if !idempotency_conflict(status, &detail) => {
+                Ok(ChargeRecord::Rejected { status, detail })
+            }
+            Err(err) => Err(err),
+        }
+    }
 }
 
 impl From<ChargeReply> for ChargeRecord {
@@ -39,6 +65,10 @@ impl ChargeRecord {
             ChargeRecord::Declined { message } => {
                 Err(failure::permanent(PAYMENT_DECLINED, format!("charge for {invoice} declined: {message}")))
             }
+            ChargeRecord::Rejected { status, detail } => Err(failure::permanent(
+                failure::PROVIDER_REJECTED,
+                format!("payment provider rejected the charge for {invoice} ({status}): {detail}"),
+            )),
         }
     }
 }
@@ -139,7 +169,7 @@ pub(super) async fn charge(
             }
             Claim::Proceed { attempts, .. } => {
                 tracing::info!(business_key = %key, attempts, "charging");
-                let record = ChargeRecord::from(provider.charge(&key, p).await.map_err(failure::from_call)?);
+                let record = ChargeRecord::from_answer(provider.charge(&key, p).await).map_err(failure::from_call)?;
                 ledger.complete_external(&key, &record).await.map_err(failure::from_ledger)?;
                 record
             }

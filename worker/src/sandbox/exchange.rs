@@ -180,6 +180,18 @@ impl<L, F: Clone + Default> Inner<L, F> {
             );
             return (answer, false);
         }
+        if self.faults.take_rate_limit() {
+            let message = "injected fault (rate_limit_next): too many requests hit the API too quickly; nothing was committed";
+            let answer = Answer::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "rate_limit",
+                message,
+                Outcome::RateLimited,
+                fields,
+            );
+            return (answer, false);
+        }
         let key = match key {
             Ok(key) => key,
             Err((code, message)) => return (Answer::invalid(code, *message, fields), false),

@@ -16,6 +16,9 @@ pub(crate) struct Faults {
     /// The next this-many POSTs are processed and committed, then the connection is aborted
     /// instead of answering.
     pub(crate) drop_next: u32,
+    /// The next this-many POSTs answer 429 (rate limited, as Stripe does under a burst) without
+    /// looking at or committing anything.
+    pub(crate) rate_limit_next: u32,
 }
 
 impl Faults {
@@ -27,6 +30,11 @@ impl Faults {
     /// Whether this POST must fail with 503; uses up one `fail_next`.
     pub(crate) fn take_fail(&mut self) -> bool {
         take_one(&mut self.fail_next)
+    }
+
+    /// Whether this POST must be refused with 429; uses up one `rate_limit_next`.
+    pub(crate) fn take_rate_limit(&mut self) -> bool {
+        take_one(&mut self.rate_limit_next)
     }
 
     /// Whether this POST's response must be dropped; uses up one `drop_next`.
@@ -47,10 +55,12 @@ mod tests {
 
     #[test]
     fn counters_are_used_up_one_post_at_a_time() {
-        let mut faults = Faults { latency_ms: 0, fail_next: 2, drop_next: 1 };
+        let mut faults = Faults { latency_ms: 0, fail_next: 2, drop_next: 1, rate_limit_next: 1 };
         assert!(faults.take_fail());
         assert!(faults.take_fail());
         assert!(!faults.take_fail());
+        assert!(faults.take_rate_limit());
+        assert!(!faults.take_rate_limit());
         assert!(faults.take_drop());
         assert!(!faults.take_drop());
         assert_eq!(faults, Faults::default());

@@ -24,6 +24,8 @@ pub(crate) enum Outcome {
     /// A `fail_next` fault answered 503 before anything was looked at or committed.
     #[serde(rename = "injected_5xx")]
     Injected5xx,
+    /// A `rate_limit_next` fault answered 429 before anything was looked at or committed.
+    RateLimited,
     /// A `drop_next` fault: the request was processed (and whatever it did is committed) but the
     /// connection was aborted instead of answering.
     CommittedResponseDropped,
