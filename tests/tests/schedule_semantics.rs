@@ -122,8 +122,10 @@ fn sla_job(name: &str, extra: &str) -> String {
 async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
     let env = TestEnv::start("sched-holiday").await;
     let (skip, roll, after) = (job_name(&env, "skip"), job_name(&env, "roll"), job_name(&env, "after"));
+    let back = job_name(&env, "back");
     let text = sla_job(&skip, "calendar = \"cn\"\nroll = \"skip\"")
         + &sla_job(&roll, "calendar = \"cn\"\nroll = \"following\"")
+        + &sla_job(&back, "calendar = \"cn\"\nroll = \"preceding\"")
         + &sla_job(&after, &format!("depends_on = [\"{skip}\"]"));
     let cfg = write_config(&env, &text);
     env.with_worker(async {
@@ -164,6 +166,21 @@ async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
             let text = described.to_string();
             assert!(text.contains(&format!("2026-10-0{day}")), "{key} carries its nominal date: {text}");
         }
+
+        // Under `preceding` they run on 09-30, the fire before them: a trigger of one of them
+        // finds that fire (it used to look forward only, and found none).
+        let out = schedule_ok(&env, &cfg, &["trigger", &back, "--business-date", "2026-10-03"]).await;
+        let keys: Vec<String> =
+            std::iter::once(format!("{back}/2026-09-30")).chain((1..=7).map(|day| format!("{back}/2026-10-0{day}"))).collect();
+        assert!(
+            out.contains(&format!("the fire that serves 2026-10-03 runs or joins, in order: {}", keys.join(", "))),
+            "the trigger names the fire before the date: {out}"
+        );
+        for key in &keys {
+            let row = settled(&env, &back, key).await;
+            assert_eq!((row.status.as_str(), row.effective_date.as_deref()), ("committed", Some("2026-09-30")), "{key}");
+        }
+        schedule_ok(&env, &cfg, &["delete", &back]).await;
         schedule_ok(&env, &cfg, &["delete", &skip]).await;
         schedule_ok(&env, &cfg, &["delete", &roll]).await;
         schedule_ok(&env, &cfg, &["delete", &after]).await;

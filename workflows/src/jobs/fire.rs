@@ -130,12 +130,28 @@ impl ScheduledJobWorkflow {
 
 /// The nominal time of a manual fire for `date`: the first expected fire that serves `date`, so the
 /// fire also runs whatever other dates the calendar rolls onto it (a Monday's fire under
-/// `roll = "following"` serves the weekend before it too). A date the job does not serve keeps
-/// its own noon, so the plan explains why. `punctual schedule trigger --business-date` prints
-/// the keys of this fire from the same function.
+/// `roll = "following"` serves the weekend before it too; a Friday's under `"preceding"` the
+/// weekend after it). A date the job does not serve keeps its own noon, so the plan explains why.
+/// `punctual schedule trigger --business-date` prints the keys of this fire from the same function.
 pub fn manual_fire_time(job: &Job, date: NaiveDate) -> DateTime<Utc> {
-    let first = (0..=40u64)
-        .filter_map(|n| date.checked_add_days(chrono::Days::new(n)))
+    serving_fire(job, date, date.checked_sub_days(chrono::Days::new(MANUAL_SEARCH_DAYS)).unwrap_or(date))
+}
+
+/// How far from the date a manual fire looks for the fire that serves it, either way: further
+/// than any roll moves a date ([`ROLL_SEARCH_DAYS`](super::plan) is 40 as well).
+const MANUAL_SEARCH_DAYS: u64 = 40;
+
+/// [`manual_fire_time`] as it was before [`MANUAL_FIRE_LOOKS_BACK`]: it looked forward only, so a
+/// date rolled back onto an earlier fire (`"preceding"`, `"modified_following"` at a month's end)
+/// got its own noon, which the plan then showed as not due.
+fn manual_fire_time_forward_only(job: &Job, date: NaiveDate) -> DateTime<Utc> {
+    serving_fire(job, date, date)
+}
+
+fn serving_fire(job: &Job, date: NaiveDate, from: NaiveDate) -> DateTime<Utc> {
+    let first = from
+        .iter_days()
+        .take_while(|d| (*d - date).num_days() <= MANUAL_SEARCH_DAYS as i64)
         .flat_map(|d| expected_fires(job, d))
         .find(|f| f.occurrence.business_date == date)
         .map(|f| f.at);
@@ -145,6 +161,9 @@ pub fn manual_fire_time(job: &Job, date: NaiveDate) -> DateTime<Utc> {
             .map_or(DateTime::UNIX_EPOCH, |t| t.to_utc())
     })
 }
+
+/// Patch marker of a manual fire that found its date's fire before the date.
+const MANUAL_FIRE_LOOKS_BACK: &str = "manual-fire-looks-back";
 
 /// The fire's nominal time and where it came from.
 fn nominal_time(
@@ -161,7 +180,10 @@ fn nominal_time(
                     got: format!("\"{text}\""),
                 }
             })?;
-        return Ok((manual_fire_time(job, date), "manual"));
+        let (now, before) = (manual_fire_time(job, date), manual_fire_time_forward_only(job, date));
+        // Asked only where the two differ, so other fires' histories carry no marker.
+        let nominal = if now == before || ctx.patched(MANUAL_FIRE_LOOKS_BACK) { now } else { before };
+        return Ok((nominal, "manual"));
     }
     let info = ctx.info();
     let from_attribute = info.search_attributes().and_then(|sa| {

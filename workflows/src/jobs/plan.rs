@@ -312,6 +312,24 @@ mod tests {
         }
     }
 
+    /// A manual fire for a date runs the fire that serves it, on either side of it: under
+    /// "following" the Monday after a weekend, under "preceding" the Friday before. It used to
+    /// look forward only, and gave a Saturday under "preceding" its own noon: not due.
+    #[test]
+    fn a_manual_fire_finds_the_fire_that_serves_its_date_on_either_side() {
+        use crate::jobs::fire::manual_fire_time;
+        let saturday = d("2026-11-28");
+        for (roll, serving) in [(Roll::Following, "2026-11-30"), (Roll::Preceding, "2026-11-27")] {
+            let job = Job::resolve(spec("bill", "Asia/Shanghai", daily("00:30"), "none", roll)).unwrap();
+            let fire = expected_fires(&job, d(serving)).into_iter().find(|f| f.occurrence.business_date == saturday);
+            let fire = fire.unwrap_or_else(|| panic!("{roll:?}: no fire on {serving} serves {saturday}"));
+            assert_eq!(manual_fire_time(&job, saturday), fire.at, "{roll:?}");
+            assert_eq!(manual_fire_time(&job, d(serving)), fire.at, "{roll:?}: the serving day's own fire");
+        }
+        let skip = Job::resolve(spec("bill", "Asia/Shanghai", daily("00:30"), "none", Roll::Skip)).unwrap();
+        assert_eq!(manual_fire_time(&skip, saturday), utc("2026-11-28T04:00:00Z"), "a date never served keeps its noon");
+    }
+
     fn daily(at: &str) -> Timing {
         Timing::Daily { times: vec![NaiveTime::parse_from_str(at, "%H:%M").unwrap()] }
     }
