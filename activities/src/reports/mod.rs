@@ -8,6 +8,7 @@
 //! after it. A retry or a re-run therefore replays instead of reporting or alerting again.
 
 mod matching;
+mod periods;
 mod reconcile;
 mod sla;
 

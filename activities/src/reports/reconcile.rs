@@ -2,6 +2,7 @@
 //! open charge claims for one business date and zone; records the report once and alerts once.
 
 use super::matching::{Books, Comparison, InvoiceRecord, PaymentRecord, compare};
+use super::periods::{DateInvoices, period_prefixes};
 use super::{OPS_CHANNEL, OPS_RECIPIENT};
 use crate::failure;
 use crate::ledger::{Caller, Claim, EffectError, Ledger, request_hash};
@@ -12,7 +13,6 @@ use punctual_workflows::reports::keys;
 use punctual_workflows::reports::types::*;
 use serde_json::{Value, json};
 use sqlx::Row;
-use std::collections::BTreeSet;
 use temporalio_sdk::activities::ActivityError;
 
 /// Mismatches spelled out in the alert's message; the report holds them all.
@@ -155,19 +155,26 @@ async fn read_books(ledger: &Ledger, provider: &ProviderClient, input: &Reconcil
          FROM invoices i JOIN customers c ON c.id = i.customer_id \
          LEFT JOIN payments p ON p.invoice_id = i.id \
          LEFT JOIN ledger_entries r ON r.key = CAST(${} AS TEXT) || i.id || CAST(${} AS TEXT) \
-         WHERE c.timezone IN ({zone_in}) AND i.business_date = ${} ORDER BY i.id",
+         WHERE c.timezone IN ({zone_in}) AND (i.business_date = ${} OR substr(i.business_date, 1, {}) IN (${}, ${})) \
+         ORDER BY i.id",
         n + 2,
         n + 3,
-        n + 1
+        n + 1,
+        input.business_date.chars().count() + 1,
+        n + 4,
+        n + 5
     );
     let mut rows = sqlx::query(&invoices_sql);
     for name in &names {
         rows = rows.bind(name);
     }
+    let [period_t, period_slash] = period_prefixes(&input.business_date);
     let rows = rows
         .bind(&input.business_date)
         .bind(receipt_before)
         .bind(receipt_after)
+        .bind(period_t)
+        .bind(period_slash)
         .fetch_all(pool)
         .await
         .map_err(reading("invoices"))?;
@@ -188,10 +195,10 @@ async fn read_books(ledger: &Ledger, provider: &ProviderClient, input: &Reconcil
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(reading("invoice rows"))?;
 
-    // The date's invoice ids: the rows we have, and every id the date would give the zone's
-    // customers, so a charge or claim for an invoice we have no row for is still ours.
-    let mut ours: BTreeSet<String> = customers.iter().map(|c| billing_keys::invoice_id(c, &input.business_date)).collect();
-    ours.extend(invoices.iter().map(|i| i.id.clone()));
+    // The date's invoice ids: the rows we have, and every id the date (or a period of it) would
+    // give the zone's customers, so a charge or claim for an invoice we have no row for is still
+    // ours.
+    let ours = DateInvoices::new(&customers, &input.business_date, invoices.iter().map(|i| i.id.clone()));
 
     let charges =
         provider.charges().await.map_err(failure::from_call)?.into_iter().filter(|c| ours.contains(&c.invoice_id)).collect();
