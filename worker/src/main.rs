@@ -109,9 +109,11 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
 
     let watch = ledger_fence::watch(client.clone(), args.task_queue.clone(), marker, args.ledger_check_interval);
     let fence_lost = std::sync::Mutex::new(None);
+    // Installed now, before "worker polling" is logged: a SIGTERM sent on seeing it drains.
+    let signal = shutdown::signal();
     let stop = async {
         tokio::select! {
-            () = shutdown::signal() => {}
+            () = signal => {}
             lost = watch => {
                 tracing::error!(error = %lost, "this worker's ledger no longer serves its task queue: stopping");
                 *fence_lost.lock().unwrap_or_else(|p| p.into_inner()) = Some(lost);
