@@ -113,6 +113,34 @@ async fn a_rate_limited_provider_is_asked_again_and_no_bill_is_voided() {
     assert_eq!(limited, 8, "the fault fired");
 }
 
+/// A charge the provider refused as such (400: an unknown payment method) is recorded, not left
+/// claimed: the saga voids the bill and fails for a person. Running the date again restarts
+/// that saga, which meets the voided bill and settles as compensated, without asking the
+/// provider again or failing a second time.
+#[tokio::test]
+async fn a_refused_charge_is_recorded_once_and_a_rerun_settles_its_voided_bill() {
+    let env = TestEnv::start("refused-charge").await;
+    let date = "2026-12-22";
+    sqlx::query("UPDATE customers SET payment_method = 'pm_card_unknown' WHERE id = 'C00002'")
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("break C00002's payment method");
+    let invoice = keys::invoice_id("C00002", date);
+    let asked = async || {
+        let requests = env.world.provider_requests().await;
+        requests.iter().filter(|r| r["endpoint"] == "POST /charges" && r["invoice_id"] == invoice.as_str()).count()
+    };
+    let (first, again) =
+        env.with_worker(async { (run_to_completion(&env, date).await, run_to_completion(&env, date).await) }).await;
+    assert_eq!(first.totals.failed, 1, "{first:?}");
+    let entry = env.world.ledger.entry(&keys::charge(&invoice)).await.expect("read").expect("claimed");
+    assert_eq!(entry.status, punctual_activities::ledger::EntryStatus::Done, "{entry:?}");
+    assert_eq!(again.totals.failed, 0, "the re-run failed the voided bill's saga again: {again:?}");
+    assert_eq!(asked().await, 1, "the provider was asked again for {invoice}");
+    let saga = env.cli_json(&["workflow", "describe", "--workflow-id", &keys::payment_saga(&invoice)]).await;
+    assert_eq!(saga["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_COMPLETED", "{saga:#}");
+}
+
 #[tokio::test]
 async fn declines_and_closed_accounts_compensate_in_reverse_once() {
     let env = TestEnv::start("compensation").await;
@@ -255,10 +283,17 @@ async fn bad_billing_input_fails_at_once_with_no_effect() {
             "field `resume`",
         ),
     ];
+    // A per-fire billing started by hand: `/repeat` on a time Shanghai shows once would bill the
+    // 10:00 period a second time under new keys.
+    let fire_cases = [(
+        r#"{"business_date":"2026-11-24","timezone":"Asia/Shanghai","period":"2026-11-24T10:00/repeat"}"#,
+        "/repeat only for a time Asia/Shanghai shows twice",
+    )];
+    let all = cases.iter().map(|c| ("BillingRunWorkflow", c)).chain(fire_cases.iter().map(|c| ("FireBillingWorkflow", c)));
     env.with_worker(async {
-        for (i, (input, expected)) in cases.iter().enumerate() {
+        for (i, (workflow, (input, expected))) in all.enumerate() {
             let id = format!("{}-{i}", env.task_queue);
-            env.start_workflow("BillingRunWorkflow", &id, input).await;
+            env.start_workflow(workflow, &id, input).await;
             let out = env.cli(&["workflow", "result", "--workflow-id", &id, "-o", "json"]).await;
             let result: Value = serde_json::from_str(&out.stdout).expect("JSON");
             assert_eq!(result["status"], "FAILED");

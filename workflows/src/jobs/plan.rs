@@ -293,7 +293,7 @@ mod tests {
     /// refuses any other spelling of it.
     #[test]
     fn the_period_of_every_key_is_one_fire_billing_accepts() {
-        use crate::billing::fire::{check_period, period_of_key};
+        use crate::billing::fire::{check_period, check_repeat, period_of_key};
         // New York's fall-back day, so the repeated hour's keys are real ones.
         let date = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let once = Job::resolve(spec("bill", "America/New_York", daily("00:30"), "none", Roll::Skip)).unwrap();
@@ -308,7 +308,8 @@ mod tests {
         ] {
             let key = job.key(date, NaiveTime::from_hms_opt(h, m, s).unwrap(), repeat);
             let period = period_of_key(&key).unwrap();
-            assert!(check_period(period, "2026-11-01", job.tz).is_ok(), "{key}");
+            assert!(check_period(period, "2026-11-01").is_ok(), "{key}");
+            assert!(check_repeat(period, "2026-11-01", job.tz).is_ok(), "{key}");
         }
     }
 
