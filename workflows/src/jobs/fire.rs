@@ -134,7 +134,10 @@ impl ScheduledJobWorkflow {
 /// weekend after it). A date the job does not serve keeps its own noon, so the plan explains why.
 /// `punctual schedule trigger --business-date` prints the keys of this fire from the same function.
 pub fn manual_fire_time(job: &Job, date: NaiveDate) -> DateTime<Utc> {
-    serving_fire(job, date, date.checked_sub_days(chrono::Days::new(MANUAL_SEARCH_DAYS)).unwrap_or(date))
+    // Only a roll moves a date onto another day's fire; an `every` job's day holds up to 86,400
+    // fires, so it is not searched for 40 days it cannot be in.
+    let from = if job.rolls() { date.checked_sub_days(chrono::Days::new(MANUAL_SEARCH_DAYS)).unwrap_or(date) } else { date };
+    serving_fire(job, date, from)
 }
 
 /// How far from the date a manual fire looks for the fire that serves it, either way: further
