@@ -39,14 +39,27 @@ pub fn idempotency_conflict(status: u16, detail: &str) -> bool {
 }
 
 /// Whether an answer that is not a success means "not now" rather than "never": a server error;
-/// 429 (rate limited: Stripe asks for a retry with backoff); 409 `idempotency_key_in_use` (an
-/// earlier attempt under the same key is still being processed, as when our call timed out and
-/// the retry overtook it); 401 and 403 (credentials expired or revoked: a person fixes them and
-/// the retries go on, where a refusal would have voided every bill of the run).
+/// 408 and 425 (the server gave up on or deferred the request); 429 (rate limited: Stripe asks
+/// for a retry with backoff); 409 `idempotency_key_in_use` (an earlier attempt under the same key
+/// is still being processed, as when our call timed out and the retry overtook it); 401 (the API
+/// key expired or was rolled: a person fixes it and the retries go on, where a refusal would have
+/// voided every bill of the run). 403 stays a refusal: a key without a permission, a recipient
+/// refused, will not change by waiting.
 fn retry_later(status: StatusCode, body: &str) -> bool {
     status.is_server_error()
-        || matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+        || matches!(
+            status,
+            StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_EARLY | StatusCode::TOO_MANY_REQUESTS | StatusCode::UNAUTHORIZED
+        )
         || (status == StatusCode::CONFLICT && body.contains("idempotency_key_in_use"))
+}
+
+/// Whether a refusal says the request itself is wrong (400, 422): nothing was done, and the same
+/// request under the same key will be refused the same way, so it may be recorded as the key's
+/// outcome. Other refusals (404 from a wrong base URL, 403, a 3xx) say more about where the
+/// request went than about the request, and leave the key open.
+pub fn request_refused(status: u16, detail: &str) -> bool {
+    matches!(status, 400 | 422) && !idempotency_conflict(status, detail)
 }
 
 /// What the provider decided about a charge.
@@ -161,6 +174,11 @@ impl ProviderClient {
         let (status, reply) = self.0.post("/charges", key, &body).await?;
         match status {
             StatusCode::OK | StatusCode::CREATED => Ok(ChargeReply::Charged { charge_id: id_of(&self.0, status, reply)? }),
+            // Accepted but not done, or no body: whether a charge exists is unknown; asking again
+            // under the same key gets the provider's final answer.
+            status if status.is_success() => {
+                Err(CallError::Transient { service: self.0.name, detail: format!("POST /charges answered {status}: {reply}") })
+            }
             StatusCode::PAYMENT_REQUIRED => {
                 Ok(ChargeReply::Declined { message: reply["error"]["message"].as_str().unwrap_or("card declined").to_owned() })
             }
@@ -215,13 +233,13 @@ mod tests {
 
     #[test]
     fn not_now_is_told_apart_from_never() {
-        for status in [500, 502, 503, 429, 401, 403] {
+        for status in [500, 502, 503, 408, 425, 429, 401] {
             assert!(retry_later(StatusCode::from_u16(status).unwrap(), "{}"), "{status}");
         }
         let in_use = r#"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use"}}"#;
         assert!(retry_later(StatusCode::CONFLICT, in_use));
         let reused = r#"{"error":{"type":"idempotency_error","code":"idempotency_key_reused"}}"#;
-        for (status, body) in [(400, reused), (409, reused), (400, "{}"), (404, "{}"), (402, "{}"), (422, "{}")] {
+        for (status, body) in [(400, reused), (409, reused), (400, "{}"), (403, "{}"), (404, "{}"), (402, "{}"), (422, "{}")] {
             assert!(!retry_later(StatusCode::from_u16(status).unwrap(), body), "{status} {body}");
         }
         let conflict = CallError::Rejected { service: "payment provider", status: 400, detail: reused.to_owned() };
@@ -229,5 +247,9 @@ mod tests {
         let refused =
             CallError::Rejected { service: "payment provider", status: 400, detail: "No such PaymentMethod".to_owned() };
         assert!(!refused.is_idempotency_conflict());
+        assert!(request_refused(400, "No such PaymentMethod") && request_refused(422, "{}"));
+        for (status, body) in [(400, reused), (404, "{}"), (403, "{}"), (405, "{}"), (302, "{}")] {
+            assert!(!request_refused(status, body), "{status} {body}");
+        }
     }
 }

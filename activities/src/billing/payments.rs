@@ -4,7 +4,7 @@
 
 use crate::failure;
 use crate::ledger::{Caller, Claim, EntryStatus, Ledger};
-use crate::outside::{CallError, ChargeReply, ProviderClient, idempotency_conflict};
+use crate::outside::{CallError, ChargeReply, ProviderClient, request_refused};
 use punctual_workflows::billing::types::*;
 use punctual_workflows::failures::{INVOICE_VOID, PAYMENT_DECLINED};
 use punctual_workflows::input::INVALID_INPUT;
@@ -24,8 +24,8 @@ pub(super) enum ChargeRecord {
     Declined {
         message: String,
     },
-    /// The provider refused the request as such (a 4xx other than a conflict: an unknown payment
-    /// method, say). Nothing was charged, and the same key would get the same refusal, so it is
+    /// The provider refused the request as such (400 or 422, not a conflict: an unknown payment
+    /// method, say; see `outside::request_refused`). Nothing was charged, and the same key would get the same refusal, so it is
     /// an outcome like a decline: recorded, not left `claimed` for a person and the
     /// reconciliation to chase, and replayed without asking again.
     Rejected {
@@ -40,7 +40,7 @@ impl ChargeRecord {
     pub(super) fn from_answer(answer: Result<ChargeReply, CallError>) -> Result<Self, CallError> {
         match answer {
             Ok(reply) => Ok(reply.into()),
-            Err(CallError::Rejected { status, detail, .. }) if !idempotency_conflict(status, &detail) => {
+            Err(CallError::Rejected { status, detail, .. }) if request_refused(status, &detail) => {
                 Ok(ChargeRecord::Rejected { status, detail })
             }
             Err(err) => Err(err),
@@ -153,9 +153,7 @@ pub(super) async fn charge(
     // A voided bill is not charged anew: a saga that failed and compensated, run again by a
     // re-run of its date, would otherwise charge a bill that no longer exists and refund it.
     // A charge already made replays (its compensation then replays too).
-    if status == InvoiceStatus::Void
-        && !ledger.entry(&key).await.map_err(failure::from_ledger)?.is_some_and(|e| e.status == EntryStatus::Done)
-    {
+    if status == InvoiceStatus::Void && !charge_recorded(ledger, &key).await? {
         return Err(failure::permanent(
             INVOICE_VOID,
             format!("invoice {} was voided: a voided bill is not charged (bill the customer anew)", p.invoice_id),
@@ -175,6 +173,17 @@ pub(super) async fn charge(
             }
         };
     record.into_charge(&p.invoice_id)
+}
+
+/// Whether `key` holds a provider's answer to replay for a voided bill: a charge or a decline. A
+/// recorded refusal of the request is not one: replaying it would fail the saga again where the
+/// bill's voiding already settled it (`InvoiceVoid`).
+async fn charge_recorded(ledger: &Ledger, key: &str) -> Result<bool, ActivityError> {
+    let entry = ledger.entry(key).await.map_err(failure::from_ledger)?;
+    Ok(entry.is_some_and(|e| {
+        e.status == EntryStatus::Done
+            && !e.result.as_ref().is_some_and(|r| matches!(serde_json::from_value(r.clone()), Ok(ChargeRecord::Rejected { .. })))
+    }))
 }
 
 /// `RefundCharge`: once per `refund/{invoice}`.

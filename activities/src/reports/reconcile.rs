@@ -212,7 +212,7 @@ async fn read_books(ledger: &Ledger, provider: &ProviderClient, input: &Reconcil
     let open_claims = claimed
         .iter()
         .filter_map(|key| key.strip_prefix("charge/"))
-        .filter(|invoice| ours.contains(*invoice))
+        .filter(|invoice| ours.contains(invoice))
         .map(str::to_owned)
         .collect();
     Ok(Books { invoices, charges, open_claims })
