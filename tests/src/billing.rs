@@ -93,3 +93,20 @@ pub async fn assert_exactly_once(env: &TestEnv, e: &Expected) {
         assert_eq!(payments, i64::from(paid.contains(&id)), "payment rows of {id}");
     }
 }
+
+/// Gives `customer` a payment method the provider does not know, so its charge is refused as such
+/// (400, not a decline); returns the customer's invoice id for `date`.
+pub async fn break_payment_method(env: &TestEnv, customer: &str, date: &str) -> String {
+    sqlx::query("UPDATE customers SET payment_method = 'pm_card_unknown' WHERE id = $1")
+        .bind(customer)
+        .execute(env.world.ledger.pool())
+        .await
+        .unwrap_or_else(|e| panic!("break {customer}'s payment method: {e}"));
+    keys::invoice_id(customer, date)
+}
+
+/// How many charge requests the provider received for `invoice`.
+pub async fn charge_requests_for(env: &TestEnv, invoice: &str) -> usize {
+    let requests = env.world.provider_requests().await;
+    requests.iter().filter(|r| r["endpoint"] == "POST /charges" && r["invoice_id"] == invoice).count()
+}

@@ -121,22 +121,18 @@ async fn a_rate_limited_provider_is_asked_again_and_no_bill_is_voided() {
 async fn a_refused_charge_is_recorded_once_and_a_rerun_settles_its_voided_bill() {
     let env = TestEnv::start("refused-charge").await;
     let date = "2026-12-22";
-    sqlx::query("UPDATE customers SET payment_method = 'pm_card_unknown' WHERE id = 'C00002'")
-        .execute(env.world.ledger.pool())
-        .await
-        .expect("break C00002's payment method");
-    let invoice = keys::invoice_id("C00002", date);
-    let asked = async || {
-        let requests = env.world.provider_requests().await;
-        requests.iter().filter(|r| r["endpoint"] == "POST /charges" && r["invoice_id"] == invoice.as_str()).count()
-    };
+    let invoice = punctual_tests::billing::break_payment_method(&env, "C00002", date).await;
     let (first, again) =
         env.with_worker(async { (run_to_completion(&env, date).await, run_to_completion(&env, date).await) }).await;
     assert_eq!(first.totals.failed, 1, "{first:?}");
     let entry = env.world.ledger.entry(&keys::charge(&invoice)).await.expect("read").expect("claimed");
     assert_eq!(entry.status, punctual_activities::ledger::EntryStatus::Done, "{entry:?}");
     assert_eq!(again.totals.failed, 0, "the re-run failed the voided bill's saga again: {again:?}");
-    assert_eq!(asked().await, 1, "the provider was asked again for {invoice}");
+    assert_eq!(
+        punctual_tests::billing::charge_requests_for(&env, &invoice).await,
+        1,
+        "the provider was asked again for {invoice}"
+    );
     let saga = env.cli_json(&["workflow", "describe", "--workflow-id", &keys::payment_saga(&invoice)]).await;
     assert_eq!(saga["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_COMPLETED", "{saga:#}");
 }

@@ -266,11 +266,7 @@ async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_
     let env = TestEnv::start("bulk-fallback").await;
     let date = "2026-12-05";
     // The provider rejects an unknown payment method (400): permanent, but not a decline.
-    sqlx::query("UPDATE customers SET payment_method = 'pm_card_unknown' WHERE id = 'C00002'")
-        .execute(env.world.ledger.pool())
-        .await
-        .expect("break C00002's payment method");
-    let invoice = keys::invoice_id("C00002", date);
+    let invoice = punctual_tests::billing::break_payment_method(&env, "C00002", date).await;
     let saga = keys::payment_saga(&invoice);
     let e = expected(30, date);
     bulk_run(&env, date, &e, 1, 0).await;
@@ -292,8 +288,7 @@ async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_
     let charge_key = keys::charge(&invoice);
     let entry = env.world.ledger.entry(&charge_key).await.expect("read").expect("the charge key was claimed");
     assert_eq!(entry.status, punctual_activities::ledger::EntryStatus::Done, "{entry:?}");
-    let asked = env.world.provider_requests().await;
-    let asked = asked.iter().filter(|r| r["endpoint"] == "POST /charges" && r["invoice_id"] == invoice.as_str()).count();
+    let asked = punctual_tests::billing::charge_requests_for(&env, &invoice).await;
     assert_eq!(asked, 1, "the provider was asked again for {invoice}");
 
     // And it is in the failed-run archive, for a person.

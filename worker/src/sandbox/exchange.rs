@@ -168,29 +168,8 @@ impl<L, F: Clone + Default> Inner<L, F> {
         request: Result<Op, serde_json::Error>,
     ) -> (Answer<F>, bool) {
         let fields = request.as_ref().map(Op::fields).unwrap_or_default();
-        if self.faults.take_fail() {
-            let message = "injected fault (fail_next): nothing was committed; retry the request";
-            let answer = Answer::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "api_error",
-                "service_unavailable",
-                message,
-                Outcome::Injected5xx,
-                fields,
-            );
-            return (answer, false);
-        }
-        if self.faults.take_rate_limit() {
-            let message = "injected fault (rate_limit_next): too many requests hit the API too quickly; nothing was committed";
-            let answer = Answer::error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                "rate_limit",
-                message,
-                Outcome::RateLimited,
-                fields,
-            );
-            return (answer, false);
+        if let Some((status, kind, code, message, outcome)) = injected_fault(&mut self.faults) {
+            return (Answer::error(status, kind, code, message, outcome, fields), false);
         }
         let key = match key {
             Ok(key) => key,
@@ -217,6 +196,20 @@ impl<L, F: Clone + Default> Inner<L, F> {
             Err(rejected) => (rejected, false),
         }
     }
+}
+
+/// The answer of a fault that refuses a POST before anything is looked at or committed, if one
+/// is armed (using it up): status, error type, code, message and log outcome.
+fn injected_fault(faults: &mut Faults) -> Option<(StatusCode, &'static str, &'static str, &'static str, Outcome)> {
+    if faults.take_fail() {
+        let message = "injected fault (fail_next): nothing was committed; retry the request";
+        return Some((StatusCode::SERVICE_UNAVAILABLE, "api_error", "service_unavailable", message, Outcome::Injected5xx));
+    }
+    if faults.take_rate_limit() {
+        let message = "injected fault (rate_limit_next): too many requests hit the API too quickly; nothing was committed";
+        return Some((StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", "rate_limit", message, Outcome::RateLimited));
+    }
+    None
 }
 
 fn conflict<F>(key: &str, fields: F) -> Answer<F> {
