@@ -43,23 +43,32 @@ pub fn idempotency_conflict(status: u16, detail: &str) -> bool {
 /// for a retry with backoff); 409 `idempotency_key_in_use` (an earlier attempt under the same key
 /// is still being processed, as when our call timed out and the retry overtook it); 401 (the API
 /// key expired or was rolled: a person fixes it and the retries go on, where a refusal would have
-/// voided every bill of the run). 403 stays a refusal: a key without a permission, a recipient
-/// refused, will not change by waiting.
+/// voided every bill of the run) and 403 (a key without a permission it needs: the same, and
+/// a refused receipt would otherwise refund every paid bill of the run). A 401 or 403 that never
+/// clears holds its step up, retried every 20 s at most, visible as failing attempts, until a
+/// person acts: nothing is lost or undone meanwhile.
 fn retry_later(status: StatusCode, body: &str) -> bool {
     status.is_server_error()
         || matches!(
             status,
-            StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_EARLY | StatusCode::TOO_MANY_REQUESTS | StatusCode::UNAUTHORIZED
+            StatusCode::REQUEST_TIMEOUT
+                | StatusCode::TOO_EARLY
+                | StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::UNAUTHORIZED
+                | StatusCode::FORBIDDEN
         )
         || (status == StatusCode::CONFLICT && body.contains("idempotency_key_in_use"))
 }
 
-/// Whether a refusal says the request itself is wrong (400, 422): nothing was done, and the same
-/// request under the same key will be refused the same way, so it may be recorded as the key's
-/// outcome. Other refusals (404 from a wrong base URL, 403, a 3xx) say more about where the
-/// request went than about the request, and leave the key open.
+/// Whether a refusal says the request itself is wrong (400, 422, in the provider's own JSON error
+/// shape `{"error": {"type": ...}}`): nothing was done, and the same request under the same key
+/// will be refused the same way, so it may be recorded as the key's outcome. Other refusals (404
+/// from a wrong base URL, a proxy's plain-text 400, a 3xx) say more about where the request went
+/// than about the request, and leave the key open.
 pub fn request_refused(status: u16, detail: &str) -> bool {
-    matches!(status, 400 | 422) && !idempotency_conflict(status, detail)
+    let providers_error =
+        serde_json::from_str::<Value>(detail).is_ok_and(|body| body["error"]["type"].as_str().is_some_and(|t| !t.is_empty()));
+    matches!(status, 400 | 422) && providers_error && !idempotency_conflict(status, detail)
 }
 
 /// What the provider decided about a charge.
@@ -233,13 +242,13 @@ mod tests {
 
     #[test]
     fn not_now_is_told_apart_from_never() {
-        for status in [500, 502, 503, 408, 425, 429, 401] {
+        for status in [500, 502, 503, 408, 425, 429, 401, 403] {
             assert!(retry_later(StatusCode::from_u16(status).unwrap(), "{}"), "{status}");
         }
         let in_use = r#"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use"}}"#;
         assert!(retry_later(StatusCode::CONFLICT, in_use));
         let reused = r#"{"error":{"type":"idempotency_error","code":"idempotency_key_reused"}}"#;
-        for (status, body) in [(400, reused), (409, reused), (400, "{}"), (403, "{}"), (404, "{}"), (402, "{}"), (422, "{}")] {
+        for (status, body) in [(400, reused), (409, reused), (400, "{}"), (404, "{}"), (402, "{}"), (422, "{}")] {
             assert!(!retry_later(StatusCode::from_u16(status).unwrap(), body), "{status} {body}");
         }
         let conflict = CallError::Rejected { service: "payment provider", status: 400, detail: reused.to_owned() };
@@ -247,8 +256,10 @@ mod tests {
         let refused =
             CallError::Rejected { service: "payment provider", status: 400, detail: "No such PaymentMethod".to_owned() };
         assert!(!refused.is_idempotency_conflict());
-        assert!(request_refused(400, "No such PaymentMethod") && request_refused(422, "{}"));
-        for (status, body) in [(400, reused), (404, "{}"), (403, "{}"), (405, "{}"), (302, "{}")] {
+        let invalid = r#"{"error":{"type":"invalid_request_error","code":"resource_missing"}}"#;
+        assert!(request_refused(400, invalid) && request_refused(422, invalid));
+        let plain = "\"400 Bad Request: The plain HTTP request was sent to HTTPS port\"";
+        for (status, body) in [(400, reused), (400, plain), (400, "{}"), (404, invalid), (403, invalid), (302, invalid)] {
             assert!(!request_refused(status, body), "{status} {body}");
         }
     }

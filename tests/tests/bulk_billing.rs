@@ -261,6 +261,59 @@ async fn on_postgresql_a_bulk_page_racing_per_customer_sagas_makes_each_effect_o
     assert_exactly_once(&env, &e).await;
 }
 
+/// A provider under a burst answers 429 to a bulk step's calls: "not now", so the step is retried
+/// under the same keys, and no bill is voided or sent to a saga as if it had been refused.
+#[tokio::test]
+async fn a_rate_limited_provider_holds_up_a_bulk_step_and_voids_nothing() {
+    let env = TestEnv::start("bulk-rate-limited").await;
+    let date = "2026-12-11";
+    env.world.provider_faults(json!({"rate_limit_next": 6})).await;
+    let e = expected(30, date);
+    bulk_run(&env, date, &e, 0, 0).await;
+    assert_exactly_once(&env, &e).await;
+    let limited = env.world.provider_requests().await.into_iter().filter(|r| r["outcome"] == "rate_limited").count();
+    assert_eq!(limited, 6, "the fault fired");
+    assert_eq!(
+        listed(&env, &format!("WorkflowType='PaymentSagaWorkflow' AND BusinessDate='{date}'"), 0).await,
+        Vec::<String>::new()
+    );
+}
+
+/// A bill voided by a saga whose charge key was left open (a refusal that is not recorded, a crash
+/// between the call and its record) is never charged by a bulk step either. A page of the date
+/// billed in bulk alongside (a duplicate started by hand in the other mode, which runs its steps
+/// while the saga voids) would otherwise charge it, then refund it.
+#[tokio::test]
+async fn a_bulk_step_does_not_charge_a_bill_a_saga_voided() {
+    let env = TestEnv::start("bulk-voided").await;
+    let date = "2026-12-12";
+    let invoice = punctual_tests::billing::break_payment_method(&env, "C00002", date).await;
+    let run = keys::billing_run(TZ, date);
+    let page = format!("{}-page", env.task_queue);
+    let page_input = json!({"business_date": date, "timezone": TZ, "customer_ids": ["C00002"]}).to_string();
+    env.with_worker(async {
+        env.start_workflow("BillingRunWorkflow", &run, &json!({"business_date": date, "timezone": TZ}).to_string()).await;
+        let done = env.cli_json(&["workflow", "result", "--workflow-id", &run]).await;
+        assert_eq!(done["result"]["totals"]["failed"], 1, "{done:#}");
+        // The key open, as if the refusal had not been recorded: nothing but the void check
+        // stands between the page and the provider.
+        sqlx::query("UPDATE ledger_entries SET status = 'claimed', result = NULL, completed_at = NULL WHERE key = $1")
+            .bind(keys::charge(&invoice))
+            .execute(env.world.ledger.pool())
+            .await
+            .expect("reopen the charge key");
+        env.start_workflow("BillingBulkBatchWorkflow", &page, &page_input).await;
+        env.cli_json(&["workflow", "result", "--workflow-id", &page]).await
+    })
+    .await;
+    assert!(!env.world.charges().await.iter().any(|c| c["invoice_id"] == invoice.as_str()), "{invoice} charged after its void");
+    assert_eq!(
+        punctual_tests::billing::charge_requests_for(&env, &invoice).await,
+        1,
+        "the provider was asked again for {invoice}"
+    );
+}
+
 #[tokio::test]
 async fn a_refusal_that_is_not_a_business_one_goes_to_a_saga_and_the_failed_run_archive() {
     let env = TestEnv::start("bulk-fallback").await;

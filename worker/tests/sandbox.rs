@@ -246,6 +246,26 @@ async fn an_injected_503_commits_nothing_and_the_retry_executes() {
     assert_eq!(field(&requests, "status"), [&json!(503), &json!(200)]);
 }
 
+/// A rate limit (429, as Stripe answers a burst) is a refusal before anything is looked at: the
+/// retry under the same key executes.
+#[tokio::test]
+async fn an_injected_429_commits_nothing_and_the_retry_executes() {
+    let provider = provider().await;
+    provider.set_faults(json!({ "rate_limit_next": 1 })).await;
+    let body = charge("inv_1", 900, "pm_card_visa");
+
+    let (status, replayed, limited) = answer(provider.post("/charges", Some("k"), &body).await).await;
+    assert_eq!((status, replayed), (StatusCode::TOO_MANY_REQUESTS, false));
+    assert_eq!(limited["error"]["type"], "rate_limit_error");
+    assert_eq!(provider.list("/charges").await.len(), 0);
+
+    let (status, replayed, _) = answer(provider.post("/charges", Some("k"), &body).await).await;
+    assert_eq!((status, replayed), (StatusCode::OK, false), "a 429 stores nothing to replay");
+    let requests = provider.list("/requests").await;
+    assert_eq!(field(&requests, "outcome"), [&json!("rate_limited"), &json!("succeeded")]);
+    assert_eq!(field(&requests, "status"), [&json!(429), &json!(200)]);
+}
+
 #[tokio::test]
 async fn twenty_concurrent_requests_with_one_key_make_one_charge() {
     // All twenty requests are queued in the kernel before the server starts, so they arrive
@@ -331,15 +351,15 @@ async fn requests_without_a_key_or_with_a_bad_body_are_rejected_without_effect()
 #[tokio::test]
 async fn faults_are_read_set_validated_and_reset_over_http() {
     let provider = provider().await;
-    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0 }));
+    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0, "rate_limit_next": 0 }));
     provider.set_faults(json!({ "fail_next": 2, "drop_next": 1 })).await;
-    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 2, "drop_next": 1 }));
+    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 2, "drop_next": 1, "rate_limit_next": 0 }));
 
     let typo = provider.client.put(provider.url("/faults")).json(&json!({ "fail_nxt": 1 })).send().await.unwrap();
     assert_eq!(typo.status(), StatusCode::BAD_REQUEST);
     let reset = provider.client.delete(provider.url("/faults")).send().await.unwrap();
     assert_eq!(reset.status(), StatusCode::OK);
-    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0 }));
+    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0, "rate_limit_next": 0 }));
     assert_eq!(provider.get("/healthz").await["status"], "ok");
 }
 

@@ -211,19 +211,24 @@ impl BulkBillingActivities {
     ) -> Result<Bulk<ChargedInvoice>, ActivityError> {
         let who = caller(&ctx);
         let provider = &self.billing.provider;
+        // A voided bill is never charged anew, as in `ChargeInvoice`: a page run again after its
+        // saga voided a bill would otherwise charge it, and the compensation refund it.
+        let voided = payments::voided_uncharged(self.ledger(), &input.bills).await?;
+        let (refused, bills): (Vec<_>, Vec<_>) = input.bills.into_iter().partition(|b| voided.contains(&b.invoice_id));
         let work = self.external(
             &who,
-            &input.bills,
+            &bills,
             |bill| (keys::charge(&bill.invoice_id), payments::charge_request(bill)),
             |bill, key| Box::pin(async move { payments::ChargeRecord::from_answer(provider.charge(&key, bill).await) }),
         );
         let records = heartbeat::while_running(&ctx, work).await?;
-        let outcomes = input.bills.into_iter().zip(records).map(|(bill, record)| {
+        let outcomes = bills.into_iter().zip(records).map(|(bill, record)| {
             let charged = record.and_then(|(record, _)| record.into_charge(&bill.invoice_id));
             let invoice_id = bill.invoice_id;
             (invoice_id.clone(), charged.map(|charge| ChargedInvoice { invoice_id, charge }))
         });
-        sorted(outcomes.collect())
+        let refused = refused.into_iter().map(|bill| (bill.invoice_id.clone(), Err(payments::voided(&bill.invoice_id))));
+        sorted(outcomes.chain(refused).collect())
     }
 
     /// `RecordPayments`: every payable invoice's payment and ledger row in one transaction.

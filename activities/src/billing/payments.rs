@@ -154,10 +154,7 @@ pub(super) async fn charge(
     // re-run of its date, would otherwise charge a bill that no longer exists and refund it.
     // A charge already made replays (its compensation then replays too).
     if status == InvoiceStatus::Void && !charge_recorded(ledger, &key).await? {
-        return Err(failure::permanent(
-            INVOICE_VOID,
-            format!("invoice {} was voided: a voided bill is not charged (bill the customer anew)", p.invoice_id),
-        ));
+        return Err(voided(&p.invoice_id));
     }
     let record =
         match ledger.claim_external::<ChargeRecord>(&key, &charge_request(p), caller).await.map_err(failure::from_ledger)? {
@@ -173,6 +170,39 @@ pub(super) async fn charge(
             }
         };
     record.into_charge(&p.invoice_id)
+}
+
+/// The refusal to charge a voided bill.
+pub(super) fn voided(invoice: &str) -> ActivityError {
+    failure::permanent(
+        INVOICE_VOID,
+        format!("invoice {invoice} was voided: a voided bill is not charged (bill the customer anew)"),
+    )
+}
+
+/// The invoices of `bills` that must not be charged: voided, with no charge or decline recorded
+/// to replay. What [`charge`] refuses one by one, for a bulk step's page at once.
+pub(super) async fn voided_uncharged(ledger: &Ledger, bills: &[PaymentInput]) -> Result<Vec<String>, ActivityError> {
+    let ids: Vec<&str> = bills.iter().map(|b| b.invoice_id.as_str()).collect();
+    let mut void = Vec::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT id FROM invoices WHERE status = 'void' AND id IN ({})",
+            crate::zone_names::placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        void.extend(query.fetch_all(ledger.pool()).await.map_err(|e| failure::retryable(format!("reading invoices: {e}")))?);
+    }
+    let mut refused = Vec::new();
+    for invoice in void {
+        if !charge_recorded(ledger, &keys::charge(&invoice)).await? {
+            refused.push(invoice);
+        }
+    }
+    Ok(refused)
 }
 
 /// Whether `key` holds a provider's answer to replay for a voided bill: a charge or a decline. A
