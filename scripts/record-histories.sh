@@ -4,7 +4,8 @@
 #   scripts/record-histories.sh PATH/TO/OLD/punctual LABEL
 # LABEL (e.g. the commit) goes into each file name. Writes tests/histories/KIND-LABEL.json for a
 # billing run, its batch, a completed and a compensated payment saga, a schedule fire and its
-# occurrence, and (binaries with the bulk mode; BULK=0 skips it) a bulk billing run and its page,
+# occurrence, a manual fire of a date rolled back onto an earlier fire, a per-fire billing started
+# by hand with a `/repeat` period, and (binaries with the bulk mode; BULK=0 skips it) a bulk billing run and its page,
 # exported with target/debug/punctual (build it first). Needs nothing running; leaves
 # nothing running.
 set -euo pipefail
@@ -35,9 +36,24 @@ workflow = "SlaCheckWorkflow"
 timezone = "UTC"
 at = "03:00"
 calendar = "everyday"
+
+[jobs.replay_back]
+workflow = "SlaCheckWorkflow"
+timezone = "Asia/Shanghai"
+at = "09:00"
+calendar = "cn"
+roll = "preceding"
 TOML
 PUNCTUAL_CONFIG="$work/jobs.toml" "$bin" schedule apply >/dev/null
 PUNCTUAL_CONFIG="$work/jobs.toml" "$bin" schedule trigger replay_sla >/dev/null
+# A manual fire of a date a roll moved back onto an earlier fire (patch `manual-fire-looks-back`).
+PUNCTUAL_CONFIG="$work/jobs.toml" "$bin" schedule trigger replay_back --business-date 2026-10-03 >/dev/null
+# A per-fire billing started by hand with a `/repeat` period on a time shown once (patch
+# `repeat-period-checked`: binaries before it billed it, later ones refuse it).
+repeat_id=replay-fire-billing-repeat
+"$temporal" workflow start --address "$TEMPORAL_ADDRESS" --type FireBillingWorkflow --task-queue "$PUNCTUAL_TASK_QUEUE" \
+  --workflow-id "$repeat_id" --input '{"business_date":"2026-11-26","timezone":"Asia/Shanghai","period":"2026-11-26T10:00/repeat"}' >/dev/null
+"$temporal" workflow result --address "$TEMPORAL_ADDRESS" --workflow-id "$repeat_id" >/dev/null 2>&1 || true
 
 # Exported by the punctual being tested (reading histories does not depend on workflow code).
 new="$PWD/target/debug/punctual"
@@ -56,8 +72,10 @@ show "billing-run/$tz/$date" >"$out/billing-run-$label.json"
 show "$(first "WorkflowType = 'BillingBatchWorkflow'")" >"$out/billing-batch-$label.json"
 show "$(first "WorkflowType = 'PaymentSagaWorkflow' AND RunOutcome = 'completed'")" >"$out/payment-completed-$label.json"
 show "$(first "WorkflowType = 'PaymentSagaWorkflow' AND RunOutcome = 'compensated'")" >"$out/payment-compensated-$label.json"
-show "$(first "WorkflowType = 'ScheduledJobWorkflow'")" >"$out/fire-$label.json"
-show "$(first "WorkflowType = 'JobOccurrenceWorkflow'")" >"$out/occurrence-$label.json"
+show "$(first "WorkflowType = 'ScheduledJobWorkflow' AND JobName = 'replay_sla'")" >"$out/fire-$label.json"
+show "$(first "WorkflowType = 'JobOccurrenceWorkflow' AND JobName = 'replay_sla'")" >"$out/occurrence-$label.json"
+show "replay_back/fire-manual-2026-10-03" >"$out/fire-rolled-back-$label.json"
+show "$repeat_id" >"$out/fire-billing-repeat-$label.json"
 if [[ "${BULK:-1}" != 0 ]]; then
   show "billing-run/$tz/$bulk_date" >"$out/billing-run-bulk-$label.json"
   show "$(first "WorkflowType = 'BillingBulkBatchWorkflow'")" >"$out/billing-bulk-batch-$label.json"
