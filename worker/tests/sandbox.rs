@@ -227,43 +227,37 @@ async fn a_dropped_response_sends_not_a_single_byte() {
     assert_eq!(provider.list("/charges").await.len(), 1);
 }
 
-#[tokio::test]
-async fn an_injected_503_commits_nothing_and_the_retry_executes() {
+/// A fault that refuses a POST before anything is looked at (`fault` armed once) answers
+/// `status` with error `kind`, commits nothing and stores nothing to replay: the retry under the
+/// same key executes.
+async fn an_injected_refusal_commits_nothing(fault: &str, status: StatusCode, kind: &str, outcome: &str) {
     let provider = provider().await;
-    provider.set_faults(json!({ "fail_next": 1 })).await;
+    provider.set_faults(json!({ fault: 1 })).await;
     let body = charge("inv_1", 900, "pm_card_visa");
 
-    let (status, replayed, failed) = answer(provider.post("/charges", Some("k"), &body).await).await;
-    assert_eq!((status, replayed), (StatusCode::SERVICE_UNAVAILABLE, false));
-    assert_eq!(failed["error"]["type"], "api_error");
+    let (answered, replayed, refused) = answer(provider.post("/charges", Some("k"), &body).await).await;
+    assert_eq!((answered, replayed), (status, false));
+    assert_eq!(refused["error"]["type"], kind);
     assert_eq!(provider.list("/charges").await.len(), 0);
 
-    let (status, replayed, _) = answer(provider.post("/charges", Some("k"), &body).await).await;
-    assert_eq!((status, replayed), (StatusCode::OK, false), "a 503 stores nothing to replay");
+    let (answered, replayed, _) = answer(provider.post("/charges", Some("k"), &body).await).await;
+    assert_eq!((answered, replayed), (StatusCode::OK, false), "a {status} stores nothing to replay");
     assert_eq!(provider.list("/charges").await.len(), 1);
     let requests = provider.list("/requests").await;
-    assert_eq!(field(&requests, "outcome"), [&json!("injected_5xx"), &json!("succeeded")]);
-    assert_eq!(field(&requests, "status"), [&json!(503), &json!(200)]);
+    assert_eq!(field(&requests, "outcome"), [&json!(outcome), &json!("succeeded")]);
+    assert_eq!(field(&requests, "status"), [&json!(status.as_u16()), &json!(200)]);
 }
 
-/// A rate limit (429, as Stripe answers a burst) is a refusal before anything is looked at: the
-/// retry under the same key executes.
+#[tokio::test]
+async fn an_injected_503_commits_nothing_and_the_retry_executes() {
+    an_injected_refusal_commits_nothing("fail_next", StatusCode::SERVICE_UNAVAILABLE, "api_error", "injected_5xx").await;
+}
+
+/// A rate limit (429, as Stripe answers a burst) likewise.
 #[tokio::test]
 async fn an_injected_429_commits_nothing_and_the_retry_executes() {
-    let provider = provider().await;
-    provider.set_faults(json!({ "rate_limit_next": 1 })).await;
-    let body = charge("inv_1", 900, "pm_card_visa");
-
-    let (status, replayed, limited) = answer(provider.post("/charges", Some("k"), &body).await).await;
-    assert_eq!((status, replayed), (StatusCode::TOO_MANY_REQUESTS, false));
-    assert_eq!(limited["error"]["type"], "rate_limit_error");
-    assert_eq!(provider.list("/charges").await.len(), 0);
-
-    let (status, replayed, _) = answer(provider.post("/charges", Some("k"), &body).await).await;
-    assert_eq!((status, replayed), (StatusCode::OK, false), "a 429 stores nothing to replay");
-    let requests = provider.list("/requests").await;
-    assert_eq!(field(&requests, "outcome"), [&json!("rate_limited"), &json!("succeeded")]);
-    assert_eq!(field(&requests, "status"), [&json!(429), &json!(200)]);
+    an_injected_refusal_commits_nothing("rate_limit_next", StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", "rate_limited")
+        .await;
 }
 
 #[tokio::test]
