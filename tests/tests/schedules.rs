@@ -122,11 +122,37 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
         // The audit accounts for every date: all done here ...
         let out = ok(&env, &cfg, &["audit", "--from", "2026-11-18", "--to", "2026-11-20"]).await;
         assert!(out.contains("expected=3 done=3 late=0 skipped=0 running=0 failed=0 missing=0"), "{out}");
-        // ... and three lost runs before, which it reports, fails on, and repairs.
+        // ... and three dates before it, due before the job's schedule existed or any occurrence
+        // of it ran: another system's to have run (crontab, before the move), so neither lost
+        // nor repaired. A repair there would bill those dates a second time.
+        let before = ok(&env, &cfg, &["audit", "--from", "2026-11-15", "--to", "2026-11-20", "--repair"]).await;
+        assert!(before.contains("missing=0") && before.contains("before=3"), "{before}");
+        assert!(before.contains(&format!("{name}/2026-11-15")) && before.contains("before punctual ran this job"), "{before}");
+        assert!(!before.contains("-> repair"), "{before}");
+        for d in 15..=17 {
+            let id = format!("{name}/2026-11-{d}");
+            assert!(!env.cli(&["workflow", "describe", "--workflow-id", &id]).await.success, "{id} was started");
+        }
+        // The ledger remembers punctual running the job earlier (an occurrence of 11-14 recorded
+        // then; its schedule since made again): from then on a date without a record is lost.
+        // The audit reports the three, fails on them, and repairs them.
+        sqlx::query(
+            "INSERT INTO job_occurrences (key, job, business_date, status, reason, workflow_id, run_id, runs, created_at, updated_at) \
+             VALUES ($1, $2, '2026-11-14', 'skipped', 'holiday', $1, 'r', 1, '2026-11-14T00:30:02.000Z', '2026-11-14T00:30:02.000Z')",
+        )
+        .bind(format!("{name}/2026-11-14"))
+        .bind(&name)
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("an earlier occurrence");
         let lost = schedule(&env, &cfg, &["audit", "--from", "2026-11-15", "--to", "2026-11-20"]).await;
         assert!(!lost.success, "an audit with missing runs must fail: {}", lost.stdout);
-        assert!(lost.stdout.contains("missing=3"), "{}", lost.stdout);
+        assert!(lost.stdout.contains("missing=3") && lost.stdout.contains("before=0"), "{}", lost.stdout);
         assert!(lost.stdout.contains(&format!("{name}/2026-11-15")) && lost.stdout.contains("MISSING"), "{}", lost.stdout);
+        assert!(lost.stdout.contains("punctual's since 2026-11-14 00:30:02 UTC"), "{}", lost.stdout);
+        // `--since` says when punctual took the job over where no record reaches back.
+        let since = schedule(&env, &cfg, &["audit", "--from", "2026-11-15", "--to", "2026-11-20", "--since", "2026-11-16"]).await;
+        assert!(since.stdout.contains("missing=2") && since.stdout.contains("before=1"), "{}", since.stdout);
         ok(&env, &cfg, &["audit", "--from", "2026-11-15", "--to", "2026-11-20", "--repair"]).await;
         for d in 15..=17 {
             assert_eq!(settled(&env, &name, &format!("{name}/2026-11-{d}")).await.status, "committed");

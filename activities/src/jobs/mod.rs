@@ -4,7 +4,7 @@
 mod occurrences;
 mod temporal;
 
-pub use occurrences::{OccurrenceRow, rows_between};
+pub use occurrences::{OccurrenceRow, first_recorded_at, rows_between};
 pub use temporal::start_occurrence;
 
 use crate::ledger::Ledger;

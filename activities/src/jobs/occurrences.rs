@@ -160,3 +160,10 @@ pub async fn rows_between(ledger: &Ledger, job: &str, from: &str, to: &str) -> R
         })
         .collect())
 }
+
+/// When `job`'s first occurrence was recorded (RFC 3339 UTC), whatever started it; `None` when
+/// it has none. The audit takes it as the latest moment punctual was running the job: a ledger
+/// that outlived its schedule (deleted and made again, a new Temporal cluster) still knows.
+pub async fn first_recorded_at(ledger: &Ledger, job: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MIN(created_at) FROM job_occurrences WHERE job = $1").bind(job).fetch_one(ledger.pool()).await
+}

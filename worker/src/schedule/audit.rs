@@ -11,6 +11,12 @@
 //! - `missing`: due and no record at all — a lost run. `--repair` starts them (one whose run
 //!   completed but whose row the ledger lost cannot be started again: the audit fails, saying so);
 //! - `upcoming`: not due yet;
+//! - `before`: due before punctual ran the job, so not punctual's to have run: fires before its
+//!   schedule was created (Temporal never fires a schedule for earlier times) and before its first
+//!   recorded occurrence. A team moving a job from crontab audits the month it moved without the
+//!   old system's dates showing as lost, and `--repair` never bills them a second time. `--since`
+//!   says when punctual took the job over where neither record reaches back (a new cluster and a
+//!   new ledger); `backfill` runs such dates on purpose;
 //! - `unexpected`: recorded under a key the spec does not produce (a config change, a key typed by
 //!   hand);
 //! - `reruns`: keys whose occurrence workflow ran more than once (forced backfills). Effects
@@ -19,10 +25,13 @@
 //! Exits non-zero while anything is missing or failed, so it can gate a deploy or page someone.
 
 use super::commands::{expected_in, load_jobs, start};
-use anyhow::bail;
+use super::server;
+use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use punctual_activities::jobs::rows_between;
+use punctual_activities::jobs::{first_recorded_at, rows_between};
 use punctual_activities::ledger::Ledger;
+use punctual_workflows::jobs::Job;
+use punctual_workflows::jobs::plan::ExpectedFire;
 use std::collections::BTreeMap;
 use std::path::Path;
 use temporalio_client::Client;
@@ -40,18 +49,81 @@ struct Tally {
     upcoming: usize,
     unexpected: usize,
     reruns: usize,
+    before: usize,
 }
 
-/// Audits every job of `config` (or just `only`) over `range`; see the module documentation.
+/// Since when a job's fires are punctual's to have run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owned {
+    /// From this business date on (`--since`).
+    FromDate(NaiveDate),
+    /// From this moment on: the earlier of the schedule's creation and the first recorded occurrence.
+    From(DateTime<Utc>),
+    /// Neither exists: punctual never ran the job.
+    Never,
+}
+
+impl Owned {
+    fn covers(self, fire: &ExpectedFire) -> bool {
+        match self {
+            Owned::FromDate(date) => fire.occurrence.business_date >= date,
+            Owned::From(at) => fire.at >= at,
+            Owned::Never => false,
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Owned::FromDate(date) => format!("punctual's from {date} (--since)"),
+            Owned::From(at) => format!("punctual's since {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+            Owned::Never => "never run by punctual: no schedule, no recorded occurrence".to_owned(),
+        }
+    }
+}
+
+/// Reads when punctual took `job` over: see [`Owned`].
+async fn owned(client: &Client, ledger: &Ledger, job: &Job, since: Option<NaiveDate>) -> anyhow::Result<Owned> {
+    if let Some(date) = since {
+        return Ok(Owned::FromDate(date));
+    }
+    let created = server::describe(client, job.name())
+        .await?
+        .and_then(|s| s.raw.info?.create_time)
+        .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
+    let first = first_recorded_at(ledger, job.name())
+        .await
+        .with_context(|| format!("reading job \"{}\"'s first occurrence", job.name()))?
+        .map(|text| DateTime::parse_from_rfc3339(&text).map(|t| t.to_utc()))
+        .transpose()
+        .with_context(|| format!("job \"{}\"'s first occurrence has an unreadable created_at", job.name()))?;
+    Ok(match (created, first) {
+        (Some(a), Some(b)) => Owned::From(a.min(b)),
+        (Some(at), None) | (None, Some(at)) => Owned::From(at),
+        (None, None) => Owned::Never,
+    })
+}
+
+/// What an audit looks at: which jobs, which business dates.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// Only this job; every job of the file when `None`.
+    pub only: Option<&'a str>,
+    /// First and last business date.
+    pub range: (NaiveDate, NaiveDate),
+    /// `--since`: when punctual took the jobs over, where its records do not say.
+    pub since: Option<NaiveDate>,
+}
+
+/// Audits every job of `config` in `scope`; see the module documentation.
 pub async fn audit(
     client: &Client,
     ledger: &Ledger,
     config: &Path,
     task_queue: &str,
-    only: Option<&str>,
-    range: (NaiveDate, NaiveDate),
+    scope: Scope<'_>,
     repair: bool,
 ) -> anyhow::Result<()> {
+    let Scope { only, range, since } = scope;
     let jobs = load_jobs(config)?;
     if let Some(name) = only
         && !jobs.iter().any(|j| j.name() == name)
@@ -67,8 +139,9 @@ pub async fn audit(
             .into_iter()
             .map(|r| (r.key.clone(), r))
             .collect();
+        let owned = owned(client, ledger, job, since).await?;
         let mut t = Tally { expected: expected.len(), ..Tally::default() };
-        crate::out!("{} ({}..{}):", job.name(), range.0, range.1);
+        crate::out!("{} ({}..{}, {}):", job.name(), range.0, range.1, owned.describe());
         for (key, fire) in &expected {
             let sla_end = (job.spec.sla_secs > 0).then(|| fire.at + Duration::seconds(job.spec.sla_secs as i64));
             let past_sla = |at: DateTime<Utc>| sla_end.is_some_and(|end| at > end);
@@ -109,6 +182,10 @@ pub async fn audit(
                     t.upcoming += 1;
                     "upcoming".to_owned()
                 }
+                None if !owned.covers(fire) => {
+                    t.before += 1;
+                    "before punctual ran this job: not audited (`backfill` runs it on purpose)".to_owned()
+                }
                 None if repair => {
                     t.missing += 1;
                     let outcome = start(client, Some(ledger), task_queue, job, fire, "repair", false).await?.outcome;
@@ -138,7 +215,7 @@ pub async fn audit(
             }
         }
         crate::out!(
-            "  => expected={} done={} late={} skipped={} running={} failed={} missing={} upcoming={} unexpected={} reruns={}",
+            "  => expected={} done={} late={} skipped={} running={} failed={} missing={} upcoming={} unexpected={} reruns={} before={}",
             t.expected,
             t.done,
             t.late,
@@ -148,7 +225,8 @@ pub async fn audit(
             t.missing,
             t.upcoming,
             t.unexpected,
-            t.reruns
+            t.reruns,
+            t.before
         );
         if !repair {
             lost += t.missing;

@@ -111,6 +111,11 @@ pub enum ScheduleCommand {
         /// Start the missing occurrences.
         #[arg(long)]
         repair: bool,
+        /// The business date punctual took the jobs over, YYYY-MM-DD: earlier dates are not its to
+        /// have run. Default: when each job's schedule was created, or its first occurrence was
+        /// recorded, whichever is earlier.
+        #[arg(long)]
+        since: Option<String>,
         /// Ledger database. Never printed.
         #[arg(long, env = "PUNCTUAL_DATABASE_URL", default_value = "sqlite://.data/ledger.db", hide_env_values = true)]
         database_url: String,

@@ -60,10 +60,12 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
             crate::out!("deleted {}", schedule_id(&job));
             Ok(())
         }
-        ScheduleCommand::Audit { from, to, job, repair, database_url } => {
-            let ledger = Ledger::open_existing(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
+        ScheduleCommand::Audit { from, to, job, repair, since, database_url } => {
             let range = date_range(&from, &to)?;
-            super::audit::audit(&client, &ledger, &args.config, &args.task_queue, job.as_deref(), range, repair).await
+            let since = since.map(|text| date(&text, "--since")).transpose()?;
+            let ledger = Ledger::open_existing(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
+            let scope = super::audit::Scope { only: job.as_deref(), range, since };
+            super::audit::audit(&client, &ledger, &args.config, &args.task_queue, scope, repair).await
         }
         ScheduleCommand::Input { .. } => unreachable!("handled above"),
     }
