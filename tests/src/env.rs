@@ -3,6 +3,7 @@
 use crate::postgres::fresh_sqlite_url;
 use crate::server::{DevServer, dev_server};
 use crate::world::World;
+use punctual_activities::BillingActivities;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -66,10 +67,16 @@ impl TestEnv {
     /// Runs `body` while an in-process worker with the production registration polls this test's
     /// task queue; then shuts the worker down gracefully and returns `body`'s output.
     pub async fn with_worker<T>(&self, body: impl Future<Output = T>) -> T {
+        self.with_worker_using(self.world.billing_activities(), body).await
+    }
+
+    /// [`TestEnv::with_worker`] with these billing activities: a worker configured otherwise (a
+    /// provider or sink URL with a typo, say).
+    pub async fn with_worker_using<T>(&self, activities: BillingActivities, body: impl Future<Output = T>) -> T {
         let options = punctual_worker::registration::worker_options(
             &self.task_queue,
             Duration::from_secs(10),
-            self.world.billing_activities(),
+            activities,
             self.client.clone(),
         )
         .expect("worker options");

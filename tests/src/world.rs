@@ -44,10 +44,15 @@ impl World {
 
     /// The billing activities wired to this world, as the worker builds them.
     pub fn billing_activities(&self) -> BillingActivities {
+        self.billing_activities_at(&self.provider_url, &self.notify_url)
+    }
+
+    /// The billing activities with this world's database and these provider and sink URLs.
+    pub fn billing_activities_at(&self, provider_url: &str, notify_url: &str) -> BillingActivities {
         BillingActivities::new(
             self.ledger.clone(),
-            ProviderClient::new(&self.provider_url).expect("provider client"),
-            SinkClient::new(&self.notify_url).expect("sink client"),
+            ProviderClient::new(provider_url).expect("provider client"),
+            SinkClient::new(notify_url).expect("sink client"),
         )
     }
 

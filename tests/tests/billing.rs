@@ -137,6 +137,50 @@ async fn a_refused_charge_is_recorded_once_and_a_rerun_settles_its_voided_bill()
     assert_eq!(saga["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_COMPLETED", "{saga:#}");
 }
 
+/// A typo in the provider's or the sink's URL is not the provider refusing a bill. Before, each
+/// charge's 404 voided its bill and each receipt's 404 refunded a paid one: a whole day's
+/// revenue undone over a configuration mistake. Now each saga stops with nothing undone, for a
+/// person; once the URLs are right, running the dates again finishes every bill, each effect once.
+#[tokio::test]
+async fn a_mistyped_provider_or_sink_url_undoes_nothing_and_a_rerun_finishes_the_dates() {
+    let env = TestEnv::start("wrong-urls").await;
+    let (no_provider, no_sink) = ("2026-12-23", "2026-12-24");
+    let (provider, sink) = (env.world.provider_url.clone(), env.world.notify_url.clone());
+    let (e_provider, e_sink) = (expected(30, no_provider), expected(30, no_sink));
+
+    let typo = env.world.billing_activities_at(&format!("{provider}/v0"), &sink);
+    let first = env.with_worker_using(typo, run_to_completion(&env, no_provider)).await;
+    assert_eq!(first.totals.failed as usize, e_provider.invoices.len(), "every saga stops: {first:?}");
+    assert_eq!(first.totals.compensated, 0, "{first:?}");
+    let open = env.world.invoices().await;
+    assert!(open.iter().all(|(_, status)| status == "open"), "a bill voided over a wrong provider URL: {open:?}");
+
+    let typo = env.world.billing_activities_at(&provider, &format!("{sink}/v0"));
+    let second = env.with_worker_using(typo, run_to_completion(&env, no_sink)).await;
+    let paid = e_sink.charged.len() - e_sink.closed.len();
+    assert_eq!(second.totals.failed as usize, paid, "each paid bill's saga stops at its receipt: {second:?}");
+    let refunds = env.world.refunds().await;
+    assert_eq!(refunds.len(), e_sink.closed.len(), "only closed accounts are refunded: {refunds:#?}");
+    let invoices = env.world.invoices().await;
+    let paid_now = invoices.iter().filter(|(id, status)| id.ends_with("20261224") && status == "paid").count();
+    assert_eq!(paid_now, paid, "{invoices:?}");
+
+    let again =
+        env.with_worker(async { (run_to_completion(&env, no_provider).await, run_to_completion(&env, no_sink).await) }).await;
+    assert_eq!((again.0.totals.failed, again.1.totals.failed), (0, 0), "{again:?}");
+    let mut both = e_provider;
+    for (list, more) in [
+        (&mut both.invoices, e_sink.invoices),
+        (&mut both.charged, e_sink.charged),
+        (&mut both.declined, e_sink.declined),
+        (&mut both.closed, e_sink.closed),
+    ] {
+        list.extend(more);
+        list.sort();
+    }
+    assert_exactly_once(&env, &both).await;
+}
+
 #[tokio::test]
 async fn declines_and_closed_accounts_compensate_in_reverse_once() {
     let env = TestEnv::start("compensation").await;
@@ -449,7 +493,7 @@ async fn on_postgresql_a_duplicated_billing_run_has_each_effect_once() {
 #[tokio::test]
 async fn a_repeated_effect_activity_replays_from_the_ledger() {
     use punctual_activities::BillingActivities;
-    use punctual_workflows::billing::types::{GenerateBillInput, ReceiptInput};
+    use punctual_workflows::billing::types::{GenerateBillInput, ReceiptInput, RecordPaymentInput};
     use temporalio_sdk::testing::ActivityEnvironment;
 
     let env = TestEnv::start("activity-replay").await;
@@ -471,6 +515,24 @@ async fn a_repeated_effect_activity_replays_from_the_ledger() {
     let sent = activities.run(BillingActivities::send_receipt, receipt.clone()).await.expect("receipt");
     let resent = activities.run(BillingActivities::send_receipt, receipt).await.expect("receipt again");
     assert!(!sent.replayed && resent.replayed);
+
+    // A payment recorded, then the account closed before the attempt's report arrived: the
+    // retry replays the record. Refusing it would have the saga refund and void a paid bill.
+    let record = RecordPaymentInput {
+        invoice_id: bill.invoice_id.clone(),
+        customer_id: bill.customer_id.clone(),
+        charge_id: first.charge_id.clone(),
+        amount_cents: bill.amount_cents,
+    };
+    let recorded = activities.run(BillingActivities::record_payment, record.clone()).await.expect("record");
+    sqlx::query("UPDATE customers SET status = 'closed' WHERE id = $1")
+        .bind(&bill.customer_id)
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("close the account");
+    let replayed = activities.run(BillingActivities::record_payment, record).await.expect("record again, account closed");
+    assert!(!recorded.replayed && replayed.replayed, "{replayed:?}");
+    assert_eq!(env.world.payments_for(&bill.invoice_id).await, 1);
 
     let requests = env.world.provider_requests().await;
     assert_eq!(requests.len(), 1, "the replayed charge never reached the provider: {requests:#?}");

@@ -12,6 +12,12 @@ pub const ACCOUNT_CLOSED: &str = "AccountClosed";
 pub const INVOICE_VOID: &str = "InvoiceVoid";
 /// The same business key was used with different parameters: never retried.
 pub const IDEMPOTENCY_CONFLICT: &str = "IdempotencyConflict";
+/// The payment provider refused the charge request as such, in its own error shape (400 or 422:
+/// an unknown payment method, say), and the refusal is recorded under the charge's key: nothing
+/// was charged, and asking again would get the same answer. Unlike a refusal that is not the
+/// provider's own answer (a wrong base URL's 404, a proxy's page: `ProviderRejected`), it is an
+/// outcome the saga may compensate on.
+pub const CHARGE_REFUSED: &str = "ChargeRefused";
 
 /// The application failure type an activity failed with, if it was an application failure.
 pub fn application_type(err: &ActivityExecutionError) -> Option<&str> {

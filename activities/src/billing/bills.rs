@@ -5,7 +5,7 @@
 //! request and SQL through the helpers below, so a bill made by either replays in the other.
 
 use crate::failure;
-use crate::ledger::{Caller, EffectError, Ledger, Once};
+use crate::ledger::{Caller, EffectError, EntryStatus, Ledger, Once};
 use punctual_workflows::billing::types::*;
 use punctual_workflows::failures::{ACCOUNT_CLOSED, INVOICE_VOID};
 use punctual_workflows::keys;
@@ -120,6 +120,23 @@ pub(super) async fn check_payable(ledger: &Ledger, input: &RecordPaymentInput) -
     }
 }
 
+/// [`check_payable`], except for a payment already recorded: that one replays whatever became
+/// of its invoice or account since. Attempt 1 records the payment and its worker dies before
+/// reporting; the account is closed before attempt 2. Refusing attempt 2 would refund and void a
+/// bill whose payment the books hold. Only a refusal pays for the extra read.
+pub(super) async fn check_payable_unless_recorded(
+    ledger: &Ledger,
+    input: &RecordPaymentInput,
+    key: &str,
+) -> Result<(), ActivityError> {
+    let refusal = match check_payable(ledger, input).await {
+        Err(ActivityError::Application(app)) if app.is_non_retryable() => ActivityError::Application(app),
+        checked => return checked,
+    };
+    let entry = ledger.entry(key).await.map_err(failure::from_ledger)?;
+    if entry.is_some_and(|e| e.status == EntryStatus::Done) { Ok(()) } else { Err(refusal) }
+}
+
 /// The effect of a payment record: the payment row, and the invoice marked paid.
 pub(super) async fn insert_payment(conn: &mut AnyConnection, p: &RecordPaymentInput) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO payments (invoice_id, charge_id, amount_cents, recorded_at) VALUES ($1, $2, $3, $4)")
@@ -140,8 +157,8 @@ pub(super) async fn record_payment(
     caller: &Caller,
     input: &RecordPaymentInput,
 ) -> Result<EffectReceipt, ActivityError> {
-    check_payable(ledger, input).await?;
     let key = keys::payment_record(&input.invoice_id);
+    check_payable_unless_recorded(ledger, input, &key).await?;
     let request = serde_json::to_value(input).expect("plain struct");
     let p = input.clone();
     let once = ledger

@@ -242,7 +242,8 @@ impl BulkBillingActivities {
         let work = async {
             let mut payable = Vec::with_capacity(input.payments.len());
             for payment in &input.payments {
-                payable.push(match bills::check_payable(self.ledger(), payment).await {
+                let key = keys::payment_record(&payment.invoice_id);
+                payable.push(match bills::check_payable_unless_recorded(self.ledger(), payment, &key).await {
                     Err(ActivityError::Application(app)) if !app.is_non_retryable() => {
                         return Err(ActivityError::Application(app));
                     }

@@ -6,7 +6,7 @@ use crate::failure;
 use crate::ledger::{Caller, Claim, EntryStatus, Ledger};
 use crate::outside::{CallError, ChargeReply, ProviderClient, request_refused};
 use punctual_workflows::billing::types::*;
-use punctual_workflows::failures::{INVOICE_VOID, PAYMENT_DECLINED};
+use punctual_workflows::failures::{CHARGE_REFUSED, INVOICE_VOID, PAYMENT_DECLINED};
 use punctual_workflows::input::INVALID_INPUT;
 use punctual_workflows::keys;
 use serde::{Deserialize, Serialize};
@@ -66,7 +66,7 @@ impl ChargeRecord {
                 Err(failure::permanent(PAYMENT_DECLINED, format!("charge for {invoice} declined: {message}")))
             }
             ChargeRecord::Rejected { status, detail } => Err(failure::permanent(
-                failure::PROVIDER_REJECTED,
+                CHARGE_REFUSED,
                 format!("payment provider rejected the charge for {invoice} ({status}): {detail}"),
             )),
         }

@@ -4,7 +4,7 @@ use super::contracts::BillingContract;
 use super::options::effect;
 use super::types::*;
 use crate::business_date::date_field;
-use crate::failures::{self, ACCOUNT_CLOSED, IDEMPOTENCY_CONFLICT, INVOICE_VOID, PAYMENT_DECLINED};
+use crate::failures::{self, ACCOUNT_CLOSED, CHARGE_REFUSED, IDEMPOTENCY_CONFLICT, INVOICE_VOID, PAYMENT_DECLINED};
 use crate::input::{INVALID_INPUT, InputError, JsonInput};
 use crate::runs::{self, RunOutcomeRecord};
 use crate::search::{self, job};
@@ -44,6 +44,45 @@ enum Compensation {
     Refund { charge_id: String },
 }
 
+/// The forward step that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Charge,
+    Record,
+    Receipt,
+}
+
+/// Patch marker of a saga that stops with nothing undone where it used to compensate: see
+/// [`nothing_to_undo`].
+const COMPENSATE_KNOWN_OUTCOMES: &str = "compensate-known-outcomes";
+
+/// Why a failure of `step` (of failure type `kind`) must undo nothing, or `None` when the saga
+/// compensates. Undoing is for outcomes the business knows: a decline, a closed account, a
+/// voided bill, the provider's own recorded refusal of the charge. Two failures are not that:
+///
+/// - a receipt that cannot be sent, once the payment is collected and recorded: refunding a paid
+///   bill over a notification (a wrong sink URL refunded a whole day's bills) is worse than a
+///   customer told late; the reconciliation flags it `paid_without_receipt`;
+/// - a charge that failed with an answer that is not the provider's (a wrong base URL's 404, a
+///   proxy's plain-text 400) or with a ledger error: nothing the provider would say again, and an
+///   earlier attempt may have charged under the same key, so voiding could void a paid bill (and
+///   a wrong provider URL voided a whole day's bills). The key stays claimed
+///   (`open_charge_claim` in the reconciliation).
+///
+/// Either way the saga fails for a person, and a re-run of the date, once the cause is fixed,
+/// finishes it under the same keys.
+fn nothing_to_undo(step: Step, kind: Option<&str>) -> Option<&'static str> {
+    match step {
+        Step::Receipt => Some(
+            "the payment is collected and recorded and only its receipt failed: a refund would return a paid bill over a notification",
+        ),
+        Step::Charge if !matches!(kind, Some(PAYMENT_DECLINED | INVOICE_VOID | ACCOUNT_CLOSED | CHARGE_REFUSED)) => {
+            Some("the charge's outcome is not known (no answer the provider would give again): the bill is not voided")
+        }
+        Step::Charge | Step::Record => None,
+    }
+}
+
 /// `PaymentSagaWorkflow` — workflow ID `payment/{invoice}`; input [`PaymentInput`]; result
 /// [`PaymentResult`]. Where Temporal shows the invoice or customer in the clear (workflow and
 /// activity ids, `BusinessKey`, `CustomerId`) it is [`Bill::shown_invoice`] /
@@ -54,9 +93,11 @@ enum Compensation {
 /// `VoidInvoice` is always the last compensation. If a step fails, the completed steps'
 /// compensations run in reverse (`RefundCharge`, then `VoidInvoice`), each keyed and run once.
 /// A decline, a closed account or a voided invoice is a business outcome: no retries, `RunOutcome=compensated`,
-/// and the workflow completes. Any other failure also compensates but ends `RunOutcome=failed`
-/// and fails the workflow so it is visible as failed; a compensation that itself fails is logged
-/// as an error and fails the workflow. An `IdempotencyConflict` (the step's key already holds an
+/// and the workflow completes. A refusal the provider recorded, or a failure to record the
+/// payment, also compensates but ends `RunOutcome=failed` and fails the workflow so it is
+/// visible as failed; a compensation that itself fails is logged as an error and fails the
+/// workflow. A charge whose outcome is not known, or a receipt that cannot be sent once the
+/// payment is recorded, undoes nothing (see [`nothing_to_undo`]). An `IdempotencyConflict` (the step's key already holds an
 /// effect made for other data) compensates nothing: the saga cannot tell whether that effect
 /// was a charge, and voiding a paid invoice is worse than leaving it to a person. A bill that is
 /// not an invoice punctual issued (no such invoice, or another customer, date or amount) is
@@ -111,7 +152,7 @@ async fn saga(
     ]);
 
     let mut done = vec![Compensation::VoidInvoice];
-    let failure = match collect(ctx, payment, &mut done).await {
+    let (step, failure) = match collect(ctx, payment, &mut done).await {
         Ok(charge_id) => {
             ctx.upsert_search_attributes([search::outcome(Outcome::Completed)]);
             return Ok(PaymentResult {
@@ -150,6 +191,20 @@ async fn saga(
             ApplicationFailure::non_retryable(format!("payment of {invoice} stopped, nothing compensated: {reason}")).into()
         );
     }
+    // Asked only where the rule stops, so other runs carry no marker, and a run that began
+    // compensating before the rule replays as it ran.
+    if let Some(why) = nothing_to_undo(step, kind.as_deref())
+        && ctx.patched(COMPENSATE_KNOWN_OUTCOMES)
+    {
+        if !ctx.is_replaying() {
+            tracing::error!(invoice = %invoice, step = ?step, reason = %reason, "payment stopped, nothing undone: manual action needed");
+        }
+        ctx.upsert_search_attributes([search::outcome(Outcome::Failed)]);
+        return Err(ApplicationFailure::non_retryable(format!(
+            "payment of {invoice} stopped at {step:?}, nothing undone ({why}); run the date again once this is fixed: {reason}"
+        ))
+        .into());
+    }
     if !ctx.is_replaying() {
         tracing::warn!(invoice = %invoice, reason = %reason, "payment not collected; compensating");
     }
@@ -178,14 +233,19 @@ async fn saga(
     }
 }
 
-/// The forward steps; each completed step pushes its compensation onto `done`.
+/// The forward steps; each completed step pushes its compensation onto `done`. A failure names
+/// its step.
 async fn collect(
     ctx: &WorkflowContext<PaymentSagaWorkflow>,
     p: &PaymentInput,
     done: &mut Vec<Compensation>,
-) -> Result<String, ActivityExecutionError> {
+) -> Result<String, (Step, ActivityExecutionError)> {
     let (inv, shown) = (&p.invoice_id, p.shown_invoice());
-    let charge = ctx.execute_activity(BillingContract::charge_invoice, p.clone(), effect(keys::charge(shown))).await?;
+    let at = |step| move |err| (step, err);
+    let charge = ctx
+        .execute_activity(BillingContract::charge_invoice, p.clone(), effect(keys::charge(shown)))
+        .await
+        .map_err(at(Step::Charge))?;
     done.push(Compensation::Refund { charge_id: charge.charge_id.clone() });
     let record = RecordPaymentInput {
         invoice_id: inv.clone(),
@@ -193,9 +253,13 @@ async fn collect(
         charge_id: charge.charge_id.clone(),
         amount_cents: p.amount_cents,
     };
-    ctx.execute_activity(BillingContract::record_payment, record, effect(keys::payment_record(shown))).await?;
+    ctx.execute_activity(BillingContract::record_payment, record, effect(keys::payment_record(shown)))
+        .await
+        .map_err(at(Step::Record))?;
     let receipt = ReceiptInput { invoice_id: inv.clone(), customer_id: p.customer_id.clone(), amount_cents: p.amount_cents };
-    ctx.execute_activity(BillingContract::send_receipt, receipt, effect(keys::receipt(shown))).await?;
+    ctx.execute_activity(BillingContract::send_receipt, receipt, effect(keys::receipt(shown)))
+        .await
+        .map_err(at(Step::Receipt))?;
     Ok(charge.charge_id)
 }
 
