@@ -118,6 +118,85 @@ fn sla_job(name: &str, extra: &str) -> String {
     format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\nat = \"09:00\"\n{extra}\n\n")
 }
 
+/// Outside its calendar's holiday data a plan would be a guess (New Year's Day 2027 a business
+/// day, for a `cn` job after 2026-12-31). A fire there fails, never retried, naming the file to
+/// extend; `trigger` refuses the date; the audit counts it and fails, and `--repair` starts
+/// nothing. `cn`'s data begins 2026-01-01, so the last days of 2025 stand in for the first of
+/// 2027 without waiting for them.
+#[tokio::test]
+async fn a_date_outside_its_calendars_data_fails_loudly_and_is_never_guessed() {
+    let env = TestEnv::start("sched-uncovered").await;
+    let job = job_name(&env, "cal");
+    let cfg = write_config(&env, &sla_job(&job, "calendar = \"cn\""));
+    let gap = "calendar cn 2026.1 has no holiday data for 2025-12-30 (it covers 2026-01-01..2026-12-31)";
+    env.with_worker(async {
+        schedule_ok(&env, &cfg, &["apply"]).await;
+        let out = schedule(&env, &cfg, &["trigger", &job, "--business-date", "2025-12-30"]).await;
+        assert!(!out.success && out.stderr.contains(gap), "{}", out.stderr);
+
+        // A fire started by hand with `temporal` fails, non-retryably, and records nothing.
+        let mut input: Value = serde_json::from_str(schedule_ok(&env, &cfg, &["input", &job]).await.trim()).expect("input");
+        input["business_date"] = "2025-12-30".into();
+        let fire = format!("{job}/fire-by-hand-2025-12-30");
+        env.start_workflow("ScheduledJobWorkflow", &fire, &input.to_string()).await;
+        let result = env.cli(&["workflow", "result", "--workflow-id", &fire]).await;
+        let said = format!("{}{}", result.stdout, result.stderr);
+        assert!(!result.success && said.contains(gap), "{said}");
+        let history = env.cli_json(&["workflow", "show", "--workflow-id", &fire]).await.to_string();
+        assert!(history.contains(r#""type":"CalendarNotCovered""#) && history.contains(r#""nonRetryable":true"#), "{history}");
+        let described = env.cli_json(&["workflow", "describe", "--workflow-id", &fire]).await;
+        assert_eq!(described["workflowExecutionInfo"]["status"], "WORKFLOW_EXECUTION_STATUS_FAILED", "{described:#}");
+        assert!(occurrences(&env, &job).await.iter().all(|r| !r.key.contains("2025-")), "a row for an uncovered date");
+
+        // The audit of those dates (punctual's since December by `--since`) fails on them and
+        // repairs none.
+        let args = ["audit", "--from", "2025-12-29", "--to", "2025-12-31", "--since", "2025-12-01", "--repair"];
+        let audit = schedule(&env, &cfg, &args).await;
+        assert!(!audit.success && audit.stdout.contains("missing=0") && audit.stdout.contains("uncovered=3"), "{}", audit.stdout);
+        assert!(
+            audit.stdout.contains("NO CALENDAR DATA") && audit.stderr.contains("3 occurrence(s) due on dates their calendar"),
+            "{}\n{}",
+            audit.stdout,
+            audit.stderr
+        );
+        for day in 29..=31 {
+            let key = format!("{job}/2025-12-{day}");
+            assert!(!env.cli(&["workflow", "describe", "--workflow-id", &key]).await.success, "{key} was started");
+        }
+        schedule_ok(&env, &cfg, &["delete", &job]).await;
+    })
+    .await;
+}
+
+/// A dependent of a job that never runs on a date (a weekday `cron`, here on a Saturday) used to
+/// wait for it for ever: no fire, so no row, so "not started", and under `wait` every later fire
+/// of the dependent queued behind it. The parent's schedule says the date is not one of its:
+/// the dependent is skipped, saying so. On a weekday it still waits for the parent.
+#[tokio::test]
+async fn a_dependent_is_skipped_on_a_date_its_parent_never_runs() {
+    let env = TestEnv::start("sched-dep-days").await;
+    let (close, report) = (job_name(&env, "close"), job_name(&env, "report"));
+    let text =
+        format!("[jobs.{close}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"Asia/Shanghai\"\ncron = \"0 9 * * 1-5\"\n\n")
+            + &sla_job(&report, &format!("depends_on = [\"{close}\"]"));
+    let cfg = write_config(&env, &text);
+    env.with_worker(async {
+        schedule_ok(&env, &cfg, &["apply"]).await;
+        schedule_ok(&env, &cfg, &["trigger", &report, "--business-date", "2026-11-28"]).await;
+        let row = settled(&env, &report, &format!("{report}/2026-11-28")).await;
+        assert_eq!(row.status, "skipped", "{row:?}");
+        let reason = row.reason.as_deref().unwrap_or_default();
+        assert!(reason.contains(&format!("2026-11-28 is not a date job {close} runs on")), "{reason}");
+        // A weekday: the dependent waits for its parent, and commits after it.
+        schedule_ok(&env, &cfg, &["trigger", &report, "--business-date", "2026-11-27"]).await;
+        schedule_ok(&env, &cfg, &["trigger", &close, "--business-date", "2026-11-27"]).await;
+        assert_eq!(settled(&env, &report, &format!("{report}/2026-11-27")).await.status, "committed");
+        schedule_ok(&env, &cfg, &["delete", &report]).await;
+        schedule_ok(&env, &cfg, &["delete", &close]).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn holidays_are_skipped_visibly_or_rolled_with_both_dates() {
     let env = TestEnv::start("sched-holiday").await;

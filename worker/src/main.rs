@@ -107,6 +107,9 @@ async fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     args.tuning.apply(&mut options);
     tracing::info!(tuning = %args.tuning.summary(), "worker tuning");
 
+    for warning in punctual_worker::jobs::calendar_horizon::shipped_ending_soon(chrono::Utc::now().date_naive()) {
+        tracing::warn!("{warning}");
+    }
     let watch = ledger_fence::watch(client.clone(), args.task_queue.clone(), marker, args.ledger_check_interval);
     let fence_lost = std::sync::Mutex::new(None);
     // Installed now, before "worker polling" is logged: a SIGTERM sent on seeing it drains.

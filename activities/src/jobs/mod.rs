@@ -1,9 +1,11 @@
 //! Implementations of the job activity contracts (`punctual_workflows::jobs::JobContract`):
 //! the occurrence ledger, and the two things a workflow asks of Temporal's client.
 
+mod expected;
 mod occurrences;
 mod temporal;
 
+pub use expected::job_spec_of;
 pub use occurrences::{OccurrenceRow, first_recorded_at, rows_between};
 pub use temporal::start_occurrence;
 
@@ -55,7 +57,19 @@ impl JobActivities {
         _ctx: ActivityContext,
         input: StatusQuery,
     ) -> Result<OccurrenceState, ActivityError> {
-        occurrences::status(&self.ledger, &input.key).await
+        let state = occurrences::status(&self.ledger, &input.key).await?;
+        // A dependency's key with no row: skipped if its job's plan never makes it.
+        if state.status.is_none()
+            && let Some(dep) = &input.dependency
+        {
+            let never = expected::never_runs(&self.client, &dep.job, dep.date, &input.key)
+                .await
+                .map_err(|e| crate::failure::retryable(format!("describing the schedule of job `{}`: {e}", dep.job)))?;
+            if let Some(reason) = never {
+                return Ok(OccurrenceState { status: Some("skipped".to_owned()), reason: Some(reason), run_id: None });
+            }
+        }
+        Ok(state)
     }
 
     /// `StartOccurrence`.

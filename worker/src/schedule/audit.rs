@@ -17,6 +17,8 @@
 //!   old system's dates showing as lost, and `--repair` never bills them a second time. `--since`
 //!   says when punctual took the job over where neither record reaches back (a new cluster and a
 //!   new ledger); `backfill` runs such dates on purpose;
+//! - `uncovered`: due on a date the job's calendar has no holiday data for; its fire failed
+//!   rather than guess, and `--repair` does not start it either. Extend the calendar first;
 //! - `unexpected`: recorded under a key the spec does not produce (a config change, a key typed by
 //!   hand);
 //! - `reruns`: keys whose occurrence workflow ran more than once (forced backfills). Effects
@@ -50,6 +52,7 @@ struct Tally {
     unexpected: usize,
     reruns: usize,
     before: usize,
+    uncovered: usize,
 }
 
 /// Since when a job's fires are punctual's to have run.
@@ -131,7 +134,7 @@ pub async fn audit(
         bail!("no job \"{name}\" in {}", config.display());
     }
     let now = Utc::now();
-    let (mut lost, mut failed, mut rowless) = (0, 0, 0);
+    let (mut lost, mut failed, mut rowless, mut uncovered) = (0, 0, 0, 0);
     for job in jobs.iter().filter(|j| only.is_none_or(|n| n == j.name())) {
         let expected = expected_in(job, range);
         let rows: BTreeMap<_, _> = rows_between(ledger, job.name(), &range.0.to_string(), &range.1.to_string())
@@ -186,6 +189,11 @@ pub async fn audit(
                     t.before += 1;
                     "before punctual ran this job: not audited (`backfill` runs it on purpose)".to_owned()
                 }
+                None if job.calendar.gap(fire.occurrence.effective_date).is_some() => {
+                    // Not repaired: the plan for that date is a guess until the calendar has it.
+                    t.uncovered += 1;
+                    format!("NO CALENDAR DATA: {}", job.calendar.gap(fire.occurrence.effective_date).unwrap_or_default())
+                }
                 None if repair => {
                     t.missing += 1;
                     let outcome = start(client, Some(ledger), task_queue, job, fire, "repair", false).await?.outcome;
@@ -215,7 +223,7 @@ pub async fn audit(
             }
         }
         crate::out!(
-            "  => expected={} done={} late={} skipped={} running={} failed={} missing={} upcoming={} unexpected={} reruns={} before={}",
+            "  => expected={} done={} late={} skipped={} running={} failed={} missing={} upcoming={} unexpected={} reruns={} before={} uncovered={}",
             t.expected,
             t.done,
             t.late,
@@ -226,11 +234,13 @@ pub async fn audit(
             t.upcoming,
             t.unexpected,
             t.reruns,
-            t.before
+            t.before,
+            t.uncovered
         );
         if !repair {
             lost += t.missing;
         }
+        uncovered += t.uncovered;
         failed += t.failed;
     }
     if rowless > 0 {
@@ -238,6 +248,12 @@ pub async fn audit(
             "{rowless} occurrence(s) completed in Temporal but have no job_occurrences row (the ledger lost it, or was \
              restored from an older backup): not run again; restore the rows, or check each run with `temporal workflow \
              describe --workflow-id KEY`"
+        );
+    }
+    if uncovered > 0 {
+        bail!(
+            "{uncovered} occurrence(s) due on dates their calendar has no holiday data for (and {lost} missing, {failed} \
+             failed): extend the calendar, deploy, then `--repair`"
         );
     }
     if lost + failed > 0 {

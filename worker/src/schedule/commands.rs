@@ -196,6 +196,11 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
             Change::Delete(n) => crate::out!("- {verb}delete {} (not in {})", schedule_id(n), config.display()),
         }
     }
+    for job in &jobs {
+        if let Some(warning) = crate::jobs::calendar_horizon::ending_soon(&job.calendar, now.date_naive()) {
+            crate::out!("! job {}: {warning}", job.name());
+        }
+    }
     Ok(())
 }
 
@@ -385,6 +390,9 @@ async fn trigger(
     };
     let day = date(&text, "--business-date")?;
     let due = manual_fire_time(&job, day);
+    if let Some(gap) = job.calendar.gap(due.with_timezone(&job.tz).date_naive()) {
+        bail!("job \"{name}\": {gap}, then trigger {text} again");
+    }
     if due > Utc::now() && !allow_future {
         bail!(
             "job \"{name}\": the fire that serves {text} is not due until {}: triggered now, its effects would \
@@ -463,6 +471,12 @@ async fn backfill(
             BackfillMode::Force => true,
         };
         if !pick || fire.at > Utc::now() {
+            left += 1;
+            continue;
+        }
+        if let Some(gap) = job.calendar.gap(fire.occurrence.effective_date) {
+            // Its plan would be a guess: started here, it could run a holiday.
+            crate::out!("{key}: not started: {gap}");
             left += 1;
             continue;
         }

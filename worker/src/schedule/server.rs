@@ -4,9 +4,8 @@
 use super::proto::{fire_input, schedule_for};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use punctual_workflows::jobs::types::{FireInput, SCHEDULE_PREFIX, schedule_id};
+use punctual_workflows::jobs::types::{SCHEDULE_PREFIX, schedule_id};
 use punctual_workflows::jobs::{Job, JobSpec};
-use punctual_workflows::names;
 use temporalio_client::grpc::WorkflowService;
 use temporalio_client::schedules::ListSchedulesOptions;
 use temporalio_client::tonic::{Code, IntoRequest};
@@ -69,13 +68,7 @@ pub async fn describe(client: &Client, job: &str) -> Result<Option<Existing>, Se
         Some(schedule_action::Action::StartWorkflow(start)) => Some(start),
         _ => None,
     };
-    let owned = start.as_ref().and_then(|s| s.workflow_type.as_ref()).is_some_and(|t| t.name == names::SCHEDULED_JOB_WORKFLOW);
-    let spec = start
-        .as_ref()
-        .filter(|_| owned)
-        .and_then(|s| s.input.as_ref()?.payloads.first().cloned())
-        .and_then(|p| serde_json::from_slice::<FireInput>(&p.data).ok())
-        .map(|input| input.job);
+    let spec = punctual_activities::jobs::job_spec_of(&raw);
     Ok(Some(Existing {
         spec,
         task_queue: start.and_then(|s| s.task_queue).map(|q| q.name).unwrap_or_default(),

@@ -28,6 +28,12 @@ use std::time::Duration;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{ApplicationFailure, WorkflowContext, WorkflowResult};
 
+/// Failure type of a fire on a date its calendar has no holiday data for.
+pub const CALENDAR_NOT_COVERED: &str = "CalendarNotCovered";
+
+/// Patch marker of a fire refused by the calendar coverage check.
+const CALENDAR_COVERAGE_CHECKED: &str = "calendar-coverage-checked";
+
 /// Search attribute the server sets on scheduled runs: the nominal time, before jitter.
 const SCHEDULED_START_TIME: &str = "TemporalScheduledStartTime";
 
@@ -52,6 +58,29 @@ impl ScheduledJobWorkflow {
         let job = Job::resolve(input.job.clone()).map_err(|e| invalid_job(&e.to_string()))?;
         let (nominal, trigger) = nominal_time(ctx, &job, input.business_date.as_deref())?;
         ctx.upsert_search_attributes([search::JOB_NAME.value_set(job.name().to_owned())]);
+        // Past the end of its calendar's holiday data the plan would be a guess (New Year's Day a
+        // business day): the fire fails, non-retryably, naming the fix. The audit reports the
+        // date, and a trigger of it after the calendar is extended runs it once. Asked only for
+        // such a date, so other fires carry no marker.
+        let day = nominal.with_timezone(&job.tz).date_naive();
+        if let Some(gap) = job.calendar.gap(day)
+            && ctx.patched(CALENDAR_COVERAGE_CHECKED)
+        {
+            if !ctx.is_replaying() {
+                tracing::error!(job = job.name(), nominal = %rfc3339(nominal), %gap, "fire refused: calendar data missing");
+            }
+            ctx.upsert_search_attributes([search::RUN_OUTCOME.value_set("failed".to_owned())]);
+            let message = format!(
+                "job {}: {gap}, then run the date: punctual schedule trigger {} --business-date {day}",
+                job.name(),
+                job.name()
+            );
+            return Err(ApplicationFailure::builder(message)
+                .type_name(CALENDAR_NOT_COVERED.to_owned())
+                .non_retryable(true)
+                .build()
+                .into());
+        }
         let plan = keys_as_recorded(ctx, &job, classify(&job, nominal));
         let trigger = triggered_by(trigger, &plan);
         if !ctx.is_replaying() {
@@ -274,7 +303,7 @@ async fn wait_until_settled(
 ) -> WorkflowResult<OccurrenceResult> {
     let mut pause = FIRST_POLL;
     for check in 1u32.. {
-        let query = StatusQuery { key: key.to_owned() };
+        let query = StatusQuery { key: key.to_owned(), dependency: None };
         let state =
             ctx.execute_activity(JobContract::occurrence_status, query, activity(format!("status/{key}/{check}"))).await?;
         let this_run = run_id.is_empty() || state.run_id.as_deref() == Some(run_id);

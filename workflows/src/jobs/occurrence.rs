@@ -169,7 +169,7 @@ impl JobOccurrenceWorkflow {
             let mut check = 0u32;
             loop {
                 check += 1;
-                let query = StatusQuery { key: key.clone() };
+                let query = StatusQuery { key: key.clone(), dependency: Some(DependencyDate { job: dep.clone(), date }) };
                 let state = ctx
                     .execute_activity(JobContract::occurrence_status, query, activity(format!("dependency/{key}/{check}")))
                     .await?;

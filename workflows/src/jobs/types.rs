@@ -90,6 +90,19 @@ pub struct RecordedOccurrence {
 pub struct StatusQuery {
     /// Business key.
     pub key: String,
+    /// Set when `key` is a dependency's occurrence: with no row yet, the answer is `skipped` if
+    /// that job's schedule never plans the key (a date it does not run on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependency: Option<DependencyDate>,
+}
+
+/// A dependency's job and the business date waited for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependencyDate {
+    /// The job depended on.
+    pub job: String,
+    /// The business date.
+    pub date: chrono::NaiveDate,
 }
 
 /// Result of `OccurrenceStatus`.

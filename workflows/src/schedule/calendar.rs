@@ -109,6 +109,24 @@ impl BusinessCalendar {
         self.valid_from.is_none_or(|from| date >= from) && self.valid_to.is_none_or(|to| date <= to)
     }
 
+    /// Why `date` cannot be planned with this calendar (`None` when it can): it lies outside the
+    /// dates the holiday data covers, where the calendar would know only the weekend and call
+    /// New Year's Day or a Spring Festival a business day. A fire there fails rather than guess.
+    pub fn gap(&self, date: NaiveDate) -> Option<String> {
+        if self.covers(date) {
+            return None;
+        }
+        let bound = |d: Option<NaiveDate>| d.map_or_else(String::new, |d| d.to_string());
+        Some(format!(
+            "calendar {} {} has no holiday data for {date} (it covers {}..{}): extend calendars/{}.toml and deploy",
+            self.name,
+            self.version,
+            bound(self.valid_from),
+            bound(self.valid_to),
+            self.name
+        ))
+    }
+
     /// Why `date` is not a business day (`None` when it is one), e.g. `holiday: Christmas Day`.
     pub fn non_business_reason(&self, date: NaiveDate) -> Option<String> {
         if self.is_business_day(date) {
@@ -283,8 +301,26 @@ mod tests {
         assert_eq!(cn.version, "2026.1");
         assert_eq!(cn.holidays.len(), 3 + 9 + 3 + 5 + 3 + 3 + 7);
         assert_eq!(cn.working_days.len(), 6);
-        assert_eq!(builtin("us").unwrap().holidays.len(), 11);
+        assert_eq!(builtin("us").unwrap().holidays.len(), 23);
         assert!(builtin("none").unwrap().holidays.is_empty());
+    }
+
+    #[test]
+    fn us_2027_observes_weekend_holidays_on_the_nearest_weekday() {
+        let us = builtin("us").unwrap();
+        for off in ["2027-01-18", "2027-06-18", "2027-07-05", "2027-12-24", "2027-12-31"] {
+            assert!(!us.is_business_day(d(off)), "{off}");
+        }
+        assert!(us.is_business_day(d("2027-12-30")));
+        assert_eq!(us.gap(d("2027-12-31")), None);
+        let gap = us.gap(d("2028-01-03")).expect("2028 is not covered");
+        assert!(
+            gap.contains("calendar us 2027.1 has no holiday data for 2028-01-03 (it covers 2026-01-01..2027-12-31)"),
+            "{gap}"
+        );
+        let cn = builtin("cn").unwrap();
+        assert!(cn.gap(d("2027-01-01")).is_some() && cn.gap(d("2026-12-31")).is_none());
+        assert_eq!(builtin("everyday").unwrap().gap(d("2099-01-01")), None);
     }
 
     #[test]
@@ -308,7 +344,7 @@ mod tests {
         assert!(!us.is_business_day(d("2026-07-03"))); // Independence Day observed (Fri)
         assert!(!us.is_business_day(d("2026-11-26")));
         assert!(us.is_business_day(d("2026-11-27")));
-        assert!(us.covers(d("2026-06-01")) && !us.covers(d("2027-01-01")));
+        assert!(us.covers(d("2026-06-01")) && us.covers(d("2027-01-01")) && !us.covers(d("2028-01-01")));
         assert!(builtin("none").unwrap().covers(d("1999-01-01")));
     }
 
