@@ -24,6 +24,12 @@ fn db_error(doing: &str, key: &str) -> impl FnOnce(sqlx::Error) -> ActivityError
 }
 
 /// Upserts `r` and returns the job's consecutive failures.
+///
+/// A row never goes back from an outcome to `waiting`/`running` within one run: an attempt of
+/// `RecordOccurrence(running)` that waited on the database past its timeout can land after its
+/// retry and after the run's own `committed`, and would make dependents wait and the audit see a
+/// finished occurrence as running. Another run of the key (a forced backfill, a retry of a
+/// failed key) does move it back.
 pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<RecordedOccurrence, ActivityError> {
     let at = now();
     let mut tx = ledger.begin_write(&r.key, "recording").await.map_err(crate::failure::from_ledger)?;
@@ -54,7 +60,8 @@ pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<Reco
                status = $2, reason = $3, \
                effective_date = COALESCE($4, effective_date), nominal_time = COALESCE($5, nominal_time), \
                deadline_at = COALESCE($6, deadline_at), workflow_id = $7, run_id = $9, updated_at = $8 \
-             WHERE key = $1 AND NOT (status = 'committed' AND $2 = 'skipped')",
+             WHERE key = $1 AND NOT (status = 'committed' AND $2 = 'skipped') \
+               AND NOT (run_id = $9 AND status IN ('committed', 'failed', 'skipped') AND $2 IN ('waiting', 'running'))",
         )
         .bind(&r.key)
         .bind(&r.status)
@@ -166,4 +173,38 @@ pub async fn rows_between(ledger: &Ledger, job: &str, from: &str, to: &str) -> R
 /// that outlived its schedule (deleted and made again, a new Temporal cluster) still knows.
 pub async fn first_recorded_at(ledger: &Ledger, job: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT MIN(created_at) FROM job_occurrences WHERE job = $1").bind(job).fetch_one(ledger.pool()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: &str, run_id: &str) -> OccurrenceRecord {
+        OccurrenceRecord {
+            key: "close/2026-11-20".into(),
+            job: "close".into(),
+            business_date: "2026-11-20".into(),
+            effective_date: None,
+            nominal_time: None,
+            status: status.into(),
+            reason: None,
+            deadline_at: None,
+            workflow_id: "close/2026-11-20".into(),
+            run_id: run_id.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_late_running_write_of_a_finished_run_does_not_undo_its_outcome() {
+        let dir = std::env::temp_dir().join(format!("punctual-occurrences-{}", std::process::id()));
+        let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("ledger.db").display())).await.unwrap();
+        let state = async || status(&ledger, "close/2026-11-20").await.unwrap().status.unwrap();
+        for s in ["running", "committed", "running", "waiting"] {
+            super::record(&ledger, &row(s, "r1")).await.unwrap();
+        }
+        assert_eq!(state().await, "committed", "a stale write of run r1 moved its outcome back");
+        super::record(&ledger, &row("running", "r2")).await.unwrap();
+        assert_eq!(state().await, "running", "another run of the key (a forced backfill) runs it again");
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
