@@ -195,6 +195,13 @@ impl ProviderClient {
         }
     }
 
+    /// The charges the provider holds for `invoice` (`GET /charges?invoice_id=`, Stripe's list
+    /// filtered by the invoice): what an earlier attempt made, when its key is long forgotten.
+    pub async fn charges_of(&self, invoice: &str) -> Result<Vec<ProviderCharge>, CallError> {
+        let charges: Vec<ProviderCharge> = self.0.get(&format!("/charges?invoice_id={}", query_value(invoice))).await?;
+        Ok(charges.into_iter().filter(|c| c.invoice_id == invoice).collect())
+    }
+
     /// Every charge the provider holds, with its refund state (`GET /charges`).
     pub async fn charges(&self) -> Result<Vec<ProviderCharge>, CallError> {
         self.0.get("/charges").await
@@ -208,6 +215,17 @@ impl ProviderClient {
         }
         id_of(&self.0, status, reply)
     }
+}
+
+/// `value` percent-encoded for a URL query: invoice ids of a fire's period hold `:` and `/`.
+fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The notification sink (`PUNCTUAL_NOTIFY_URL`).

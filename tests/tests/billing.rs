@@ -97,6 +97,23 @@ async fn a_charge_committed_with_its_response_lost_is_charged_once() {
     assert!(replays >= 5, "each lost response was followed by a replayed retry: {replays}");
 }
 
+/// The provider forgets idempotency keys (Stripe after 24 hours; `forget_keys` here forgets them
+/// at once). A charge or refund whose answer was lost, retried after that, used to be made a
+/// second time under the same key. The retry now asks the provider for the invoice's charges
+/// first and records what it finds: still one charge per invoice, one refund per closed account.
+#[tokio::test]
+async fn a_charge_retried_after_the_provider_forgot_its_key_is_found_not_made_again() {
+    let env = TestEnv::start("forgotten-keys").await;
+    let date = "2026-12-26";
+    env.world.provider_faults(json!({"forget_keys": true, "drop_next": 5})).await;
+    env.with_worker(run_to_completion(&env, date)).await;
+    assert_exactly_once(&env, &expected(30, date)).await;
+    let requests = env.world.provider_requests().await;
+    let dropped = requests.iter().filter(|r| r["outcome"] == "committed_response_dropped").count();
+    assert_eq!(dropped, 5, "the fault fired");
+    assert!(requests.iter().all(|r| r["replay"] == false), "the provider replayed a key it should have forgotten");
+}
+
 /// A provider under a burst answers 429, which means "not now": asked again under the same keys,
 /// every invoice is charged once, and none is voided as if the provider had refused it.
 #[tokio::test]

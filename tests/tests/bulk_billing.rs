@@ -279,6 +279,21 @@ async fn a_rate_limited_provider_holds_up_a_bulk_step_and_voids_nothing() {
     );
 }
 
+/// Bulk steps retried after lost answers, at a provider that forgot their keys: each item claimed
+/// again asks the provider for its invoice's charge (or refund) before making one.
+#[tokio::test]
+async fn a_bulk_step_retried_after_the_provider_forgot_its_keys_charges_each_invoice_once() {
+    let env = TestEnv::start("bulk-forgotten-keys").await;
+    let date = "2026-12-13";
+    env.world.provider_faults(json!({"forget_keys": true, "drop_next": 5})).await;
+    let e = expected(30, date);
+    bulk_run(&env, date, &e, 0, 0).await;
+    assert_exactly_once(&env, &e).await;
+    let dropped =
+        env.world.provider_requests().await.into_iter().filter(|r| r["outcome"] == "committed_response_dropped").count();
+    assert_eq!(dropped, 5, "the fault fired");
+}
+
 /// A bill voided by a saga whose charge key was left open (a refusal that is not recorded, a crash
 /// between the call and its record) is never charged by a bulk step either. A page of the date
 /// billed in bulk alongside (a duplicate started by hand in the other mode, which runs its steps

@@ -151,6 +151,25 @@ async fn a_charge_succeeds_once_and_its_retry_is_replayed() {
     assert!(chrono::DateTime::parse_from_rfc3339(received_at).is_ok(), "{received_at}");
 }
 
+/// A provider that forgot a key (`forget_keys`, as Stripe after 24 hours) charges its retry
+/// again: the double charge punctual must not make. Listing one invoice's charges is how a retry
+/// finds the first.
+#[tokio::test]
+async fn a_forgotten_key_charges_again_and_an_invoices_charges_can_be_listed() {
+    let provider = provider().await;
+    provider.set_faults(json!({ "forget_keys": true })).await;
+    for _ in 0..2 {
+        let (status, replayed, _) =
+            answer(provider.post("/charges", Some("charge-inv/1"), &charge("inv/1", 100, "pm_card_visa")).await).await;
+        assert_eq!((status, replayed), (StatusCode::OK, false));
+    }
+    answer(provider.post("/charges", Some("charge-inv_2"), &charge("inv_2", 100, "pm_card_visa")).await).await;
+    assert_eq!(provider.list("/charges").await.len(), 3);
+    let of_one = provider.list("/charges?invoice_id=inv%2F1").await;
+    assert_eq!(field(&of_one, "invoice_id"), [&json!("inv/1"), &json!("inv/1")]);
+    assert_eq!(provider.list("/charges?invoice_id=nothing").await.len(), 0);
+}
+
 #[tokio::test]
 async fn the_same_key_with_another_amount_is_refused_and_charges_nothing() {
     let provider = provider().await;
@@ -345,15 +364,24 @@ async fn requests_without_a_key_or_with_a_bad_body_are_rejected_without_effect()
 #[tokio::test]
 async fn faults_are_read_set_validated_and_reset_over_http() {
     let provider = provider().await;
-    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0, "rate_limit_next": 0 }));
+    assert_eq!(
+        provider.get("/faults").await,
+        json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0, "rate_limit_next": 0, "forget_keys": false })
+    );
     provider.set_faults(json!({ "fail_next": 2, "drop_next": 1 })).await;
-    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 2, "drop_next": 1, "rate_limit_next": 0 }));
+    assert_eq!(
+        provider.get("/faults").await,
+        json!({ "latency_ms": 0, "fail_next": 2, "drop_next": 1, "rate_limit_next": 0, "forget_keys": false })
+    );
 
     let typo = provider.client.put(provider.url("/faults")).json(&json!({ "fail_nxt": 1 })).send().await.unwrap();
     assert_eq!(typo.status(), StatusCode::BAD_REQUEST);
     let reset = provider.client.delete(provider.url("/faults")).send().await.unwrap();
     assert_eq!(reset.status(), StatusCode::OK);
-    assert_eq!(provider.get("/faults").await, json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0, "rate_limit_next": 0 }));
+    assert_eq!(
+        provider.get("/faults").await,
+        json!({ "latency_ms": 0, "fail_next": 0, "drop_next": 0, "rate_limit_next": 0, "forget_keys": false })
+    );
     assert_eq!(provider.get("/healthz").await["status"], "ok");
 }
 

@@ -63,7 +63,7 @@ impl BulkBillingActivities {
         who: &Caller,
         items: &'a [I],
         key_and_request: impl Fn(&I) -> (String, serde_json::Value),
-        call: impl Fn(&'a I, String) -> BoxFuture<'a, Result<R, CallError>>,
+        call: impl Fn(&'a I, String, bool) -> BoxFuture<'a, Result<R, CallError>>,
     ) -> Result<Vec<Result<(R, bool), ActivityError>>, ActivityError>
     where
         R: Serialize + DeserializeOwned + Clone,
@@ -75,17 +75,17 @@ impl BulkBillingActivities {
         for (i, claim) in claims.into_iter().enumerate() {
             out.push(match claim {
                 Ok(Claim::Done(result)) => Some(Ok((result, true))),
-                Ok(Claim::Proceed { .. }) => {
-                    to_call.push(i);
+                Ok(Claim::Proceed { first_attempt, .. }) => {
+                    to_call.push((i, first_attempt));
                     None
                 }
                 Err(err) => Some(Err(failure::from_ledger(err))),
             });
         }
         let call = &call;
-        let answers: Vec<(usize, Result<R, CallError>)> = stream::iter(to_call.into_iter().map(|i| {
+        let answers: Vec<(usize, Result<R, CallError>)> = stream::iter(to_call.into_iter().map(|(i, first_attempt)| {
             let (item, key) = (&items[i], requests[i].0.clone());
-            async move { (i, call(item, key).await) }
+            async move { (i, call(item, key, first_attempt).await) }
         }))
         .buffered(self.concurrency)
         .collect()
@@ -219,7 +219,7 @@ impl BulkBillingActivities {
             &who,
             &bills,
             |bill| (keys::charge(&bill.invoice_id), payments::charge_request(bill)),
-            |bill, key| Box::pin(async move { payments::ChargeRecord::from_answer(provider.charge(&key, bill).await) }),
+            |bill, key, first| Box::pin(async move { payments::charge_at_provider(provider, &key, bill, first).await }),
         );
         let records = heartbeat::while_running(&ctx, work).await?;
         let outcomes = bills.into_iter().zip(records).map(|(bill, record)| {
@@ -295,7 +295,7 @@ impl BulkBillingActivities {
             &who,
             &input.receipts,
             |r| (receipts::receipt_key(r), receipts::receipt_body(r)),
-            |r, key| Box::pin(async move { sink.deliver(&key, &receipts::receipt_body(r)).await }),
+            |r, key, _| Box::pin(async move { sink.deliver(&key, &receipts::receipt_body(r)).await }),
         );
         let delivered = heartbeat::while_running(&ctx, work).await?;
         let outcomes = input.receipts.iter().zip(delivered).map(|(r, delivered)| {
@@ -319,7 +319,7 @@ impl BulkBillingActivities {
             &who,
             &input.refunds,
             |r| (keys::refund(&r.invoice_id), payments::refund_request(r)),
-            |r, key| Box::pin(async move { provider.refund(&key, &r.charge_id).await }),
+            |r, key, first| Box::pin(async move { payments::refund_at_provider(provider, &key, r, first).await }),
         );
         let refunded = heartbeat::while_running(&ctx, work).await?;
         let outcomes = input.refunds.iter().zip(refunded).map(|(r, refunded)| {

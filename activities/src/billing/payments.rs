@@ -162,14 +162,62 @@ pub(super) async fn charge(
                 tracing::info!(business_key = %key, "charge already made: replaying the recorded outcome");
                 record
             }
-            Claim::Proceed { attempts, .. } => {
+            Claim::Proceed { attempts, first_attempt } => {
                 tracing::info!(business_key = %key, attempts, "charging");
-                let record = ChargeRecord::from_answer(provider.charge(&key, p).await).map_err(failure::from_call)?;
+                let record = charge_at_provider(provider, &key, p, first_attempt).await.map_err(failure::from_call)?;
                 ledger.complete_external(&key, &record).await.map_err(failure::from_ledger)?;
                 record
             }
         };
     record.into_charge(&p.invoice_id)
+}
+
+/// Charges `p` at the provider under `key` and returns what to record. A claim taken again (an
+/// earlier attempt may have charged and lost the answer) first asks the provider for a charge of
+/// the invoice: the provider forgets idempotency keys (Stripe after 24 hours), and a retry after
+/// that — a 401 retried over a weekend, a re-run of a date days later — would charge a second
+/// time under the same key. A charge found is recorded as made; one for another amount is a
+/// conflict for a person.
+pub(super) async fn charge_at_provider(
+    provider: &ProviderClient,
+    key: &str,
+    p: &PaymentInput,
+    first_attempt: bool,
+) -> Result<ChargeRecord, CallError> {
+    if !first_attempt && let Some(found) = provider.charges_of(&p.invoice_id).await?.into_iter().next() {
+        if found.amount_cents != p.amount_cents {
+            return Err(CallError::Rejected {
+                service: "payment provider",
+                status: 409,
+                detail: format!(
+                    "idempotency: the provider holds charge {} of {} cents for {}, this bill is {} cents",
+                    found.id, found.amount_cents, p.invoice_id, p.amount_cents
+                ),
+            });
+        }
+        tracing::warn!(business_key = %key, charge_id = %found.id, "the provider already holds this invoice's charge: recorded, not made again");
+        return Ok(ChargeRecord::Charged { charge_id: found.id });
+    }
+    ChargeRecord::from_answer(provider.charge(key, p).await)
+}
+
+/// Refunds `charge_id` under `key`. Like [`charge_at_provider`], a claim taken again first looks
+/// for the refund at the provider, whose memory of the key may be gone.
+pub(super) async fn refund_at_provider(
+    provider: &ProviderClient,
+    key: &str,
+    input: &RefundInput,
+    first_attempt: bool,
+) -> Result<String, CallError> {
+    if !first_attempt {
+        let charges = provider.charges_of(&input.invoice_id).await?;
+        let refunded = charges.into_iter().find(|c| c.id == input.charge_id && c.refunded).and_then(|c| c.refund_id);
+        if let Some(refund_id) = refunded {
+            tracing::warn!(business_key = %key, %refund_id, "the provider already holds this refund: recorded, not made again");
+            return Ok(refund_id);
+        }
+    }
+    provider.refund(key, &input.charge_id).await
 }
 
 /// The refusal to charge a voided bill.
@@ -227,9 +275,9 @@ pub(super) async fn refund(
     let claim = ledger.claim_external::<String>(&key, &refund_request(input), caller).await.map_err(failure::from_ledger)?;
     let (refund_id, replayed) = match claim {
         Claim::Done(refund_id) => (refund_id, true),
-        Claim::Proceed { .. } => {
+        Claim::Proceed { first_attempt, .. } => {
             tracing::info!(business_key = %key, "refunding");
-            let refund_id = provider.refund(&key, &input.charge_id).await.map_err(failure::from_call)?;
+            let refund_id = refund_at_provider(provider, &key, input, first_attempt).await.map_err(failure::from_call)?;
             ledger.complete_external(&key, &refund_id).await.map_err(failure::from_ledger)?;
             (refund_id, false)
         }

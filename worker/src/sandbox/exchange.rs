@@ -190,7 +190,10 @@ impl<L, F: Clone + Default> Inner<L, F> {
         }
         match request.execute(key, &mut self.ledger) {
             Ok(answer) => {
-                self.keys.remember(key.clone(), fingerprint, answer.clone());
+                // `forget_keys`: the key is not kept, as if it had expired before any retry.
+                if !self.faults.forget_keys {
+                    self.keys.remember(key.clone(), fingerprint, answer.clone());
+                }
                 (answer, false)
             }
             Err(rejected) => (rejected, false),

@@ -19,6 +19,9 @@ pub(crate) struct Faults {
     /// The next this-many POSTs answer 429 (rate limited, as Stripe does under a burst) without
     /// looking at or committing anything.
     pub(crate) rate_limit_next: u32,
+    /// Keep no idempotency key: every POST is new, as if its key had expired before the retry
+    /// came (Stripe keeps keys for 24 hours; a retry after a weekend finds none).
+    pub(crate) forget_keys: bool,
 }
 
 impl Faults {
@@ -55,7 +58,7 @@ mod tests {
 
     #[test]
     fn counters_are_used_up_one_post_at_a_time() {
-        let mut faults = Faults { latency_ms: 0, fail_next: 2, drop_next: 1, rate_limit_next: 1 };
+        let mut faults = Faults { latency_ms: 0, fail_next: 2, drop_next: 1, rate_limit_next: 1, forget_keys: false };
         assert!(faults.take_fail());
         assert!(faults.take_fail());
         assert!(!faults.take_fail());

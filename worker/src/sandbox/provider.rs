@@ -7,14 +7,18 @@
 
 use super::{
     answer::Answer,
-    exchange::{Operation, handle},
+    exchange::{Operation, Sandbox, handle},
     request_log::Outcome,
     routes::{common_routes, ledger_view, serve},
 };
+use axum::Json;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::future::Future;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Serves the sandbox payment provider on `listener` until `shutdown` resolves.
@@ -22,9 +26,27 @@ use tokio::net::TcpListener;
 /// Its state lives in memory only: a restart forgets every charge, refund and idempotency key.
 pub async fn serve_provider(listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let routes = common_routes::<Payments, PaymentFields>("/requests")
-        .route("/charges", ledger_view(|payments: &Payments| payments.charges.clone()).post(handle::<ChargeRequest>))
+        .route("/charges", get(list_charges).post(handle::<ChargeRequest>))
         .route("/refunds", ledger_view(|payments: &Payments| payments.refunds.clone()).post(handle::<RefundRequest>));
     serve("provider", routes, listener, shutdown).await
+}
+
+/// `GET /charges`, or only one invoice's with `?invoice_id=` (Stripe lists charges filtered, or
+/// searches them by metadata): how a retry finds a charge made under a key the provider forgot.
+async fn list_charges(
+    State(sandbox): State<Arc<Sandbox<Payments, PaymentFields>>>,
+    Query(filter): Query<ChargeFilter>,
+) -> Json<Vec<Charge>> {
+    Json(sandbox.read_ledger(|payments| {
+        payments.charges.iter().filter(|c| filter.invoice_id.as_ref().is_none_or(|id| *id == c.invoice_id)).cloned().collect()
+    }))
+}
+
+/// The query of `GET /charges`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChargeFilter {
+    invoice_id: Option<String>,
 }
 
 /// The effects: what the provider actually did.
