@@ -238,25 +238,41 @@ impl SinkClient {
         Service::new("notification sink", base_url).map(Self)
     }
 
-    /// Delivers one notification under idempotency key `key`; returns the delivery id.
+    /// Delivers one notification under idempotency key `key`; returns the delivery id, or
+    /// `accepted ({status})` from a sink that accepts without naming one (a 202 or 204 with no
+    /// body is how many notification APIs say "queued"). Asking again would get the same answer:
+    /// taking it as a failure retried the receipt for ever, and held up a whole bulk page.
     pub async fn deliver(&self, key: &str, body: &Value) -> Result<String, CallError> {
         let (status, reply) = self.0.post("/deliveries", key, body).await?;
         if !status.is_success() {
             return Err(self.0.rejected(status, &reply));
         }
-        id_of(&self.0, status, reply)
+        Ok(id_of(&self.0, status, reply).unwrap_or_else(|_| format!("accepted ({status})")))
     }
 }
 
+/// The `id` of a success answer. One without is refused, not retried: under the same key the
+/// provider replays the same answer, so a retry could never get an id. (A refused charge leaves
+/// its key open and its saga stopped with nothing undone, for a person.)
 fn id_of(service: &Service, status: StatusCode, reply: Value) -> Result<String, CallError> {
-    serde_json::from_value::<IdReply>(reply.clone())
-        .map(|r| r.id)
-        .map_err(|_| CallError::Transient { service: service.name, detail: format!("answered {status} without an id: {reply}") })
+    serde_json::from_value::<IdReply>(reply.clone()).map(|r| r.id).map_err(|_| CallError::Rejected {
+        service: service.name,
+        status: status.as_u16(),
+        detail: format!("answered {status} without an id: {reply}"),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_success_without_an_id_is_refused_not_retried() {
+        let service = Service::new("payment provider", "http://127.0.0.1:9").unwrap();
+        let answer = id_of(&service, StatusCode::OK, json!({"object": "charge"}));
+        assert!(matches!(answer, Err(CallError::Rejected { status: 200, .. })), "{answer:?}");
+        assert_eq!(id_of(&service, StatusCode::OK, json!({"id": "ch_1"})).unwrap(), "ch_1");
+    }
 
     #[test]
     fn not_now_is_told_apart_from_never() {

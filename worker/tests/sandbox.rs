@@ -444,3 +444,17 @@ async fn a_sandbox_stops_cleanly_when_asked() {
     let served = provider.server.take().unwrap().await.unwrap();
     assert!(served.is_ok(), "{served:?}");
 }
+
+/// A notification API that accepts with 202 or 204 and no body ("queued") has delivered: the
+/// client takes it as such. Taken as "no answer", it was retried for ever under a key that could
+/// only replay the same answer, holding a bulk page's receipts up with it.
+#[tokio::test]
+async fn a_sink_that_accepts_without_a_body_has_delivered() {
+    let listener = loopback().await;
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/deliveries", axum::routing::post(|| async { StatusCode::NO_CONTENT }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let sink = punctual_activities::outside::SinkClient::new(&base).unwrap();
+    let delivered = sink.deliver("notify/INV-1/email", &json!({ "message": "paid" })).await;
+    assert_eq!(delivered.unwrap(), "accepted (204 No Content)");
+}
