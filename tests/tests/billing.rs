@@ -562,6 +562,44 @@ async fn a_repeated_effect_activity_replays_from_the_ledger() {
     assert_eq!(deliveries.len(), 1, "the replayed receipt never reached the sink: {deliveries:#?}");
 }
 
+/// The pseudonyms Temporal shows depend on the worker's key; the charge's ledger request does
+/// not. A bill charged before a key was set, charged again by a saga that carries the pseudonyms
+/// (a re-run after the key was turned on), replays: before, its request hash differed and the
+/// saga stopped on an idempotency conflict for good. A key claimed by an older worker, whose
+/// request held the pseudonyms, replays too.
+#[tokio::test]
+async fn a_charge_replays_whatever_pseudonyms_the_saga_carries() {
+    use punctual_activities::BillingActivities;
+    use punctual_activities::ledger::Caller;
+    use punctual_workflows::billing::types::GenerateBillInput;
+    use temporalio_sdk::testing::ActivityEnvironment;
+
+    let env = TestEnv::start("pseudonym-hash").await;
+    let activities = ActivityEnvironment::builder().register_activities(env.world.billing_activities()).build();
+    let with_refs = |bill: &punctual_workflows::billing::types::Bill| punctual_workflows::billing::types::Bill {
+        customer_ref: format!("cus_{}", bill.customer_id.len()),
+        invoice_ref: format!("INV-cus-{}", bill.business_date),
+        ..bill.clone()
+    };
+    let bill = |customer: &str| GenerateBillInput { customer_id: customer.into(), business_date: "2026-12-27".into() };
+
+    let plain = activities.run(BillingActivities::generate_bill, bill("C00001")).await.expect("bill");
+    let first = activities.run(BillingActivities::charge_invoice, plain.clone()).await.expect("charge");
+    let again = activities.run(BillingActivities::charge_invoice, with_refs(&plain)).await.expect("charge with pseudonyms");
+    assert_eq!(again, first);
+
+    // An older worker's claim: the whole bill, pseudonyms included, was its request.
+    let older = with_refs(&activities.run(BillingActivities::generate_bill, bill("C00002")).await.expect("bill"));
+    let key = keys::charge(&older.invoice_id);
+    let caller = Caller { workflow_id: "old".into(), run_id: "old".into(), activity_type: "ChargeInvoice".into(), attempt: 1 };
+    let whole = serde_json::to_value(&older).expect("json");
+    env.world.ledger.claim_external::<Value>(&key, &whole, &caller).await.expect("old claim");
+    env.world.ledger.complete_external(&key, &json!({"outcome": "charged", "charge_id": "ch_old"})).await.expect("old record");
+    let replayed = activities.run(BillingActivities::charge_invoice, older).await.expect("replay of the old claim");
+    assert_eq!(replayed.charge_id, "ch_old");
+    assert_eq!(env.world.provider_requests().await.len(), 1, "only the first bill reached the provider");
+}
+
 /// tzdata keeps old names of renamed zones (`PRC` is `Asia/Shanghai`). A customer row under the
 /// old name is billed by the zone's run, and a run started under the old name bills the zone's
 /// customers as replays: before, compared as text, the first customer was silently skipped and

@@ -215,10 +215,15 @@ impl BulkBillingActivities {
         // saga voided a bill would otherwise charge it, and the compensation refund it.
         let voided = payments::voided_uncharged(self.ledger(), &input.bills).await?;
         let (refused, bills): (Vec<_>, Vec<_>) = input.bills.into_iter().partition(|b| voided.contains(&b.invoice_id));
+        let mut requests = BTreeMap::new();
+        for bill in &bills {
+            let key = keys::charge(&bill.invoice_id);
+            requests.insert(bill.invoice_id.clone(), payments::claimed_charge_request(self.ledger(), &key, bill).await?);
+        }
         let work = self.external(
             &who,
             &bills,
-            |bill| (keys::charge(&bill.invoice_id), payments::charge_request(bill)),
+            |bill| (keys::charge(&bill.invoice_id), requests[&bill.invoice_id].clone()),
             |bill, key, first| Box::pin(async move { payments::charge_at_provider(provider, &key, bill, first).await }),
         );
         let records = heartbeat::while_running(&ctx, work).await?;

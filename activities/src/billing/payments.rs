@@ -3,7 +3,7 @@
 //! outcome after it, so a replay never reaches the provider and the audit shows both.
 
 use crate::failure;
-use crate::ledger::{Caller, Claim, EntryStatus, Ledger};
+use crate::ledger::{Caller, Claim, EntryStatus, Ledger, request_hash};
 use crate::outside::{CallError, ChargeReply, ProviderClient, request_refused};
 use punctual_workflows::billing::types::*;
 use punctual_workflows::failures::{CHARGE_REFUSED, INVOICE_VOID, PAYMENT_DECLINED};
@@ -73,9 +73,34 @@ impl ChargeRecord {
     }
 }
 
-/// The ledger request of a charge: the whole bill.
+/// The ledger request of a charge: the bill's business fields (invoice, customer, date, amount,
+/// payment method), never the pseudonyms Temporal shows. Those depend on the worker's pseudonym
+/// key: hashed in, a date billed before the key was set (or before it was rotated) conflicted on
+/// its re-run, and a saga stopped between its charge and its record could never finish.
 pub(super) fn charge_request(p: &PaymentInput) -> serde_json::Value {
-    serde_json::to_value(p).expect("plain struct")
+    serde_json::to_value(business_fields(p)).expect("plain struct")
+}
+
+fn business_fields(p: &PaymentInput) -> PaymentInput {
+    PaymentInput { customer_ref: String::new(), invoice_ref: String::new(), ..p.clone() }
+}
+
+/// The request `key` was claimed under: [`charge_request`], or — for a key claimed by a worker
+/// that still hashed the pseudonyms in (rows before this change, written with the same key) —
+/// the whole bill, so those replay instead of conflicting. Only bills that carry pseudonyms pay
+/// for the extra read.
+pub(super) async fn claimed_charge_request(
+    ledger: &Ledger,
+    key: &str,
+    p: &PaymentInput,
+) -> Result<serde_json::Value, ActivityError> {
+    let request = charge_request(p);
+    if p.customer_ref.is_empty() && p.invoice_ref.is_empty() {
+        return Ok(request);
+    }
+    let whole = serde_json::to_value(p).expect("plain struct");
+    let entry = ledger.entry(key).await.map_err(failure::from_ledger)?;
+    Ok(if entry.is_some_and(|e| e.request_hash == request_hash(&whole)) { whole } else { request })
 }
 
 /// The ledger request of a refund.
@@ -156,19 +181,22 @@ pub(super) async fn charge(
     if status == InvoiceStatus::Void && !charge_recorded(ledger, &key).await? {
         return Err(voided(&p.invoice_id));
     }
-    let record =
-        match ledger.claim_external::<ChargeRecord>(&key, &charge_request(p), caller).await.map_err(failure::from_ledger)? {
-            Claim::Done(record) => {
-                tracing::info!(business_key = %key, "charge already made: replaying the recorded outcome");
-                record
-            }
-            Claim::Proceed { attempts, first_attempt } => {
-                tracing::info!(business_key = %key, attempts, "charging");
-                let record = charge_at_provider(provider, &key, p, first_attempt).await.map_err(failure::from_call)?;
-                ledger.complete_external(&key, &record).await.map_err(failure::from_ledger)?;
-                record
-            }
-        };
+    let record = match ledger
+        .claim_external::<ChargeRecord>(&key, &claimed_charge_request(ledger, &key, p).await?, caller)
+        .await
+        .map_err(failure::from_ledger)?
+    {
+        Claim::Done(record) => {
+            tracing::info!(business_key = %key, "charge already made: replaying the recorded outcome");
+            record
+        }
+        Claim::Proceed { attempts, first_attempt } => {
+            tracing::info!(business_key = %key, attempts, "charging");
+            let record = charge_at_provider(provider, &key, p, first_attempt).await.map_err(failure::from_call)?;
+            ledger.complete_external(&key, &record).await.map_err(failure::from_ledger)?;
+            record
+        }
+    };
     record.into_charge(&p.invoice_id)
 }
 
