@@ -85,7 +85,9 @@ pub async fn apply_unchecked(env: &TestEnv, config: &Path, job: &str, edit: impl
     let job = Job::resolve(spec).expect("the edited job still resolves");
     let now = chrono::Utc::now();
     match server::describe(&env.client, job.name()).await.expect("describe") {
-        Some(existing) => server::update(&env.client, &job, &env.task_queue, now, &existing).await.expect("update schedule"),
+        Some(existing) => {
+            server::update(&env.client, &job, &env.task_queue, now, &existing, &existing.earlier).await.expect("update schedule")
+        }
         None => server::create(&env.client, &job, &env.task_queue, now).await.expect("create schedule"),
     }
 }

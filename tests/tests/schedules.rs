@@ -221,6 +221,37 @@ async fn triggers_and_backfills_collapse_onto_one_occurrence_per_business_date()
     .await;
 }
 
+/// The audit judges each date by the timing in force when it was due. A slot moved from 17:00
+/// to 18:00 used to make every past `…T18:00` key MISSING (and the `…T17:00` rows unexpected),
+/// and `--repair` ran them: for a per-fire billing job, those days billed again. `apply` now
+/// keeps the replaced timing in the schedule's memo.
+#[tokio::test]
+async fn a_changed_timing_leaves_the_past_judged_by_the_timing_it_had() {
+    let env = TestEnv::start("sched-retime").await;
+    let name = job(&env, "twice");
+    let with = |times: &str| format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{TZ}\"\nat = [{times}]\n");
+    let cfg = config(&env, &with("\"09:00\", \"17:00\""));
+    env.with_worker(async {
+        ok(&env, &cfg, &["apply"]).await;
+        let out = ok(&env, &cfg, &["backfill", &name, "--from", "2026-11-10", "--to", "2026-11-11"]).await;
+        assert!(out.contains("4 started"), "{out}");
+        for key in ["2026-11-10T09:00", "2026-11-10T17:00", "2026-11-11T09:00", "2026-11-11T17:00"] {
+            assert_eq!(settled(&env, &name, &format!("{name}/{key}")).await.status, "committed", "{key}");
+        }
+        let cfg = config(&env, &with("\"09:00\", \"18:00\""));
+        let out = ok(&env, &cfg, &["apply"]).await;
+        assert!(out.contains(&format!("~ update punctual-{name}")), "{out}");
+        let args = ["audit", "--from", "2026-11-10", "--to", "2026-11-11", "--since", "2026-11-01", "--repair"];
+        let audit = ok(&env, &cfg, &args).await;
+        assert!(audit.contains("expected=4 done=4 late=0 skipped=0 running=0 failed=0 missing=0"), "{audit}");
+        assert!(audit.contains("unexpected=0") && !audit.contains("-> repair"), "{audit}");
+        let keys: Vec<String> = rows(&env, &name).await.into_iter().map(|r| r.key).collect();
+        assert!(keys.iter().all(|k| !k.ends_with("T18:00")), "the repair ran the new slot on past days: {keys:?}");
+        ok(&env, &cfg, &["delete", &name]).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_phase_moves_an_every_jobs_fires_off_the_intervals_multiples() {
     let env = TestEnv::start("sched-phase").await;

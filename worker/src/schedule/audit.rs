@@ -1,7 +1,8 @@
 //! `punctual schedule audit`: no lost runs, accounted.
 //!
 //! For each job it computes the occurrences a date range should have — from the job's spec,
-//! calendar, roll and DST policy, the same pure code the fire workflow runs — and compares them
+//! calendar, roll and DST policy, the same pure code the fire workflow runs, each date by the
+//! timing the job had when it was due (see [`super::timings`]) — and compares them
 //! with the occurrence ledger (`job_occurrences`, which outlives Temporal's retention):
 //!
 //! - `done`: committed; `late` when it committed after its SLA (`sla`) ran out;
@@ -27,7 +28,8 @@
 //! Exits non-zero while anything is missing or failed, so it can gate a deploy or page someone.
 
 use super::commands::{expected_in, load_jobs, start};
-use super::server;
+use super::server::{self, Existing};
+use super::timings::{self, EarlierTiming};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use punctual_activities::jobs::{first_recorded_at, rows_between};
@@ -85,14 +87,12 @@ impl Owned {
 }
 
 /// Reads when punctual took `job` over: see [`Owned`].
-async fn owned(client: &Client, ledger: &Ledger, job: &Job, since: Option<NaiveDate>) -> anyhow::Result<Owned> {
+async fn owned(ledger: &Ledger, job: &Job, since: Option<NaiveDate>, schedule: Option<&Existing>) -> anyhow::Result<Owned> {
     if let Some(date) = since {
         return Ok(Owned::FromDate(date));
     }
-    let created = server::describe(client, job.name())
-        .await?
-        .and_then(|s| s.raw.info?.create_time)
-        .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
+    let created =
+        schedule.and_then(|s| s.raw.info.as_ref()?.create_time).and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos as u32));
     let first = first_recorded_at(ledger, job.name())
         .await
         .with_context(|| format!("reading job \"{}\"'s first occurrence", job.name()))?
@@ -104,6 +104,18 @@ async fn owned(client: &Client, ledger: &Ledger, job: &Job, since: Option<NaiveD
         (Some(at), None) | (None, Some(at)) => Owned::From(at),
         (None, None) => Owned::Never,
     })
+}
+
+/// The occurrences `range` should have, each fire judged by the timing in force when it was due
+/// (see [`super::timings`]): today's timing for fires since it was applied, each earlier one for
+/// its own period. A timing this punctual cannot read any more counts as today's.
+fn expected_by_timing(job: &Job, earlier: &[EarlierTiming], range: (NaiveDate, NaiveDate)) -> BTreeMap<String, ExpectedFire> {
+    let mut expected = BTreeMap::new();
+    for period in timings::periods(earlier, &job.spec) {
+        let then = Job::resolve(period.job.clone()).unwrap_or_else(|_| job.clone());
+        expected.extend(expected_in(&then, range).into_iter().filter(|(_, fire)| period.holds(fire.at)));
+    }
+    expected
 }
 
 /// What an audit looks at: which jobs, which business dates.
@@ -136,13 +148,14 @@ pub async fn audit(
     let now = Utc::now();
     let (mut lost, mut failed, mut rowless, mut uncovered) = (0, 0, 0, 0);
     for job in jobs.iter().filter(|j| only.is_none_or(|n| n == j.name())) {
-        let expected = expected_in(job, range);
+        let schedule = server::describe(client, job.name()).await?;
+        let expected = expected_by_timing(job, schedule.as_ref().map_or(&[], |s| s.earlier.as_slice()), range);
         let rows: BTreeMap<_, _> = rows_between(ledger, job.name(), &range.0.to_string(), &range.1.to_string())
             .await?
             .into_iter()
             .map(|r| (r.key.clone(), r))
             .collect();
-        let owned = owned(client, ledger, job, since).await?;
+        let owned = owned(ledger, job, since, schedule.as_ref()).await?;
         let mut t = Tally { expected: expected.len(), ..Tally::default() };
         crate::out!("{} ({}..{}, {}):", job.name(), range.0, range.1, owned.describe());
         for (key, fire) in &expected {

@@ -2,6 +2,7 @@
 
 use super::cli::{BackfillMode, ScheduleArgs, ScheduleCommand};
 use super::server::{self, Existing};
+use super::timings;
 use crate::connect::TemporalTarget;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -161,7 +162,13 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
                 Change::Create(_) => server::create(client, job, task_queue, now).await?,
                 Change::Update(..) => {
                     let existing = server::describe(client, job.name()).await?.expect("exists");
-                    server::update(client, job, task_queue, now, &existing).await?;
+                    // A new timing: the one it replaces is kept, so the audit still judges the
+                    // dates before now by it.
+                    let earlier = match existing.spec.clone().filter(|old| timings::timing_changed(old, &job.spec)) {
+                        Some(old) => timings::with_replaced(existing.earlier.clone(), old, now),
+                        None => existing.earlier.clone(),
+                    };
+                    server::update(client, job, task_queue, now, &existing, &earlier).await?;
                 }
                 _ => {}
             }

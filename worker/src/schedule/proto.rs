@@ -16,6 +16,7 @@
 //! - policies: overlap, catch-up window (10 s when `missed = "record"`), no server-side pause on
 //!   failure (punctual pauses after `pause_after_failures` consecutive failed occurrences).
 
+use super::timings::{EarlierTiming, TIMINGS_MEMO};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use punctual_workflows::jobs::plan::expected_fires;
 use punctual_workflows::jobs::types::{FireInput, fire_workflow_id};
@@ -25,7 +26,7 @@ use punctual_workflows::schedule::DstMissing;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use temporalio_common::protos::temporal::api::{
-    common::v1::{Payload, Payloads, SearchAttributes, WorkflowType},
+    common::v1::{Memo, Payload, Payloads, SearchAttributes, WorkflowType},
     enums::v1::ScheduleOverlapPolicy,
     schedule::v1::{
         IntervalSpec, Range, Schedule, ScheduleAction, SchedulePolicies, ScheduleSpec, ScheduleState, StructuredCalendarSpec,
@@ -55,11 +56,19 @@ pub fn fire_input(job: &Job) -> serde_json::Value {
     serde_json::to_value(FireInput { job: job.spec.clone(), business_date: None }).expect("job spec serialises")
 }
 
-/// The whole schedule for `job` on `task_queue`; `now` anchors the DST-shift horizon.
-pub fn schedule_for(job: &Job, task_queue: &str, now: DateTime<Utc>, paused: bool, notes: String) -> Schedule {
+/// The whole schedule for `job` on `task_queue`; `now` anchors the DST-shift horizon; `earlier`
+/// are the job's earlier timings, kept in the action's memo.
+pub fn schedule_for(
+    job: &Job,
+    task_queue: &str,
+    now: DateTime<Utc>,
+    paused: bool,
+    notes: String,
+    earlier: &[EarlierTiming],
+) -> Schedule {
     Schedule {
         spec: Some(spec_for(job, now)),
-        action: Some(action_for(job, task_queue)),
+        action: Some(action_for(job, task_queue, earlier)),
         policies: Some(SchedulePolicies {
             overlap_policy: overlap(job.spec.overlap) as i32,
             catchup_window: Some(duration(catchup(job))),
@@ -92,7 +101,10 @@ fn overlap(o: Overlap) -> ScheduleOverlapPolicy {
     }
 }
 
-fn action_for(job: &Job, task_queue: &str) -> ScheduleAction {
+/// The fire action. The earlier timings ride in its memo: the server refuses memo updates on a
+/// schedule itself ("not supported on workflow-backed schedules"), and the action is replaced
+/// with every update. Each fire carries them in its memo too, readable in the Web UI.
+fn action_for(job: &Job, task_queue: &str, earlier: &[EarlierTiming]) -> ScheduleAction {
     let job_name = json_payload(&serde_json::Value::String(job.name().to_owned()));
     let mut job_name = job_name;
     job_name.metadata.insert("type".to_owned(), b"Keyword".to_vec());
@@ -103,6 +115,9 @@ fn action_for(job: &Job, task_queue: &str) -> ScheduleAction {
             task_queue: Some(TaskQueue { name: task_queue.to_owned(), ..Default::default() }),
             input: Some(Payloads { payloads: vec![json_payload(&fire_input(job))] }),
             search_attributes: Some(SearchAttributes { indexed_fields: [(names::SA_JOB_NAME.to_owned(), job_name)].into() }),
+            memo: (!earlier.is_empty()).then(|| Memo {
+                fields: [(TIMINGS_MEMO.to_owned(), json_payload(&serde_json::to_value(earlier).unwrap_or_default()))].into(),
+            }),
             ..Default::default()
         })),
     }
@@ -224,7 +239,7 @@ mod tests {
     #[test]
     fn the_action_carries_the_job_and_its_search_attribute() {
         let j = job("Asia/Shanghai", "00:30:00");
-        let s = schedule_for(&j, "punctual", Utc::now(), false, String::new());
+        let s = schedule_for(&j, "punctual", Utc::now(), false, String::new(), &[]);
         let Some(schedule_action::Action::StartWorkflow(start)) = s.action.unwrap().action else { panic!() };
         assert_eq!(start.workflow_id, "bill/fire");
         assert_eq!(start.workflow_type.unwrap().name, "ScheduledJobWorkflow");

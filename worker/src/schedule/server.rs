@@ -2,6 +2,7 @@
 //! schedules punctual owns, through raw requests where the SDK's wrapper falls short.
 
 use super::proto::{fire_input, schedule_for};
+use super::timings::{EarlierTiming, TIMINGS_MEMO};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use punctual_workflows::jobs::types::{SCHEDULE_PREFIX, schedule_id};
@@ -29,6 +30,8 @@ pub struct Existing {
     pub paused: bool,
     /// The schedule's note.
     pub notes: String,
+    /// The timings the job had before this one (memo [`TIMINGS_MEMO`]), oldest first.
+    pub earlier: Vec<EarlierTiming>,
     /// The raw description.
     pub raw: DescribeScheduleResponse,
 }
@@ -69,11 +72,17 @@ pub async fn describe(client: &Client, job: &str) -> Result<Option<Existing>, Se
         _ => None,
     };
     let spec = punctual_activities::jobs::job_spec_of(&raw);
+    let earlier = start
+        .as_ref()
+        .and_then(|s| s.memo.as_ref()?.fields.get(TIMINGS_MEMO))
+        .and_then(|p| serde_json::from_slice(&p.data).ok())
+        .unwrap_or_default();
     Ok(Some(Existing {
         spec,
         task_queue: start.and_then(|s| s.task_queue).map(|q| q.name).unwrap_or_default(),
         paused: state.paused,
         notes: state.notes,
+        earlier,
         raw,
     }))
 }
@@ -84,7 +93,7 @@ pub async fn create(client: &Client, job: &Job, task_queue: &str, now: DateTime<
     let request = CreateScheduleRequest {
         namespace: client.namespace(),
         schedule_id: id.clone(),
-        schedule: Some(schedule_for(job, task_queue, now, false, String::new())),
+        schedule: Some(schedule_for(job, task_queue, now, false, String::new(), &[])),
         identity: client.identity(),
         request_id: request_id(),
         memo: Some(Memo {
@@ -109,19 +118,21 @@ const MANAGED_BY: &str = "managed-by";
 /// team's schedule must not be able to stall, let alone fail, this queue's apply.
 pub const TASK_QUEUE_MEMO: &str = "task-queue";
 
-/// Replaces the schedule of `job`, keeping whether it is paused and its note.
+/// Replaces the schedule of `job`, keeping whether it is paused and its note, with `earlier` as
+/// the job's earlier timings (the whole schedule is replaced: pass the existing ones to keep them).
 pub async fn update(
     client: &Client,
     job: &Job,
     task_queue: &str,
     now: DateTime<Utc>,
     existing: &Existing,
+    earlier: &[EarlierTiming],
 ) -> Result<(), ServerError> {
     let id = schedule_id(job.name());
     let request = UpdateScheduleRequest {
         namespace: client.namespace(),
         schedule_id: id.clone(),
-        schedule: Some(schedule_for(job, task_queue, now, existing.paused, existing.notes.clone())),
+        schedule: Some(schedule_for(job, task_queue, now, existing.paused, existing.notes.clone(), earlier)),
         conflict_token: existing.raw.conflict_token.clone(),
         identity: client.identity(),
         request_id: request_id(),
