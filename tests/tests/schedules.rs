@@ -252,6 +252,35 @@ async fn a_changed_timing_leaves_the_past_judged_by_the_timing_it_had() {
     .await;
 }
 
+/// The dated entries that fire a spring-forward day's shifted time reach 10 years ahead from
+/// the day they were written. `apply` of an unchanged job left them as they were, so the horizon
+/// never moved (and a tzdata update that moved a transition was never written). Entries older
+/// than today's are now rewritten; an `apply` right after changes nothing.
+#[tokio::test]
+async fn apply_refreshes_dst_shift_entries_written_long_ago() {
+    use punctual_worker::schedule::server;
+    let env = TestEnv::start("sched-dst-refresh").await;
+    let name = job(&env, "ny");
+    let cfg = config(
+        &env,
+        &format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"America/New_York\"\nat = \"02:30\"\n"),
+    );
+    ok(&env, &cfg, &["apply"]).await;
+    let again = ok(&env, &cfg, &["apply"]).await;
+    assert!(again.contains(&format!("= unchanged punctual-{name}")), "{again}");
+    // The same schedule as an apply three years ago wrote it.
+    let existing = server::describe(&env.client, &name).await.expect("describe").expect("exists");
+    let spec = existing.spec.clone().expect("punctual's");
+    let job = punctual_workflows::jobs::Job::resolve(spec).expect("resolves");
+    let then = chrono::Utc::now() - chrono::Duration::days(3 * 365);
+    server::update(&env.client, &job, &env.task_queue, then, &existing, &existing.earlier).await.expect("update");
+    let out = ok(&env, &cfg, &["apply"]).await;
+    assert!(out.contains(&format!("~ update punctual-{name}: DST-shift entries")), "{out}");
+    let again = ok(&env, &cfg, &["apply"]).await;
+    assert!(again.contains(&format!("= unchanged punctual-{name}")), "{again}");
+    ok(&env, &cfg, &["delete", &name]).await;
+}
+
 #[tokio::test]
 async fn a_phase_moves_an_every_jobs_fires_off_the_intervals_multiples() {
     let env = TestEnv::start("sched-phase").await;

@@ -145,7 +145,13 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
                 if let Some(refusal) = key_shape_change(old, job, now.date_naive()) {
                     bail!("{refusal}");
                 }
-                let changed = changed_fields(old, &job.spec);
+                let mut changed = changed_fields(old, &job.spec);
+                let on_server = existing.raw.schedule.as_ref().and_then(|s| s.spec.as_ref());
+                if changed.is_empty()
+                    && on_server.is_some_and(|spec| super::proto::shift_entries_stale(job, spec, now.date_naive()))
+                {
+                    changed.push("DST-shift entries (their 10-year horizon moved, or the zone's rules changed)".to_owned());
+                }
                 if changed.is_empty() {
                     Change::Unchanged(job.name().to_owned())
                 } else {

@@ -164,6 +164,34 @@ fn spec_for(job: &Job, now: DateTime<Utc>) -> ScheduleSpec {
     spec
 }
 
+/// Whether the dated DST-shift entries of the schedule on the server (`on_server`) are not the
+/// ones this punctual would write `today`: the 10-year horizon has moved past a transition
+/// since they were written, or the zone's rules changed with a tzdata update (a transition
+/// moved: the server would not fire the shifted time on the new date, and that occurrence would
+/// be lost). Entries for days already past are not compared.
+pub fn shift_entries_stale(job: &Job, on_server: &ScheduleSpec, today: NaiveDate) -> bool {
+    let start = today.pred_opt().unwrap_or(today);
+    let walls = |entries: &[StructuredCalendarSpec]| -> BTreeSet<(i32, i32, i32, i32, i32, i32)> {
+        entries
+            .iter()
+            .filter_map(|e| {
+                let first = |r: &[Range]| r.first().map(|r| r.start);
+                Some((
+                    first(&e.year)?,
+                    first(&e.month)?,
+                    first(&e.day_of_month)?,
+                    first(&e.hour)?,
+                    first(&e.minute)?,
+                    first(&e.second)?,
+                ))
+            })
+            .filter(|(y, m, d, ..)| NaiveDate::from_ymd_opt(*y, *m as u32, *d as u32).is_some_and(|day| day >= start))
+            .collect()
+    };
+    let wanted = if job.spec.dst_missing == DstMissing::Shift { shifted_entries(job, today) } else { vec![] };
+    walls(&on_server.structured_calendar) != walls(&wanted)
+}
+
 /// Dated entries for fires that DST moves off their literal wall time (spring-forward days),
 /// from the day before `today` for [`DST_HORIZON_YEARS`].
 pub fn shifted_entries(job: &Job, today: NaiveDate) -> Vec<StructuredCalendarSpec> {
@@ -228,6 +256,23 @@ mod tests {
         let first = &entries[0];
         assert_eq!((first.year[0].start, first.month[0].start, first.day_of_month[0].start), (2026, 3, 8));
         assert_eq!((first.hour[0].start, first.minute[0].start), (3, 30));
+    }
+
+    #[test]
+    fn shift_entries_written_years_ago_or_for_other_rules_are_stale() {
+        let ny = job("America/New_York", "02:30:00");
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let written = spec_for(&ny, "2026-01-01T00:00:00Z".parse().unwrap());
+        assert!(!shift_entries_stale(&ny, &written, day("2026-01-01")), "written today");
+        assert!(!shift_entries_stale(&ny, &written, day("2026-02-01")), "a month on: nothing new in the horizon");
+        assert!(shift_entries_stale(&ny, &written, day("2027-01-01")), "2036's transition entered the horizon");
+        let after_march = spec_for(&ny, "2026-03-09T12:00:00Z".parse().unwrap());
+        assert!(!shift_entries_stale(&ny, &after_march, day("2026-03-10")), "2026-03-08's entry is past: not compared");
+        let mut moved = written.clone();
+        moved.structured_calendar.retain(|e| e.year.first().is_none_or(|y| y.start != 2030));
+        assert!(shift_entries_stale(&ny, &moved, day("2026-01-01")), "a transition missing on the server");
+        let shanghai = job("Asia/Shanghai", "02:30:00");
+        assert!(!shift_entries_stale(&shanghai, &spec_for(&shanghai, Utc::now()), Utc::now().date_naive()));
     }
 
     #[test]
