@@ -397,6 +397,18 @@ impl Job<'_> {
                 Some(secs) if secs >= 1 => secs,
                 _ => return Err(self.err("every", "the interval must be at least \"1s\"")),
             };
+            // `every` counts absolute seconds, and a job firing at most once a day is keyed by its
+            // local date: across a DST change a daily interval moves an hour on the wall clock, so
+            // a date gets no fire (spring) or two (autumn), and one is lost or keyed `/repeat`.
+            if secs >= 86_400 {
+                return Err(self.err(
+                    "every",
+                    format!(
+                        "an interval of a day or more ({secs}s) drifts across DST changes and can skip a date: \
+                         use `at = \"HH:MM\"` (every day at that local time) or `days` for fewer days"
+                    ),
+                ));
+            }
             let phase_secs = self.duration("phase")?.unwrap_or(0);
             if phase_secs >= secs {
                 return Err(self.err("phase", format!("must be shorter than `every` ({secs}s), got {phase_secs}s")));
@@ -839,6 +851,9 @@ days = "every_day"
         }
         rejects(&with_job("at = \"7:30\""), Some("x"), "at", "expected a 24-hour local time \"HH:MM\"");
         rejects(&with_job("at = [\"01:00\", \"01:00\"]"), Some("x"), "at", "01:00 is listed twice");
+        for daily in ["\"1d\"", "\"24h\"", "\"2d\""] {
+            rejects(&with_job(&format!("every = {daily}")), Some("x"), "every", "drifts across DST changes and can skip a date");
+        }
         rejects(
             &with_job("cron = \"@daily\"\ndays = \"last_business_day\""),
             Some("x"),
