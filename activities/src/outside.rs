@@ -113,8 +113,11 @@ struct Service {
 
 impl Service {
     fn new(name: &'static str, base: &str) -> Result<Self, CallError> {
+        // No redirects: a 301/302 turns a POST into a GET, whose 200 (a list, no id) would pass
+        // for an answer to the POST. A redirect is refused instead, naming where it pointed.
         let http = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CallError::Transient { service: name, detail: e.to_string() })?;
         Ok(Self { name, http, base: base.trim_end_matches('/').to_owned() })
@@ -239,15 +242,21 @@ impl SinkClient {
     }
 
     /// Delivers one notification under idempotency key `key`; returns the delivery id, or
-    /// `accepted ({status})` from a sink that accepts without naming one (a 202 or 204 with no
-    /// body is how many notification APIs say "queued"). Asking again would get the same answer:
+    /// `accepted ({status})` from a sink that accepts without naming one (a 202 or 204, or an
+    /// empty body: how many notification APIs say "queued"); another body without an id is
+    /// refused. Asking again would get the same answer:
     /// taking it as a failure retried the receipt for ever, and held up a whole bulk page.
     pub async fn deliver(&self, key: &str, body: &Value) -> Result<String, CallError> {
         let (status, reply) = self.0.post("/deliveries", key, body).await?;
         if !status.is_success() {
             return Err(self.0.rejected(status, &reply));
         }
-        Ok(id_of(&self.0, status, reply).unwrap_or_else(|_| format!("accepted ({status})")))
+        let bodiless =
+            matches!(status, StatusCode::ACCEPTED | StatusCode::NO_CONTENT) || reply.as_str().is_some_and(str::is_empty);
+        match id_of(&self.0, status, reply) {
+            Err(_) if bodiless => Ok(format!("accepted ({status})")),
+            answer => answer,
+        }
     }
 }
 

@@ -91,10 +91,14 @@ async fn a_charge_committed_with_its_response_lost_is_charged_once() {
     let e = expected(30, date);
     assert_exactly_once(&env, &e).await;
     let requests = env.world.provider_requests().await;
-    let dropped = requests.iter().filter(|r| r["outcome"] == "committed_response_dropped").count();
-    let replays = requests.iter().filter(|r| r["replay"] == true).count();
-    assert_eq!(dropped, 5, "the fault fired");
-    assert!(replays >= 5, "each lost response was followed by a replayed retry: {replays}");
+    let dropped: Vec<&Value> = requests.iter().filter(|r| r["outcome"] == "committed_response_dropped").collect();
+    assert_eq!(dropped.len(), 5, "the fault fired");
+    // Each retry found its charge at the provider (`GET /charges?invoice_id=`) and asked for no
+    // other: one charge request per invoice whose answer was lost.
+    for lost in dropped {
+        let invoice = lost["invoice_id"].as_str().expect("a charge's invoice");
+        assert_eq!(punctual_tests::billing::charge_requests_for(&env, invoice).await, 1, "{invoice}");
+    }
 }
 
 /// The provider forgets idempotency keys (Stripe after 24 hours; `forget_keys` here forgets them
@@ -111,7 +115,6 @@ async fn a_charge_retried_after_the_provider_forgot_its_key_is_found_not_made_ag
     let requests = env.world.provider_requests().await;
     let dropped = requests.iter().filter(|r| r["outcome"] == "committed_response_dropped").count();
     assert_eq!(dropped, 5, "the fault fired");
-    assert!(requests.iter().all(|r| r["replay"] == false), "the provider replayed a key it should have forgotten");
 }
 
 /// A provider under a burst answers 429, which means "not now": asked again under the same keys,
@@ -560,6 +563,80 @@ async fn a_repeated_effect_activity_replays_from_the_ledger() {
         .await
         .expect("JSON");
     assert_eq!(deliveries.len(), 1, "the replayed receipt never reached the sink: {deliveries:#?}");
+}
+
+/// A bill refunded and voided after its payment was recorded (how a refused receipt used to
+/// end) is not paid again by a re-run: `RecordPayment` refuses the voided invoice though its
+/// payment is on record, so no "payment received" goes out for a refunded bill. And a refund
+/// whose answer was lost, retried after the provider forgot its key, finds the refund at the
+/// provider and records it: one refund.
+#[tokio::test]
+async fn a_voided_bill_is_not_paid_again_and_a_forgotten_refund_is_found() {
+    use punctual_activities::BillingActivities;
+    use punctual_workflows::billing::types::{GenerateBillInput, RecordPaymentInput, RefundInput, VoidInput};
+    use temporalio_sdk::testing::ActivityEnvironment;
+
+    let env = TestEnv::start("voided-legacy").await;
+    let activities = ActivityEnvironment::builder().register_activities(env.world.billing_activities()).build();
+    let input = GenerateBillInput { customer_id: "C00001".into(), business_date: "2026-12-28".into() };
+    let bill = activities.run(BillingActivities::generate_bill, input).await.expect("bill");
+    let charge = activities.run(BillingActivities::charge_invoice, bill.clone()).await.expect("charge");
+    let record = RecordPaymentInput {
+        invoice_id: bill.invoice_id.clone(),
+        customer_id: bill.customer_id.clone(),
+        charge_id: charge.charge_id.clone(),
+        amount_cents: bill.amount_cents,
+    };
+    activities.run(BillingActivities::record_payment, record.clone()).await.expect("record");
+
+    env.world.provider_faults(json!({"forget_keys": true, "drop_next": 1})).await;
+    let refund = RefundInput { invoice_id: bill.invoice_id.clone(), charge_id: charge.charge_id.clone() };
+    assert!(activities.run(BillingActivities::refund_charge, refund.clone()).await.is_err(), "the answer was lost");
+    let found = activities.run(BillingActivities::refund_charge, refund).await.expect("refund retried");
+    let refunds = env.world.refunds().await;
+    assert_eq!(refunds.len(), 1, "{refunds:#?}");
+    assert_eq!(found.external_id.as_ref(), refunds[0]["id"].as_str().map(str::to_owned).as_ref());
+
+    let void = VoidInput { invoice_id: bill.invoice_id.clone(), reason: "receipt refused (old saga)".into() };
+    activities.run(BillingActivities::void_invoice, void).await.expect("void");
+    let again = activities.run(BillingActivities::record_payment, record).await.expect_err("a voided bill is not paid again");
+    assert!(format!("{again:?}").contains("InvoiceVoid"), "{again:?}");
+}
+
+/// A charge claimed again finds only a refunded charge of its invoice at the provider (an earlier
+/// attempt charged, and a person refunded that stray charge): it neither takes that charge for
+/// this bill's payment nor charges again, and stops on an idempotency conflict for a person.
+#[tokio::test]
+async fn a_retried_charge_that_finds_only_a_refunded_one_stops_for_a_person() {
+    use punctual_activities::BillingActivities;
+    use punctual_activities::ledger::Caller;
+    use punctual_workflows::billing::types::GenerateBillInput;
+    use temporalio_sdk::testing::ActivityEnvironment;
+
+    let env = TestEnv::start("refunded-stray").await;
+    let activities = ActivityEnvironment::builder().register_activities(env.world.billing_activities()).build();
+    let input = GenerateBillInput { customer_id: "C00001".into(), business_date: "2026-12-29".into() };
+    let bill = activities.run(BillingActivities::generate_bill, input).await.expect("bill");
+    let key = keys::charge(&bill.invoice_id);
+    // Attempt 1 claimed the key and charged, and its worker died before recording the answer.
+    let caller = Caller { workflow_id: "w".into(), run_id: "r".into(), activity_type: "ChargeInvoice".into(), attempt: 1 };
+    let request = json!({"invoice_id": bill.invoice_id, "customer_id": bill.customer_id, "business_date": bill.business_date,
+        "amount_cents": bill.amount_cents, "payment_method": bill.payment_method});
+    env.world.ledger.claim_external::<Value>(&key, &request, &caller).await.expect("claim");
+    let http = reqwest::Client::new();
+    let post = async |path: &str, key: &str, body: Value| -> Value {
+        let url = format!("{}{path}", env.world.provider_url);
+        http.post(url).header("Idempotency-Key", key).json(&body).send().await.expect("POST").json().await.expect("JSON")
+    };
+    let body = json!({"invoice_id": bill.invoice_id, "customer_id": bill.customer_id, "amount_cents": bill.amount_cents,
+        "payment_method": bill.payment_method});
+    let stray = post("/charges", &key, body).await;
+    post("/refunds", "refund-by-hand", json!({"charge_id": stray["id"]})).await;
+
+    let err = activities.run(BillingActivities::charge_invoice, bill.clone()).await.expect_err("not charged again");
+    let text = format!("{err:?}");
+    assert!(text.contains("IdempotencyConflict") && text.contains("refunded"), "{text}");
+    assert_eq!(env.world.charges().await.len(), 1, "charged again");
 }
 
 /// The pseudonyms Temporal shows depend on the worker's key; the charge's ledger request does

@@ -120,17 +120,22 @@ pub(super) async fn check_payable(ledger: &Ledger, input: &RecordPaymentInput) -
     }
 }
 
-/// [`check_payable`], except for a payment already recorded: that one replays whatever became
-/// of its invoice or account since. Attempt 1 records the payment and its worker dies before
-/// reporting; the account is closed before attempt 2. Refusing attempt 2 would refund and void a
-/// bill whose payment the books hold. Only a refusal pays for the extra read.
+/// [`check_payable`], except that a payment already recorded replays though its account was
+/// closed since. Attempt 1 records the payment and its worker dies before reporting; the account
+/// is closed before attempt 2. Refusing attempt 2 would refund and void a bill whose payment the
+/// books hold. A *voided* invoice is still refused, recorded payment or not: it was refunded and
+/// voided (by a saga that compensated after its payment was recorded, as receipt failures once
+/// did), and replaying its payment would send a "payment received" for it. Only an account
+/// refusal pays for the extra read.
 pub(super) async fn check_payable_unless_recorded(
     ledger: &Ledger,
     input: &RecordPaymentInput,
     key: &str,
 ) -> Result<(), ActivityError> {
     let refusal = match check_payable(ledger, input).await {
-        Err(ActivityError::Application(app)) if app.is_non_retryable() => ActivityError::Application(app),
+        Err(ActivityError::Application(app)) if app.is_non_retryable() && app.type_name() == Some(ACCOUNT_CLOSED) => {
+            ActivityError::Application(app)
+        }
         checked => return checked,
     };
     let entry = ledger.entry(key).await.map_err(failure::from_ledger)?;

@@ -204,29 +204,47 @@ pub(super) async fn charge(
 /// earlier attempt may have charged and lost the answer) first asks the provider for a charge of
 /// the invoice: the provider forgets idempotency keys (Stripe after 24 hours), and a retry after
 /// that — a 401 retried over a weekend, a re-run of a date days later — would charge a second
-/// time under the same key. A charge found is recorded as made; one for another amount is a
-/// conflict for a person.
+/// time under the same key. A charge found is recorded as made; one for another amount, or only
+/// a refunded one, is a conflict for a person.
 pub(super) async fn charge_at_provider(
     provider: &ProviderClient,
     key: &str,
     p: &PaymentInput,
     first_attempt: bool,
 ) -> Result<ChargeRecord, CallError> {
-    if !first_attempt && let Some(found) = provider.charges_of(&p.invoice_id).await?.into_iter().next() {
+    let found = if first_attempt { vec![] } else { provider.charges_of(&p.invoice_id).await? };
+    // A refunded charge (a person settled an earlier stray one) is not this bill's payment.
+    let (refunded, held): (Vec<_>, Vec<_>) = found.into_iter().partition(|c| c.refunded);
+    if let Some(found) = held.into_iter().next() {
         if found.amount_cents != p.amount_cents {
-            return Err(CallError::Rejected {
-                service: "payment provider",
-                status: 409,
-                detail: format!(
-                    "idempotency: the provider holds charge {} of {} cents for {}, this bill is {} cents",
-                    found.id, found.amount_cents, p.invoice_id, p.amount_cents
-                ),
-            });
+            return Err(conflict_found(format!(
+                "the provider holds charge {} of {} cents for {}, this bill is {} cents",
+                found.id, found.amount_cents, p.invoice_id, p.amount_cents
+            )));
         }
         tracing::warn!(business_key = %key, charge_id = %found.id, "the provider already holds this invoice's charge: recorded, not made again");
         return Ok(ChargeRecord::Charged { charge_id: found.id });
     }
+    if let Some(gone) = refunded.first() {
+        // Charged once already and refunded since: charging again is for a person to decide.
+        return Err(conflict_found(format!(
+            "the provider holds charge {} for {}, refunded ({}): not charged again",
+            gone.id,
+            p.invoice_id,
+            gone.refund_id.as_deref().unwrap_or("refund id unknown")
+        )));
+    }
     ChargeRecord::from_answer(provider.charge(key, p).await)
+}
+
+/// What the retry check found at the provider and will not settle by itself: an idempotency
+/// conflict (the saga stops with nothing undone), in punctual's words, not the provider's.
+fn conflict_found(detail: String) -> CallError {
+    CallError::Rejected {
+        service: "punctual's check of the provider's charges",
+        status: 409,
+        detail: format!("idempotency: {detail}"),
+    }
 }
 
 /// Refunds `charge_id` under `key`. Like [`charge_at_provider`], a claim taken again first looks

@@ -62,11 +62,16 @@ impl JobActivities {
         if state.status.is_none()
             && let Some(dep) = &input.dependency
         {
-            let never = expected::never_runs(&self.client, &dep.job, dep.date, &input.key)
-                .await
-                .map_err(|e| crate::failure::retryable(format!("describing the schedule of job `{}`: {e}", dep.job)))?;
-            if let Some(reason) = never {
-                return Ok(OccurrenceState { status: Some("skipped".to_owned()), reason: Some(reason), run_id: None });
+            // A describe that fails answers "not started", as before: the wait's deadline and
+            // `on_dependency` still apply, where a retried activity would hold them off.
+            match expected::never_runs(&self.client, &dep.job, dep.date, &input.key).await {
+                Ok(Some(reason)) => {
+                    return Ok(OccurrenceState { status: Some("skipped".to_owned()), reason: Some(reason), run_id: None });
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(job = %dep.job, error = %e, "describing a dependency's schedule failed: it counts as not started")
+                }
             }
         }
         Ok(state)

@@ -109,11 +109,25 @@ async fn owned(ledger: &Ledger, job: &Job, since: Option<NaiveDate>, schedule: O
 /// The occurrences `range` should have, each fire judged by the timing in force when it was due
 /// (see [`super::timings`]): today's timing for fires since it was applied, each earlier one for
 /// its own period. A timing this punctual cannot read any more counts as today's.
+///
+/// A key both sides of a change plan, due after the change by the old timing and before it by
+/// the new one (a daily job moved from 18:00 to 09:00 at noon), fired under neither: it is
+/// expected too, by the new timing, so a date lost to the change shows as missing.
 fn expected_by_timing(job: &Job, earlier: &[EarlierTiming], range: (NaiveDate, NaiveDate)) -> BTreeMap<String, ExpectedFire> {
+    let periods = timings::periods(earlier, &job.spec);
+    let planned: Vec<BTreeMap<String, ExpectedFire>> =
+        periods.iter().map(|p| expected_in(&Job::resolve(p.job.clone()).unwrap_or_else(|_| job.clone()), range)).collect();
     let mut expected = BTreeMap::new();
-    for period in timings::periods(earlier, &job.spec) {
-        let then = Job::resolve(period.job.clone()).unwrap_or_else(|_| job.clone());
-        expected.extend(expected_in(&then, range).into_iter().filter(|(_, fire)| period.holds(fire.at)));
+    for (period, fires) in periods.iter().zip(&planned) {
+        expected.extend(fires.iter().filter(|(_, fire)| period.holds(fire.at)).map(|(k, f)| (k.clone(), f.clone())));
+    }
+    for (i, period) in periods.iter().enumerate() {
+        let (Some(change), Some(after)) = (period.until, planned.get(i + 1)) else { continue };
+        for key in planned[i].iter().filter(|(_, old)| old.at >= change).map(|(key, _)| key) {
+            if let Some(new) = after.get(key).filter(|new| new.at < change) {
+                expected.entry(key.clone()).or_insert_with(|| new.clone());
+            }
+        }
     }
     expected
 }
@@ -275,4 +289,26 @@ pub async fn audit(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn daily(at: &str) -> Job {
+        let text = format!("[jobs.x]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\nat = \"{at}\"\n");
+        Job::resolve(crate::jobs::config::parse("t.toml", &text).unwrap().remove(0)).unwrap()
+    }
+
+    #[test]
+    fn a_date_whose_fire_the_change_skipped_is_still_expected() {
+        // At noon on the 20th the job moved from 18:00 to 09:00: the 20th fired under neither.
+        let (old, new) = (daily("18:00"), daily("09:00"));
+        let earlier = [EarlierTiming { until: "2026-11-20T12:00:00Z".parse().unwrap(), job: old.spec.clone() }];
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let expected = expected_by_timing(&new, &earlier, (day("2026-11-19"), day("2026-11-21")));
+        let due: Vec<(String, String)> = expected.iter().map(|(k, f)| (k.clone(), f.at.format("%dT%H:%M").to_string())).collect();
+        let want = [("x/2026-11-19", "19T18:00"), ("x/2026-11-20", "20T09:00"), ("x/2026-11-21", "21T09:00")];
+        assert_eq!(due, want.map(|(k, t)| (k.to_owned(), t.to_owned())));
+    }
 }

@@ -32,8 +32,8 @@ pub async fn bill_in_bulk<W>(
     log_refusals(ctx, "bill not generated", &bills.refused);
     totals.failed += bills.refused.len() as u64;
     // A fire's bills carry its period, but its charges and sagas carry the fire's business
-    // date, exactly as the per-customer fire's do: the charge's ledger request is the whole
-    // bill, so any other date would make the two modes conflict on one invoice's key. For a
+    // date, exactly as the per-customer fire's do: the charge's ledger request is the bill's
+    // business fields, the date among them, so any other date would make the two modes conflict on one invoice's key. For a
     // date's page the two dates are the same and nothing changes.
     let bills = Bulk {
         done: bills.done.into_iter().map(|b| PaymentInput { business_date: payment_date.to_owned(), ..b }).collect::<Vec<Bill>>(),

@@ -71,7 +71,7 @@ impl ScheduledJobWorkflow {
             }
             ctx.upsert_search_attributes([search::RUN_OUTCOME.value_set("failed".to_owned())]);
             let message = format!(
-                "job {}: {gap}, then run the date: punctual schedule trigger {} --business-date {day}",
+                "job {}: {gap}, then run the date's occurrences: punctual schedule audit --job {} --from {day} --to {day} --repair",
                 job.name(),
                 job.name()
             );
