@@ -54,6 +54,9 @@ fn wrapper_for(temporal: &Path) -> PathBuf {
     wrapper
 }
 
+/// How many times the shared dev server is started before a test binary gives up.
+const START_ATTEMPTS: usize = 3;
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
 }
@@ -66,7 +69,6 @@ pub fn dev_server() -> &'static DevServer {
     SERVER.get_or_init(|| {
         let temporal = temporal_bin();
         let wrapper = wrapper_for(&temporal);
-        let port = free_port();
         let mut extra_args = Vec::new();
         for (name, kind) in punctual_workflows::names::SEARCH_ATTRIBUTES {
             extra_args.push("--search-attribute".to_owned());
@@ -78,27 +80,33 @@ pub fn dev_server() -> &'static DevServer {
             .spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("server runtime");
                 rt.block_on(async move {
-                    let options = LocalWorkflowEnvironmentOptions::builder()
-                        .server_executable(EphemeralExe::ExistingPath(wrapper.display().to_string()))
-                        .port(port)
-                        .extra_args(extra_args)
-                        .build();
-                    match WorkflowEnvironment::start_local(options).await {
-                        Ok(env) => {
-                            ready_tx.send(Ok(())).ok();
-                            // Keep the environment (and so the server) alive for the process.
-                            let _env = env;
-                            std::future::pending::<()>().await;
-                        }
-                        Err(err) => {
-                            ready_tx.send(Err(err.to_string())).ok();
+                    // The SDK gives the server 5 s to answer, fixed. On two busy cores (CI's first
+                    // binary, right after the build) it sometimes needs longer: the SDK kills the
+                    // slow one, and another start on a fresh port follows.
+                    let mut failures = Vec::new();
+                    for _ in 0..START_ATTEMPTS {
+                        let port = free_port();
+                        let options = LocalWorkflowEnvironmentOptions::builder()
+                            .server_executable(EphemeralExe::ExistingPath(wrapper.display().to_string()))
+                            .port(port)
+                            .extra_args(extra_args.clone())
+                            .build();
+                        match WorkflowEnvironment::start_local(options).await {
+                            Ok(env) => {
+                                ready_tx.send(Ok(port)).ok();
+                                // Keep the environment (and so the server) alive for the process.
+                                let _env = env;
+                                std::future::pending::<()>().await;
+                            }
+                            Err(err) => failures.push(err.to_string()),
                         }
                     }
+                    ready_tx.send(Err(failures.join("; then: "))).ok();
                 });
             })
             .expect("spawn server thread");
         match ready_rx.recv().expect("server thread answered") {
-            Ok(()) => DevServer { address: format!("127.0.0.1:{port}"), temporal_bin: temporal },
+            Ok(port) => DevServer { address: format!("127.0.0.1:{port}"), temporal_bin: temporal },
             Err(err) => panic!("could not start the Temporal dev server: {err}"),
         }
     })
