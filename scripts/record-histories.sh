@@ -5,7 +5,9 @@
 # LABEL (e.g. the commit) goes into each file name. Writes tests/histories/KIND-LABEL.json for a
 # billing run, its batch, a completed and a compensated payment saga, a schedule fire and its
 # occurrence, a manual fire of a date rolled back onto an earlier fire, a per-fire billing started
-# by hand with a `/repeat` period, and (binaries with the bulk mode; BULK=0 skips it) a bulk billing run and its page,
+# by hand with a `/repeat` period, a manual fire outside the `cn` calendar's data, two sagas
+# that met a wrong sink URL and a wrong provider URL, and (binaries with the bulk mode; BULK=0
+# skips it) a bulk billing run and its page,
 # exported with target/debug/punctual (build it first). Needs nothing running; leaves
 # nothing running.
 set -euo pipefail
@@ -48,6 +50,19 @@ PUNCTUAL_CONFIG="$work/jobs.toml" "$bin" schedule apply >/dev/null
 PUNCTUAL_CONFIG="$work/jobs.toml" "$bin" schedule trigger replay_sla >/dev/null
 # A manual fire of a date a roll moved back onto an earlier fire (patch `manual-fire-looks-back`).
 PUNCTUAL_CONFIG="$work/jobs.toml" "$bin" schedule trigger replay_back --business-date 2026-10-03 >/dev/null
+# A manual fire of a date outside the `cn` calendar's data (patch `calendar-coverage-checked`:
+# binaries before it planned it by the weekend alone, later ones refuse it).
+PUNCTUAL_CONFIG="$work/jobs.toml" "$bin" schedule trigger replay_back --business-date 2025-12-30 >/dev/null
+# Sagas that met a wrong sink URL (a receipt refused after the payment was recorded) and a wrong
+# provider URL (a charge refused by a 404), each billed by a worker of its own queue (patch
+# `compensate-known-outcomes`: binaries before it refunded and voided, later ones undo nothing).
+for typo in sink provider; do
+  queue="record-$label-$typo"
+  if [[ $typo == sink ]]; then urls=(PUNCTUAL_NOTIFY_URL="http://127.0.0.1:$sport/typo"); else urls=(PUNCTUAL_PROVIDER_URL="http://127.0.0.1:$pport/typo"); fi
+  env PUNCTUAL_TASK_QUEUE="$queue" "${urls[@]}" "$bin" worker >"$work/worker-$typo.log" 2>&1 & pids+=($!)
+  typo_date=2026-11-2$([[ $typo == sink ]] && echo 7 || echo 8)
+  PUNCTUAL_TASK_QUEUE="$queue" "$bin" billing-run --date "$typo_date" --timezone "$tz" --wait >/dev/null || true
+done
 # A per-fire billing started by hand with a `/repeat` period on a time shown once (patch
 # `repeat-period-checked`: binaries before it billed it, later ones refuse it).
 repeat_id=replay-fire-billing-repeat
@@ -76,6 +91,9 @@ show "$(first "WorkflowType = 'ScheduledJobWorkflow' AND JobName = 'replay_sla'"
 show "$(first "WorkflowType = 'JobOccurrenceWorkflow' AND JobName = 'replay_sla'")" >"$out/occurrence-$label.json"
 show "replay_back/fire-manual-2026-10-03" >"$out/fire-rolled-back-$label.json"
 show "$repeat_id" >"$out/fire-billing-repeat-$label.json"
+show "replay_back/fire-manual-2025-12-30" >"$out/fire-uncovered-$label.json"
+show "$(first "WorkflowType = 'PaymentSagaWorkflow' AND RunOutcome = 'failed' AND BusinessDate = '2026-11-27'")" >"$out/payment-receipt-refused-$label.json"
+show "$(first "WorkflowType = 'PaymentSagaWorkflow' AND RunOutcome = 'failed' AND BusinessDate = '2026-11-28'")" >"$out/payment-charge-refused-$label.json"
 if [[ "${BULK:-1}" != 0 ]]; then
   show "billing-run/$tz/$bulk_date" >"$out/billing-run-bulk-$label.json"
   show "$(first "WorkflowType = 'BillingBulkBatchWorkflow'")" >"$out/billing-bulk-batch-$label.json"
