@@ -480,6 +480,19 @@ async fn config_errors_name_the_job_and_the_field() {
     }
     let missing = env.punctual(&["schedule", "--config", "/nonexistent/punctual.toml", "apply"]).await;
     assert!(!missing.success && missing.stderr.contains("/nonexistent/punctual.toml"), "{}", missing.stderr);
+    // A mistyped date is named even with no server to reach (nothing listens on port 9).
+    let nowhere = [("TEMPORAL_ADDRESS", "127.0.0.1:9".to_owned())];
+    for (args, says) in [
+        (
+            vec!["audit", "--from", "2026-11-01", "--to", "2026-11-02", "--since", "2026-13-01"],
+            "--since must be a date YYYY-MM-DD",
+        ),
+        (vec!["backfill", "x", "--from", "2026-11-31", "--to", "2026-12-01"], "--from must be a date YYYY-MM-DD"),
+        (vec!["trigger", "x", "--business-date", "yesterday"], "--business-date must be a date YYYY-MM-DD"),
+    ] {
+        let out = env.punctual_with(&nowhere, &[&["schedule"][..], &args].concat()).await;
+        assert!(!out.success && out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
 }
 
 #[tokio::test]

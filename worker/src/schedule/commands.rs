@@ -24,11 +24,13 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         crate::out!("{}", serde_json::to_string(&FireInput { job: job.spec, business_date: None })?);
         return Ok(());
     }
-    // A broken jobs file is reported before anything is dialled.
+    // A broken jobs file, or a mistyped date, is reported before anything is dialled: with the
+    // server unreachable, the error must still name the typo.
     let jobs = match &args.command {
         ScheduleCommand::Apply { .. } => load_jobs(&args.config)?,
         _ => vec![],
     };
+    check_dates(&args.command)?;
     let target = TemporalTarget::from_env()?;
     let client = target.connect(args.connect_timeout).await?;
     match args.command {
@@ -70,6 +72,24 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         }
         ScheduleCommand::Input { .. } => unreachable!("handled above"),
     }
+}
+
+/// The dates a subcommand was given, each checked as its own code later reads it.
+fn check_dates(command: &ScheduleCommand) -> anyhow::Result<()> {
+    match command {
+        ScheduleCommand::Audit { from, to, since, .. } => {
+            date_range(from, to)?;
+            since.as_deref().map(|text| date(text, "--since")).transpose()?;
+        }
+        ScheduleCommand::Backfill { from, to, .. } => {
+            date_range(from, to)?;
+        }
+        ScheduleCommand::Trigger { business_date: Some(text), .. } => {
+            date(text, "--business-date")?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn date(text: &str, flag: &str) -> anyhow::Result<NaiveDate> {
