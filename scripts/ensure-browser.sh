@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# One install at a time: the Web UI tests run in parallel and each calls this script, and two
+# One install at a time: the Web UI tests run in parallel and each calls this script (and the
+# clock-skew tests call scripts/ensure-faketime.sh, under the same lock), and two
 # apt-gets at once fail on apt's lock (seen on a fresh machine: one test failed, one installed).
-exec 9>"${TMPDIR:-/tmp}/punctual-ensure-browser.lock"
+exec 9>"${TMPDIR:-/tmp}/punctual-apt.lock"
 flock 9
 
 if [ ! -x /usr/bin/chromium ]; then

@@ -17,6 +17,7 @@ pub mod pseudonym;
 pub mod reports;
 pub mod runs;
 pub mod seed;
+pub mod server_clock;
 pub mod zone_names;
 
 pub use bench::BenchActivities;

@@ -7,6 +7,7 @@
 //! real `temporal` CLI against the same server ([`TestEnv::cli`]).
 
 pub mod billing;
+pub mod clock;
 pub mod env;
 pub mod jobs;
 pub mod own_server;

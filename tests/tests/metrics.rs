@@ -260,9 +260,28 @@ async fn schedule_ok(env: &TestEnv, config: &str, args: &[&str]) {
 #[tokio::test]
 async fn each_scheduled_start_observes_its_lag_once() {
     let env = TestEnv::start("metrics-lag").await;
-    let (_worker, base) = spawn_with_metrics(&env, &[]);
-    let (job, config) = cheap_job(&env, "lag", &format!("timezone = \"{TZ}\"\nevery = \"3s\""));
-    let schedule = async |args: &[&str]| schedule_ok(&env, &config, args).await;
+    let (count, _) = observe_lag(&env, &[]).await;
+    assert!(count >= 2.0);
+}
+
+/// The lag is measured by the server's clock, like the nominal time it is measured from: a
+/// worker whose clock is a day ahead reported a day of lag for every fire.
+#[tokio::test]
+async fn a_worker_a_day_ahead_reports_the_schedules_lag_not_its_clocks() {
+    let env = TestEnv::start("metrics-lag-skewed").await;
+    let (count, sum) = observe_lag(&env, &punctual_tests::clock::skewed_clock("+1d", 1)).await;
+    // Not a timing bound: a fire of a 3 s schedule is seconds late on a loaded machine; a day
+    // off is 86,400 s per fire.
+    assert!(sum < 3_600.0 * count, "{count} fires observed {sum} s of lag in all");
+}
+
+/// Runs a job every 3 s on a worker with `extra` environment until two occurrences committed,
+/// checks that each scheduled start observed its lag once, and returns the lag histogram's
+/// count and sum.
+async fn observe_lag(env: &TestEnv, extra: &[(&str, String)]) -> (f64, f64) {
+    let (_worker, base) = spawn_with_metrics(env, extra);
+    let (job, config) = cheap_job(env, "lag", &format!("timezone = \"{TZ}\"\nevery = \"3s\""));
+    let schedule = async |args: &[&str]| schedule_ok(env, &config, args).await;
     schedule(&["apply"]).await;
     let rows = async || punctual_activities::jobs::rows_between(&env.world.ledger, &job, "0000", "9999").await.expect("rows");
     eventually("two committed occurrences", WAIT, async || {
@@ -285,8 +304,10 @@ async fn each_scheduled_start_observes_its_lag_once() {
     let lag = "punctual_schedule_lag_seconds";
     assert_eq!(scraped.get(&format!("{lag}_count"), &[("job", &job)]), committed, "{}", scraped.text);
     assert_eq!(scraped.get(&format!("{lag}_bucket"), &[("job", &job), ("le", "+Inf")]), committed);
-    assert!(scraped.get(&format!("{lag}_sum"), &[("job", &job)]) >= 0.0);
+    let sum = scraped.get(&format!("{lag}_sum"), &[("job", &job)]);
+    assert!(sum >= 0.0);
     assert_eq!(scraped.get("punctual_runs_total", &[("job", &job), ("outcome", "committed")]), committed);
+    (committed, sum)
 }
 
 /// "Trigger now" on a daily job (`punctual schedule trigger JOB`, the server's TriggerImmediately)

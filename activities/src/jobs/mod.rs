@@ -81,13 +81,14 @@ impl JobActivities {
     #[activity(name = names::START_OCCURRENCE_ACTIVITY)]
     pub async fn start_occurrence(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: OccurrenceInput,
     ) -> Result<StartedOccurrence, ActivityError> {
         let started = temporal::start_occurrence(&self.client, Some(&self.ledger), &self.task_queue, &input).await?;
-        // Lag only for fires a clock made: a manual run or a backfill is late on purpose.
+        // Lag only for fires a clock made: a manual run or a backfill is late on purpose. By the
+        // server's clock, as the nominal time is: a worker's wrong clock is not the schedule's lag.
         if started.outcome == "started" && matches!(input.trigger.as_str(), "schedule" | "cron") {
-            let lag = (chrono::Utc::now() - input.occurrence.due).to_std().unwrap_or_default();
+            let lag = (crate::server_clock::server_now(&ctx) - input.occurrence.due).to_std().unwrap_or_default();
             crate::metrics::schedule_lag(&input.job.name, lag);
         }
         Ok(started)

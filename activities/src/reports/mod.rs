@@ -58,6 +58,7 @@ impl ReportActivities {
     /// `CheckSla`.
     #[activity(name = names::CHECK_SLA_ACTIVITY)]
     pub async fn check_sla(self: Arc<Self>, ctx: ActivityContext, input: SlaCheckInput) -> Result<SlaReport, ActivityError> {
-        sla::run(&self.ledger, &self.sink, &caller(&ctx), &input).await
+        let as_of = crate::server_clock::server_now(&ctx);
+        sla::run(&self.ledger, &self.sink, &caller(&ctx), &input, as_of).await
     }
 }

@@ -4,7 +4,7 @@ use super::{OPS_CHANNEL, OPS_RECIPIENT};
 use crate::failure;
 use crate::ledger::{Caller, Claim, Ledger};
 use crate::outside::SinkClient;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use punctual_workflows::reports::keys;
 use punctual_workflows::reports::types::{SlaCheckInput, SlaReport};
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use temporalio_sdk::activities::ActivityError;
 /// Most keys listed in `late`: keeps the result far below Temporal's payload limit.
 pub(super) const MAX_LATE_LISTED: i64 = 10_000;
 
-/// Not committed and past the deadline, by the clock of this attempt. Timestamps are the table's
+/// Not committed and past the deadline, by the server's clock at this attempt's start. Timestamps are the table's
 /// fixed-width RFC 3339 UTC text, so text order is time order on both engines.
 const LATE: &str = "status IN ('waiting', 'running') AND deadline_at IS NOT NULL AND deadline_at < $1";
 
@@ -29,8 +29,9 @@ fn reading(what: &'static str) -> impl FnOnce(sqlx::Error) -> ActivityError {
     move |e| failure::retryable(format!("reading {what}: {e}"))
 }
 
-/// `CheckSla`: alerts about up to `input.limit` late occurrences not alerted yet (oldest
-/// deadline first), then lists every late occurrence.
+/// `CheckSla`: alerts about up to `input.limit` occurrences late at `as_of` (the server's
+/// clock, [`crate::server_clock::server_now`]) and not alerted yet (oldest deadline first), then lists every
+/// occurrence late at `as_of`.
 ///
 /// Each alert is claimed in the ledger under `alert/sla/{occurrence}` before the sink call
 /// (same key as the sink's idempotency key) and completed after it, then `alerted_at` is set.
@@ -42,8 +43,9 @@ pub(super) async fn run(
     sink: &SinkClient,
     caller: &Caller,
     input: &SlaCheckInput,
+    as_of: DateTime<Utc>,
 ) -> Result<SlaReport, ActivityError> {
-    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let now = as_of.to_rfc3339_opts(SecondsFormat::Millis, true);
     let rows = sqlx::query(&format!(
         "SELECT key, job, business_date FROM job_occurrences WHERE {LATE} AND alerted_at IS NULL \
          ORDER BY deadline_at, key LIMIT $2"

@@ -36,8 +36,9 @@ impl SlaCheckInput {
 /// `alerted` (something is late, alerted by this check or an earlier one).
 ///
 /// One `CheckSla` activity (activity ID = the business key, retried with backoff) reads the
-/// `job_occurrences` still `waiting` or `running` past their `deadline_at` — by the worker's
-/// clock, which the activity may read and the workflow may not — whatever their business date.
+/// `job_occurrences` still `waiting` or `running` past their `deadline_at` — by the server's
+/// clock when it handed out the activity attempt (its start time), never the worker's, whose
+/// clock may have jumped — whatever their business date.
 /// Each not yet alerted gets one alert at the notification sink (idempotency key
 /// `alert/sla/{occurrence key}`, through the ledger) and its `alerted_at` set; occurrences
 /// alerted earlier are listed in `late` again but never alerted twice, whichever check or retry
