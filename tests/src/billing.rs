@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 pub const TZ: &str = "Asia/Shanghai";
 
 /// What a billing run over the first `n` demo customers in `TZ` must leave behind.
+#[derive(Debug, Clone)]
 pub struct Expected {
     /// Every invoice, ascending.
     pub invoices: Vec<String>,

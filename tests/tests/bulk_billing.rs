@@ -4,11 +4,13 @@
 
 use punctual_tests::billing::{Expected, TZ, assert_exactly_once, expected};
 use punctual_tests::{TestEnv, eventually, fresh_sqlite_url};
-use punctual_workflows::keys;
+use punctual_workflows::billing::types::BillingRunSummary;
+use punctual_workflows::{BillingRunWorkflow, JsonInput, keys};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 
 /// Demo customers seeded: 960 of them in `TZ`, so two bulk pages (500 and 460).
 const CUSTOMERS: u32 = 1_200;
@@ -91,8 +93,8 @@ async fn a_bulk_run_makes_each_effect_once_and_compensates_in_bulk() {
         assert!(reason.contains(why) && reason.contains(&invoice), "{invoice}: {reason}");
     }
 
-    // The same business key again, by hand under another workflow id: both pages already ran,
-    // nothing is redone.
+    // The same business key again, by hand under another workflow id: both completed pages run
+    // again and replay every step from the ledger; nothing is redone, nor asked again.
     let input = json!({"business_date": date, "timezone": TZ, "mode": "bulk"}).to_string();
     let again_id = format!("{}/again", keys::billing_run(TZ, date));
     let again = env
@@ -102,8 +104,12 @@ async fn a_bulk_run_makes_each_effect_once_and_compensates_in_bulk() {
         })
         .await;
     assert_eq!(again["status"], "COMPLETED", "{again:#}");
-    assert_eq!(again["result"]["totals"]["already_done"], e.invoices.len(), "{again:#}");
+    let totals = &again["result"]["totals"];
+    assert_eq!(totals["failed"], 0, "{again:#}");
+    assert_eq!(totals["completed"].as_u64().unwrap_or(0) + totals["compensated"].as_u64().unwrap_or(0), e.invoices.len() as u64);
     assert_exactly_once(&env, &e).await;
+    let posts_again = env.world.provider_requests().await.into_iter().filter(|r| r["endpoint"] == "POST /charges").count();
+    assert_eq!(posts_again, charge_posts, "the re-run asked the provider again");
 }
 
 #[tokio::test]
@@ -384,7 +390,7 @@ async fn a_row_left_behind_holds_up_only_its_own_customer_in_a_bulk_step() {
     bulk_run(&env, date, &e, 1, 0).await;
 
     // Everyone else once; that customer's row untouched, never charged, and its key still free.
-    assert_exactly_once(&env, &e.untouched(&invoice)).await;
+    assert_exactly_once(&env, &e.clone().untouched(&invoice)).await;
     let amount: i64 = sqlx::query_scalar("SELECT amount_cents FROM invoices WHERE id = $1")
         .bind(&invoice)
         .fetch_one(env.world.ledger.pool())
@@ -404,6 +410,66 @@ async fn a_row_left_behind_holds_up_only_its_own_customer_in_a_bulk_step() {
         .filter_map(|e| e["activityTaskStartedEventAttributes"]["attempt"].as_i64())
         .collect();
     assert!(attempts.iter().all(|a| *a == 1), "a step was retried: attempts {attempts:?}");
+
+    // A person removes the row; running the date again bills that customer too (the completed
+    // page runs again), and everyone else's effects replay.
+    sqlx::query("DELETE FROM invoices WHERE id = $1").bind(&invoice).execute(env.world.ledger.pool()).await.expect("remove");
+    let again = env.with_worker(bulk_run_by_hand(&env, date)).await;
+    assert_eq!(again.totals.failed, 0, "{again:?}");
+    assert_exactly_once(&env, &e).await;
+}
+
+/// `BillingRunWorkflow` over `date` in bulk, started by the test's client under the date's key
+/// (a completed key runs again); returns its summary.
+async fn bulk_run_by_hand(env: &TestEnv, date: &str) -> BillingRunSummary {
+    let input = JsonInput::from(json!({"business_date": date, "timezone": TZ, "mode": "bulk"}));
+    let options = WorkflowStartOptions::new(&env.task_queue, keys::billing_run(TZ, date)).build();
+    let run = env.client.start_workflow(BillingRunWorkflow::run, input, options).await.expect("start");
+    run.get_result(WorkflowGetResultOptions::default()).await.expect("billing run result")
+}
+
+/// A wrong provider URL fails every charge of a bulk page (each saga it falls back to stops with
+/// nothing undone), and the page completes with every customer failed. Before, running the date
+/// again once the URL was fixed counted that completed page `already_done`: nobody was ever
+/// charged, and the run said all was done. Now the page runs again and finishes every bill once.
+#[tokio::test]
+async fn a_bulk_page_failed_over_a_wrong_provider_url_is_finished_by_a_rerun_of_its_date() {
+    let env = TestEnv::start("bulk-wrong-url").await;
+    let date = "2026-12-14";
+    let e = expected(30, date);
+    // An earlier run of the date that failed outright (archived under the run's own key).
+    let run_key = keys::billing_run(TZ, date);
+    sqlx::query(
+        "INSERT INTO failed_runs (business_key, job, workflow_type, workflow_id, run_id, error, attempts, status, \
+           first_failed_at, last_failed_at) \
+         VALUES ($1, 'billing-run', 'BillingRunWorkflow', $1, 'earlier', 'worker lost', 1, 'failed', \
+           '2026-12-14T00:00:00.000Z', '2026-12-14T00:00:00.000Z')",
+    )
+    .bind(&run_key)
+    .execute(env.world.ledger.pool())
+    .await
+    .expect("archive an earlier failure");
+    let archived = async || -> String {
+        sqlx::query_scalar("SELECT status FROM failed_runs WHERE business_key = $1")
+            .bind(&run_key)
+            .fetch_one(env.world.ledger.pool())
+            .await
+            .expect("the run's archive row")
+    };
+
+    let typo = env.world.billing_activities_at(&format!("{}/v0", env.world.provider_url), &env.world.notify_url);
+    let first = env.with_worker_using(typo, bulk_run_by_hand(&env, date)).await;
+    assert_eq!(first.totals.failed as usize, e.invoices.len(), "every customer fails: {first:?}");
+    assert!(env.world.charges().await.is_empty(), "charged through a wrong URL");
+    let open = env.world.invoices().await;
+    assert!(open.iter().all(|(_, status)| status == "open"), "a bill voided over a wrong provider URL: {open:?}");
+    assert_eq!(archived().await, "failed", "a run with every customer failed resolved the date's archived failure");
+
+    let again = env.with_worker(bulk_run_by_hand(&env, date)).await;
+    assert_eq!(again.totals.failed, 0, "{again:?}");
+    assert_eq!(again.totals.already_done, 0, "the completed page was skipped: {again:?}");
+    assert_exactly_once(&env, &e).await;
+    assert_eq!(archived().await, "resolved", "the clean run resolves the date's archived failure");
 }
 
 #[tokio::test]

@@ -75,8 +75,13 @@ impl RunActivities {
             error: input.error.clone().unwrap_or_default(),
             input: Some(input.input.clone()),
         };
-        // A cancelled run neither failed for good nor finished: it leaves the archive alone.
-        let archived = if input.outcome == "cancelled" { false } else { settle(&self.ledger, run, failed).await? };
+        // A cancelled run neither failed for good nor finished: it leaves the archive alone. So
+        // does a run that finished with some of its customers failed (`failed` without an error:
+        // a billing run's totals): those are archived under their own keys, or not at all (a
+        // bill that could not be made), and the run's key is not done until a run of it is clean.
+        let partly_failed = input.outcome == "failed" && !failed;
+        let archived =
+            if input.outcome == "cancelled" || partly_failed { false } else { settle(&self.ledger, run, failed).await? };
         // Counted once the archive is written, so a retried write does not count twice.
         crate::metrics::run_finished(&input.job, &input.outcome);
         Ok(RecordedRun { archived })

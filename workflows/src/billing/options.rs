@@ -83,7 +83,7 @@ fn shared_child(workflow_id: String, reuse: WorkflowIdReusePolicy) -> ChildWorkf
         .build()
 }
 
-/// Options for a per-customer billing page (`BillingBatchWorkflow`): like [`child`], except that
+/// Options for a billing page (`BillingBatchWorkflow`, `BillingBulkBatchWorkflow`): like [`child`], except that
 /// a *completed* page runs again when its date runs again. A page completes even when one of its
 /// sagas was terminated by hand (terminate runs no code, so nothing records or retries it);
 /// re-running the page is what reaches that saga again: every bill replays from the ledger,

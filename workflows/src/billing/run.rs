@@ -142,10 +142,10 @@ impl BillingRunInput {
 /// Pages through the time zone's customers (`ListCustomersPage`, keyset pagination) and runs
 /// each page as a `BillingBatchWorkflow` child, one after another; continues as new every
 /// [`BATCHES_PER_RUN`] batches so a run of any size stays within history limits. Re-running the
-/// same business key (under any workflow ID) skips a page still running under another run, runs a
-/// completed per-customer page again (to reach a saga stopped by hand; every bill replays and
-/// every finished saga is `already_done`) and a bulk page only if it did not complete; every
-/// effect below is keyed in the ledger, so nothing is billed, charged or notified twice.
+/// same business key (under any workflow ID) skips a page still running under another run and
+/// runs a completed page again (to reach a customer that failed or a saga stopped by hand; every
+/// recorded effect replays and every finished saga is `already_done`); every effect below is
+/// keyed in the ledger, so nothing is billed, charged or notified twice.
 /// Invalid input fails at once, non-retryably, before any effect.
 #[workflow]
 #[derive(Default)]
@@ -228,10 +228,19 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
                     if ctx.patched(RERUN_COMPLETED_PAGES) { rerunnable_page(batch_id.clone()) } else { child(batch_id.clone()) };
                 run_batch(ctx, BillingBatchWorkflow::run, &input, options).await?
             }
-            // A bulk page's effects are its own activities: a page stopped by hand is itself
-            // terminated, and `child` lets a date's re-run redo it. (The sagas it falls back to for
-            // non-business refusals are not reached again: listed in the README.)
-            BillingMode::Bulk => run_batch(ctx, BillingBulkBatchWorkflow::run, &input, child(batch_id.clone())).await?,
+            // A completed bulk page runs again too: it completes whatever its customers' fate
+            // (a wrong provider URL fails every charge, a refused bill is only counted), so only
+            // running it again reaches them once the cause is fixed. Every step replays what is
+            // recorded and redoes the rest under the same keys; the sagas it falls back to run
+            // again if they failed or were stopped by hand.
+            BillingMode::Bulk => {
+                let options = if ctx.patched(RERUN_COMPLETED_BULK_PAGES) {
+                    rerunnable_page(batch_id.clone())
+                } else {
+                    child(batch_id.clone())
+                };
+                run_batch(ctx, BillingBulkBatchWorkflow::run, &input, options).await?
+            }
         };
         match ran {
             Some(totals) => state.totals.add(&totals),
@@ -266,6 +275,10 @@ async fn bill(ctx: &mut WorkflowContext<BillingRunWorkflow>, run: BillingRunInpu
 /// Patch marker of re-running a completed per-customer page when its date runs again
 /// ([`rerunnable_page`]); runs from before it keep the options they started with.
 const RERUN_COMPLETED_PAGES: &str = "rerun-completed-pages";
+
+/// Patch marker of re-running a completed bulk page when its date runs again, as
+/// [`RERUN_COMPLETED_PAGES`] does for per-customer pages; runs from before it keep `child`.
+const RERUN_COMPLETED_BULK_PAGES: &str = "rerun-completed-bulk-pages";
 
 /// Runs one page as a `workflow` child (either mode's batch) with `options` and returns its
 /// totals, or `None` when that batch already ran (or runs) under another run of the key, as far
