@@ -129,3 +129,53 @@ async fn a_failed_occurrence_is_archived_and_a_retry_after_the_fix_runs_it_once(
     })
     .await;
 }
+
+/// Archives a failed run of `key` by hand, as a run that failed after the key's real run had
+/// finished leaves it (a run under a mistyped workflow ID, say).
+async fn archive_failure(env: &TestEnv, key: &str, workflow_type: &str, input: &str) {
+    sqlx::query(
+        "INSERT INTO failed_runs (business_key, job, workflow_type, workflow_id, run_id, error, input, attempts, status, \
+           first_failed_at, last_failed_at) \
+         VALUES ($1, 'test', $2, $1, 'twin', 'failed after the real run', $3, 1, 'failed', \
+           '2026-11-21T00:00:00.000Z', '2026-11-21T00:00:00.000Z')",
+    )
+    .bind(key)
+    .bind(workflow_type)
+    .bind(input)
+    .execute(env.world.ledger.pool())
+    .await
+    .expect("archive a failure");
+}
+
+/// A key whose run finished before a failed twin of it was archived: `failures retry` finds it
+/// completed and settles the payment's row (before, it stayed open for ever). A billing run's key
+/// that completed is not settled that way: that run may have finished with failed customers.
+#[tokio::test]
+async fn a_retry_that_finds_the_key_completed_settles_its_archived_failure() {
+    let env = TestEnv::start("failures-done").await;
+    let date = "2026-11-21";
+    let e = punctual_tests::billing::expected(30, date);
+    let saga = punctual_workflows::keys::payment_saga(&e.invoices[0]);
+    let run = punctual_workflows::keys::billing_run(TZ, date);
+    env.with_worker(async {
+        let out = punctual(&env, &["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+        assert!(out.success, "{}", out.stderr);
+        let saga_input = serde_json::json!({"invoice_id": e.invoices[0]}).to_string();
+        archive_failure(&env, &saga, "PaymentSagaWorkflow", &saga_input).await;
+        let run_input = serde_json::json!({"business_date": date, "timezone": TZ}).to_string();
+        archive_failure(&env, &run, "BillingRunWorkflow", &run_input).await;
+
+        let retried = punctual(&env, &["failures", "retry", &saga]).await;
+        assert!(retried.success, "{}", retried.stderr);
+        assert!(retried.stdout.contains("not started again; marked resolved"), "{}", retried.stdout);
+        let row = archived(&env, &saga).await.expect("row kept");
+        assert_eq!(row.status, "resolved", "{row:#?}");
+        assert!(row.resolution.as_deref().is_some_and(|r| r.contains("already finished")), "{row:#?}");
+
+        let retried = punctual(&env, &["failures", "retry", &run]).await;
+        assert!(retried.success, "{}", retried.stderr);
+        assert!(retried.stdout.contains("run the date again"), "{}", retried.stdout);
+        assert_eq!(archived(&env, &run).await.expect("row kept").status, "failed");
+    })
+    .await;
+}

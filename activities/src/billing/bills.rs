@@ -183,13 +183,30 @@ pub(super) fn void_request(input: &VoidInput) -> serde_json::Value {
     json!({ "invoice_id": input.invoice_id })
 }
 
-/// The effect of a void: the invoice marked void, with the reason.
-pub(super) async fn void_rows(conn: &mut AnyConnection, v: &VoidInput) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE invoices SET status = 'void', void_reason = $2 WHERE id = $1")
+/// The effect of a void: the invoice marked void, with the reason. A *paid* invoice is refused
+/// (permanently, nothing changed): no compensation punctual runs today voids a bill whose payment
+/// the books hold, so such a void is a race (an account closed while a per-customer saga and a
+/// bulk page of the same date both recorded its payment) and voiding would hide a paid bill from
+/// the reconciliation. Left paid, a refunded charge shows as `paid_without_charge`.
+pub(super) async fn void_rows(conn: &mut AnyConnection, v: &VoidInput) -> Result<(), EffectError> {
+    let voided = sqlx::query("UPDATE invoices SET status = 'void', void_reason = $2 WHERE id = $1 AND status <> 'paid'")
         .bind(&v.invoice_id)
         .bind(&v.reason)
         .execute(&mut *conn)
-        .await?;
+        .await?
+        .rows_affected();
+    if voided == 0 {
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
+            .bind(&v.invoice_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if status.as_deref() == Some("paid") {
+            return Err(EffectError::permanent(format!(
+                "invoice {} is paid: a paid bill is not voided (its payment is recorded; refund and void it by hand if that is meant)",
+                v.invoice_id
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -207,4 +224,39 @@ pub(super) async fn void(ledger: &Ledger, caller: &Caller, input: &VoidInput) ->
         .await
         .map_err(failure::from_ledger)?;
     Ok(receipt(key, once, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_paid_invoice_is_not_voided() {
+        let dir = std::env::temp_dir().join(format!("punctual-void-{}", std::process::id()));
+        let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("ledger.db").display())).await.unwrap();
+        crate::seed::seed_customers(&ledger, 2).await.unwrap();
+        for (id, status) in [("INV-C00001-20261130", "paid"), ("INV-C00002-20261130", "open")] {
+            sqlx::query("INSERT INTO invoices (id, customer_id, business_date, amount_cents, status, created_at) VALUES ($1, $2, '2026-11-30', 1999, $3, '2026-11-30T00:00:00Z')")
+                .bind(id)
+                .bind(&id[4..10])
+                .bind(status)
+                .execute(ledger.pool())
+                .await
+                .unwrap();
+        }
+        let caller = Caller { workflow_id: "w".into(), run_id: "r".into(), activity_type: "VoidInvoice".into(), attempt: 1 };
+        let void_of = |id: &str| VoidInput { invoice_id: id.into(), reason: "account closed".into() };
+        let status = async |id: &str| -> String {
+            sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1").bind(id).fetch_one(ledger.pool()).await.unwrap()
+        };
+
+        let refused = void(&ledger, &caller, &void_of("INV-C00001-20261130")).await.unwrap_err();
+        assert!(format!("{refused:?}").contains("is paid"), "{refused:?}");
+        assert_eq!(status("INV-C00001-20261130").await, "paid");
+        assert_eq!(ledger.entry(&keys::void("INV-C00001-20261130")).await.unwrap(), None, "the refusal left its key claimed");
+
+        void(&ledger, &caller, &void_of("INV-C00002-20261130")).await.unwrap();
+        assert_eq!(status("INV-C00002-20261130").await, "void");
+        std::fs::remove_dir_all(dir).ok();
+    }
 }

@@ -27,8 +27,16 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::GetWorkflowEx
 
 /// What was started: the run, or nothing because the key already completed.
 enum Retried {
-    Started { run_id: String, result: Option<serde_json::Value> },
+    Started {
+        run_id: String,
+        result: Option<serde_json::Value>,
+    },
+    /// A run of the key finished (a saga completed or compensated, an occurrence committed): the
+    /// archived failure is settled, though no run resolved it (it finished before the failure
+    /// was archived, e.g. the real run of a key whose mistyped twin failed later).
     AlreadyDone,
+    /// The billing run's key completed, possibly with failed customers: nothing is settled by it.
+    RunCompleted,
 }
 
 /// Starts `row`'s key again and marks it `retrying`; with `wait`, waits for its result.
@@ -50,7 +58,17 @@ pub(super) async fn retry(
     };
     match retried {
         Retried::AlreadyDone => {
-            crate::out!("{key} already completed under its business key: not started again");
+            let mut conn = ledger.pool().acquire().await.context("updating the failed-run archive")?;
+            let note = "a run of the key had already finished (found by `punctual failures retry`)";
+            archive::resolve_by_hand(&mut conn, key, note).await.context("updating the failed-run archive")?;
+            crate::out!("{key} already completed under its business key: not started again; marked resolved");
+        }
+        Retried::RunCompleted => {
+            crate::out!(
+                "{key} already completed under its business key: not started again. If customers of that run failed, \
+                 run the date again (`temporal workflow start --type BillingRunWorkflow --workflow-id {key}` with the \
+                 archived input, or `punctual schedule backfill JOB --from D --to D --mode force`): a clean run resolves it"
+            );
         }
         Retried::Started { run_id, result } => {
             let mut conn = ledger.pool().acquire().await.context("updating the failed-run archive")?;
@@ -91,7 +109,7 @@ async fn billing_run(
     let (started, summary) = start_billing_run(target, &args).await?;
     Ok(match started {
         Started::Running { run_id, .. } => Retried::Started { run_id, result: summary.map(serde_json::to_value).transpose()? },
-        Started::AlreadyCompleted { .. } => Retried::AlreadyDone,
+        Started::AlreadyCompleted { .. } => Retried::RunCompleted,
     })
 }
 
