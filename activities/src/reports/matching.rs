@@ -98,9 +98,11 @@ fn invoice_mismatches(
     open_claim: bool,
 ) -> Vec<(MismatchKind, String)> {
     let mut found = Vec::new();
+    // Charges not refunded: a stray or wrong-amount charge a person refunded is the repair, not
+    // a finding (every recheck flagged it for ever, and the date never read clean).
     let standing: Vec<&ProviderCharge> = charges.iter().copied().filter(|c| !c.refunded).collect();
-    if charges.len() > 1 {
-        found.push((MismatchKind::DuplicateCharge, format!("{} charges at the provider: {}", charges.len(), list(charges))));
+    if standing.len() > 1 {
+        found.push((MismatchKind::DuplicateCharge, format!("{} charges at the provider: {}", standing.len(), list(&standing))));
     }
     if open_claim {
         found.push((
@@ -160,7 +162,7 @@ fn invoice_mismatches(
         ));
     }
     let mut amounts = Vec::new();
-    for charge in charges.iter().filter(|c| c.amount_cents != invoice.amount_cents) {
+    for charge in standing.iter().filter(|c| c.amount_cents != invoice.amount_cents) {
         amounts.push(format!("charge {} is {} cents", charge.id, charge.amount_cents));
     }
     if let Some(payment) = invoice.payment.as_ref().filter(|p| p.amount_cents != invoice.amount_cents) {
@@ -266,6 +268,28 @@ mod tests {
         assert_eq!((comparison.invoices, comparison.charges, comparison.matched), (8, 9, 0));
         let amount = &comparison.mismatches[4];
         assert_eq!(amount.detail, "invoice is 1999 cents; charge ch_5 is 2000 cents");
+    }
+
+    #[test]
+    fn a_refunded_stray_charge_is_the_repair_not_a_finding() {
+        // A duplicate and a wrong-amount charge, each refunded by a person; the good charge stands.
+        let mut other_amount = charge("ch_1c", "INV-1", true);
+        other_amount.amount_cents = 2000;
+        let books = Books {
+            invoices: vec![invoice("INV-1", "paid", Some("ch_1")), invoice("INV-2", "paid", Some("ch_2"))],
+            charges: vec![
+                charge("ch_1", "INV-1", false),
+                charge("ch_1b", "INV-1", true),
+                other_amount,
+                charge("ch_2", "INV-2", false),
+            ],
+            open_claims: BTreeSet::new(),
+        };
+        assert_eq!(kinds(&books), []);
+        // Two standing charges are still a duplicate.
+        let mut books = books;
+        books.charges.push(charge("ch_2b", "INV-2", false));
+        assert_eq!(kinds(&books), [("INV-2".to_owned(), "duplicate_charge")]);
     }
 
     #[test]
