@@ -472,6 +472,51 @@ async fn a_bulk_page_failed_over_a_wrong_provider_url_is_finished_by_a_rerun_of_
     assert_eq!(archived().await, "resolved", "the clean run resolves the date's archived failure");
 }
 
+/// A customer row SQLite let through with `plan_cents` = 19.99 is that customer's refusal, named,
+/// not a database hiccup: before, the page's `GenerateBills` was retried for ever and no one on
+/// the page, or on any later page, was billed. Once the row is fixed, a re-run bills it.
+#[tokio::test]
+async fn an_unreadable_customer_row_is_refused_alone_and_billed_once_fixed() {
+    let env = TestEnv::start("bulk-unreadable").await;
+    let date = "2026-12-15";
+    let e = expected(30, date);
+    let invoice = e.charged.iter().find(|i| !e.closed.contains(i)).expect("a paying customer").clone();
+    let customer = invoice.split('-').nth(1).expect("INV-{customer}-{date}").to_owned();
+    sqlx::query("UPDATE customers SET plan_cents = 19.99 WHERE id = $1")
+        .bind(&customer)
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("break the row");
+    // Bounded only so that the old behaviour (retried for ever) fails instead of hanging.
+    let bounded = Duration::from_secs(300);
+    let first = tokio::time::timeout(bounded, env.with_worker(bulk_run_by_hand(&env, date)))
+        .await
+        .expect("the bulk run never finished: a step retried for ever");
+    assert_eq!(first.totals.failed, 1, "{first:?}");
+    assert!(!env.world.invoices().await.iter().any(|(id, _)| *id == invoice), "{invoice} billed from an unreadable row");
+    let pages = listed(&env, &format!("WorkflowType='BillingBulkBatchWorkflow' AND BusinessDate='{date}'"), 1).await;
+    let history = env.cli_json(&["workflow", "show", "--workflow-id", &pages[0]]).await;
+    // The first completed activity is GenerateBills; its result lists the refusal.
+    let bills = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find_map(|ev| ev["activityTaskCompletedEventAttributes"]["result"]["payloads"][0]["data"].as_str())
+        .expect("GenerateBills completed");
+    use base64::Engine as _;
+    let bills = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(bills).expect("base64")).expect("utf-8");
+    assert!(bills.contains("CustomerUnreadable") && bills.contains("plan_cents"), "the refusal names the column: {bills}");
+
+    sqlx::query("UPDATE customers SET plan_cents = 1999 WHERE id = $1")
+        .bind(&customer)
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("fix the row");
+    let again = env.with_worker(bulk_run_by_hand(&env, date)).await;
+    assert_eq!(again.totals.failed, 0, "{again:?}");
+    assert_exactly_once(&env, &e).await;
+}
+
 #[tokio::test]
 async fn a_refused_compensation_goes_to_a_saga_and_the_failed_run_archive() {
     let env = TestEnv::start("bulk-refund-refused").await;

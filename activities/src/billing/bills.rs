@@ -14,6 +14,8 @@ use sqlx::{AnyConnection, Row};
 use temporalio_sdk::activities::ActivityError;
 
 const UNKNOWN_CUSTOMER: &str = "UnknownCustomer";
+/// Failure type of a customer whose row cannot be billed as it stands.
+pub(super) const CUSTOMER_UNREADABLE: &str = "CustomerUnreadable";
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339()
@@ -30,21 +32,44 @@ pub(super) fn bill_request(input: &GenerateBillInput) -> serde_json::Value {
     json!({ "customer_id": input.customer_id, "business_date": input.business_date })
 }
 
-/// The bill `input` asks for, from the customer's row; `None` for an unknown customer.
-pub(super) async fn bill_for(conn: &mut AnyConnection, input: &GenerateBillInput) -> Result<Option<Bill>, sqlx::Error> {
+/// What a customer's row says about the bill `input` asks for.
+#[derive(Debug, Clone)]
+pub(super) enum Billable {
+    /// The bill.
+    Bill(Bill),
+    /// No such customer.
+    Unknown,
+    /// The row is there but cannot be billed as it stands (a `plan_cents` stored as 19.99 or as
+    /// text, which SQLite's column affinity lets through): this customer's refusal, naming the
+    /// column. Retrying cannot fix it, and one such row must not hold up a page of others.
+    Unreadable(String),
+}
+
+/// The bill `input` asks for, from the customer's row. Only reaching the database is an error.
+pub(super) async fn bill_for(conn: &mut AnyConnection, input: &GenerateBillInput) -> Result<Billable, sqlx::Error> {
     let Some(row) = sqlx::query("SELECT plan_cents, payment_method FROM customers WHERE id = $1")
         .bind(&input.customer_id)
         .fetch_optional(&mut *conn)
         .await?
     else {
-        return Ok(None);
+        return Ok(Billable::Unknown);
     };
-    Ok(Some(Bill {
+    let unreadable =
+        |column: &str, e: sqlx::Error| format!("customer `{}`: column `{column}` cannot be read ({e})", input.customer_id);
+    let amount_cents: i64 = match row.try_get("plan_cents") {
+        Ok(amount) => amount,
+        Err(e) => return Ok(Billable::Unreadable(unreadable("plan_cents", e))),
+    };
+    let payment_method: String = match row.try_get("payment_method") {
+        Ok(method) => method,
+        Err(e) => return Ok(Billable::Unreadable(unreadable("payment_method", e))),
+    };
+    Ok(Billable::Bill(Bill {
         invoice_id: keys::invoice_id(&input.customer_id, &input.business_date),
         customer_id: input.customer_id.clone(),
         business_date: input.business_date.clone(),
-        amount_cents: row.try_get("plan_cents")?,
-        payment_method: row.try_get("payment_method")?,
+        amount_cents,
+        payment_method,
         customer_ref: String::new(),
         invoice_ref: String::new(),
     }))
@@ -53,6 +78,11 @@ pub(super) async fn bill_for(conn: &mut AnyConnection, input: &GenerateBillInput
 /// The refusal for a customer with no row.
 pub(super) fn unknown_customer(customer: &str) -> String {
     format!("{UNKNOWN_CUSTOMER}: no customer `{customer}`")
+}
+
+/// The refusal for a customer whose row cannot be billed, from [`Billable::Unreadable`].
+pub(super) fn unreadable_customer(why: &str) -> String {
+    format!("{CUSTOMER_UNREADABLE}: {why}; fix the row, then run the date again")
 }
 
 /// The effect of a bill: its open invoice row.
@@ -78,8 +108,11 @@ pub(super) async fn generate(ledger: &Ledger, caller: &Caller, input: &GenerateB
     let once = ledger
         .once(&key, &bill_request(&input), caller, move |conn| {
             Box::pin(async move {
-                let bill =
-                    bill_for(conn, &input).await?.ok_or_else(|| EffectError::permanent(unknown_customer(&input.customer_id)))?;
+                let bill = match bill_for(conn, &input).await? {
+                    Billable::Bill(bill) => bill,
+                    Billable::Unknown => return Err(EffectError::permanent(unknown_customer(&input.customer_id))),
+                    Billable::Unreadable(why) => return Err(EffectError::permanent(unreadable_customer(&why))),
+                };
                 insert_invoice(conn, &bill).await?;
                 Ok(bill)
             })
@@ -257,6 +290,28 @@ mod tests {
 
         void(&ledger, &caller, &void_of("INV-C00002-20261130")).await.unwrap();
         assert_eq!(status("INV-C00002-20261130").await, "void");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// SQLite keeps 19.99 (or text) in a BIGINT column: the bill is refused for good, naming the
+    /// column, where the decode error used to count as a database hiccup, retried for ever.
+    #[tokio::test]
+    async fn a_customer_row_that_cannot_be_read_is_refused_for_good() {
+        let dir = std::env::temp_dir().join(format!("punctual-unreadable-{}", std::process::id()));
+        let ledger = Ledger::connect(&format!("sqlite://{}", dir.join("ledger.db").display())).await.unwrap();
+        crate::seed::seed_customers(&ledger, 3).await.unwrap();
+        sqlx::query("UPDATE customers SET plan_cents = 19.99 WHERE id = 'C00001'").execute(ledger.pool()).await.unwrap();
+        sqlx::query("UPDATE customers SET plan_cents = '1999 cents' WHERE id = 'C00002'").execute(ledger.pool()).await.unwrap();
+        let caller = Caller { workflow_id: "w".into(), run_id: "r".into(), activity_type: "GenerateBill".into(), attempt: 1 };
+        for customer in ["C00001", "C00002"] {
+            let input = GenerateBillInput { customer_id: customer.into(), business_date: "2026-11-30".into() };
+            let err = generate(&ledger, &caller, &input).await.unwrap_err();
+            let ActivityError::Application(app) = &err else { panic!("{err:?}") };
+            assert!(app.is_non_retryable(), "{customer}: retried: {err:?}");
+            assert!(format!("{err:?}").contains("column `plan_cents`"), "{err:?}");
+        }
+        let fine = GenerateBillInput { customer_id: "C00003".into(), business_date: "2026-11-30".into() };
+        generate(&ledger, &caller, &fine).await.unwrap();
         std::fs::remove_dir_all(dir).ok();
     }
 }

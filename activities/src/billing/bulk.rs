@@ -174,7 +174,7 @@ impl BulkBillingActivities {
             let mut batch = self.ledger().local_batch("bills").await.map_err(failure::from_ledger)?;
             let mut refused = BTreeMap::new();
             for (ask, bill) in &wanted {
-                let Some(bill) = bill else { continue };
+                let bills::Billable::Bill(bill) = bill else { continue };
                 let key = keys::bill(&ask.customer_id, date);
                 let bill = bill.clone();
                 let made = batch
@@ -192,8 +192,13 @@ impl BulkBillingActivities {
                 let key = keys::bill(&ask.customer_id, date);
                 let made = match (refused.remove(&key).or_else(|| replayed.remove(&key)), bill) {
                     (Some(once), _) => once.map(Once::into_inner),
-                    (None, Some(bill)) => Ok(bill),
-                    (None, None) => Err(failure::permanent("UnknownCustomer", bills::unknown_customer(&ask.customer_id))),
+                    (None, bills::Billable::Bill(bill)) => Ok(bill),
+                    (None, bills::Billable::Unknown) => {
+                        Err(failure::permanent("UnknownCustomer", bills::unknown_customer(&ask.customer_id)))
+                    }
+                    (None, bills::Billable::Unreadable(why)) => {
+                        Err(failure::permanent(bills::CUSTOMER_UNREADABLE, bills::unreadable_customer(&why)))
+                    }
                 };
                 (ask.customer_id, made.map(|bill| customers_named(&self.billing.pseudonyms, bill)))
             });
