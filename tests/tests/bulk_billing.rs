@@ -116,21 +116,31 @@ async fn a_bulk_run_makes_each_effect_once_and_compensates_in_bulk() {
 async fn a_worker_killed_mid_bulk_step_loses_and_doubles_nothing() {
     let env = TestEnv::start_with("bulk-sigkill", fresh_sqlite_url("bulk-sigkill"), 600).await;
     let date = "2026-12-02";
-    // A slow provider keeps the page's ChargeInvoices attempt running when the kill lands.
-    env.world.provider_faults(json!({"latency_ms": 60})).await;
+    // A slow provider keeps the page's ChargeInvoices attempt running when the kill lands
+    // (480 charges, 8 at a time, 200 ms each: about 12 s).
+    env.world.provider_faults(json!({"latency_ms": 200})).await;
     let mut first = env.spawn_worker();
     let id = keys::billing_run(TZ, date);
     let input = json!({"business_date": date, "timezone": TZ, "mode": "bulk"}).to_string();
     env.start_workflow("BillingRunWorkflow", &id, &input).await;
     let e = expected(600, date);
-    eventually("some charges before the kill", Duration::from_secs(120), async || {
-        (env.world.charges().await.len() >= 20).then_some(())
-    })
-    .await;
+    // The step records its answers as they come: some charges are in the ledger while it runs.
+    let recorded = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM ledger_entries WHERE key LIKE 'charge/%' AND status = 'done'")
+            .fetch_one(env.world.ledger.pool())
+            .await
+            .expect("count recorded charges")
+    };
+    eventually("charges recorded before the kill", Duration::from_secs(120), async || (recorded().await >= 1).then_some(()))
+        .await;
     first.kill().expect("SIGKILL the worker");
     first.wait().expect("reap the killed worker");
     let charged_at_kill = env.world.charges().await.len();
-    assert!(charged_at_kill < e.charged.len(), "the kill landed mid-step ({charged_at_kill} charged)");
+    assert!(
+        charged_at_kill < e.charged.len(),
+        "the kill landed after the step ({charged_at_kill} charged): its answers were recorded only at its end"
+    );
+    assert!(recorded().await >= 1);
 
     let mut second = env.spawn_worker();
     let result = env.cli_json(&["workflow", "result", "--workflow-id", &id]).await;

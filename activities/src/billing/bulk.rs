@@ -41,6 +41,11 @@ pub struct BulkBillingActivities {
     concurrency: usize,
 }
 
+/// Most answers of a bulk external step held before they are recorded.
+const RECORD_EVERY: usize = 100;
+/// Longest an answer of a bulk external step waits to be recorded.
+const RECORD_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// One item's outcome: its id (customer or invoice) and what the step made of it.
 type Outcome<T> = (String, Result<T, ActivityError>);
 
@@ -56,7 +61,8 @@ impl BulkBillingActivities {
     }
 
     /// An external effect for every item: claims all keys in one transaction, calls out for the
-    /// keys not done yet (`concurrency` at a time), records every answer in one transaction.
+    /// keys not done yet (`concurrency` at a time), and records the answers as they come, a
+    /// batch per transaction (see [`RECORD_EVERY`], [`RECORD_WITHIN`]).
     /// Returns, per item in order, the result and whether it was replayed from the ledger.
     async fn external<'a, I, R>(
         &self,
@@ -83,26 +89,43 @@ impl BulkBillingActivities {
             });
         }
         let call = &call;
-        let answers: Vec<(usize, Result<R, CallError>)> = stream::iter(to_call.into_iter().map(|(i, first_attempt)| {
+        let mut answers = stream::iter(to_call.into_iter().map(|(i, first_attempt)| {
             let (item, key) = (&items[i], requests[i].0.clone());
             async move { (i, call(item, key, first_attempt).await) }
         }))
-        .buffered(self.concurrency)
-        .collect()
-        .await;
-        let mut completed = Vec::new();
+        .buffered(self.concurrency);
+        // Answers are recorded as they come, in batches (every RECORD_EVERY answers, and at
+        // least every RECORD_WITHIN): an attempt cut off mid-page (a deploy, a lost heartbeat,
+        // the step's timeout) keeps what it made, and its retry replays that and calls only the
+        // rest. Recording once at the end lost a whole page of answers to every cut, and a page
+        // too slow to finish within one attempt could never finish at all.
+        let mut pending: Vec<(usize, R)> = Vec::new();
         let mut outage = None;
-        for (i, answer) in answers {
-            match answer {
-                Ok(result) => completed.push((i, result)),
-                Err(err @ CallError::Transient { .. }) => outage = outage.or(Some(err)),
-                Err(err) => out[i] = Some(Err(failure::from_call(err))),
+        let mut flush_at = tokio::time::Instant::now() + RECORD_WITHIN;
+        loop {
+            let next = tokio::time::timeout_at(flush_at, answers.next()).await;
+            let done = matches!(next, Ok(None));
+            if let Ok(Some((i, answer))) = next {
+                match answer {
+                    Ok(result) => pending.push((i, result)),
+                    Err(err @ CallError::Transient { .. }) => outage = outage.or(Some(err)),
+                    Err(err) => out[i] = Some(Err(failure::from_call(err))),
+                }
             }
-        }
-        let records: Vec<(String, R)> = completed.iter().map(|(i, r)| (requests[*i].0.clone(), r.clone())).collect();
-        let recorded = self.ledger().complete_external_batch(&records).await.map_err(failure::from_ledger)?;
-        for ((i, result), record) in completed.into_iter().zip(recorded) {
-            out[i] = Some(record.map(|()| (result, false)).map_err(failure::from_ledger));
+            if done || pending.len() >= RECORD_EVERY || tokio::time::Instant::now() >= flush_at {
+                let completed = std::mem::take(&mut pending);
+                let records: Vec<(String, R)> = completed.iter().map(|(i, r)| (requests[*i].0.clone(), r.clone())).collect();
+                if !records.is_empty() {
+                    let recorded = self.ledger().complete_external_batch(&records).await.map_err(failure::from_ledger)?;
+                    for ((i, result), record) in completed.into_iter().zip(recorded) {
+                        out[i] = Some(record.map(|()| (result, false)).map_err(failure::from_ledger));
+                    }
+                }
+                flush_at = tokio::time::Instant::now() + RECORD_WITHIN;
+            }
+            if done {
+                break;
+            }
         }
         if let Some(err) = outage {
             // The answers that came are recorded; the retry replays them and calls the rest.
