@@ -522,3 +522,45 @@ async fn the_identity_is_drawn_once_and_differs_between_databases(url: String) {
     let elsewhere = connect(&punctual_tests::fresh_sqlite_url("identity-elsewhere")).await.identity().await.expect("identity");
     assert_ne!(elsewhere.id, first.id);
 }
+
+/// A worker frozen or cut off inside an effect (not killed: its socket stays open) holds its
+/// key's lock. PostgreSQL ends such a session once it has sat idle in its transaction for a
+/// minute (the ledger's connections set `idle_in_transaction_session_timeout`), which rolls it
+/// back and lets the key's retry go on. Before, the retry waited until TCP keepalive gave up on
+/// the dead peer, about two hours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_postgresql_a_frozen_effect_gives_its_key_back_within_minutes() {
+    let ledger = open(&punctual_tests::fresh_database("frozen_effect").await).await;
+    let key = "charge/INV-C0042-2026-11";
+    let request = json!({"invoice_id": "INV-C0042-2026-11"});
+    let frozen = {
+        let ledger = ledger.clone();
+        let request = request.clone();
+        tokio::spawn(async move {
+            let never: Effect<String> = Box::new(|_conn| Box::pin(std::future::pending()));
+            ledger.once(key, &request, &caller("frozen", 1), never).await
+        })
+    };
+    // The frozen effect holds the claim's row lock before the retry starts.
+    for _ in 0..200 {
+        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")
+            .fetch_one(ledger.pool())
+            .await
+            .expect("pg_stat_activity");
+        if held > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let runs = counter();
+    // Bounded only so that a lock held for ever fails the test instead of hanging it.
+    let retry = tokio::time::timeout(
+        std::time::Duration::from_secs(240),
+        ledger.once(key, &request, &caller("retry", 2), write_effect(&runs, key, "ch_1")),
+    )
+    .await
+    .expect("the retry still waits on the frozen effect's lock");
+    assert_eq!(retry.expect("retry"), Once::Performed("ch_1".to_owned()));
+    assert_eq!((runs.load(Ordering::SeqCst), effect_rows(&ledger, key).await), (1, 1));
+    frozen.abort();
+}

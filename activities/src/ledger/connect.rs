@@ -72,8 +72,9 @@ pub(crate) async fn connect(url: &str, if_missing: IfMissing) -> Result<Ledger, 
         .max_connections(MAX_CONNECTIONS)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
-                if backend == Backend::Sqlite {
-                    sqlite_session(conn).await?;
+                match backend {
+                    Backend::Sqlite => sqlite_session(conn).await?,
+                    Backend::Postgres => postgres_session(conn).await?,
                 }
                 Ok(())
             })
@@ -94,6 +95,19 @@ pub(crate) async fn connect(url: &str, if_missing: IfMissing) -> Result<Ledger, 
 async fn sqlite_session(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await?;
     conn.execute("PRAGMA foreign_keys = ON").await?;
+    Ok(())
+}
+
+/// How long PostgreSQL lets a session sit idle inside a transaction before ending it.
+const PG_IDLE_IN_TRANSACTION: &str = "60s";
+
+/// Per-connection PostgreSQL settings. A worker cut off mid-transaction (its host frozen or
+/// partitioned, not killed: a killed process closes its socket) would otherwise hold its rows'
+/// locks until TCP keepalive gives up, about two hours by default, and every retry of those keys
+/// would wait behind it. No ledger transaction waits on anything outside the database, so one
+/// idle for a minute is such an orphan; ending it rolls it back and frees its keys.
+async fn postgres_session(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute(format!("SET idle_in_transaction_session_timeout = '{PG_IDLE_IN_TRANSACTION}'").as_str()).await?;
     Ok(())
 }
 
