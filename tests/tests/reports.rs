@@ -479,3 +479,67 @@ async fn report_inputs_are_strict_and_fail_at_once() {
     .await;
     assert!(env.world.delivered().await.is_empty());
 }
+
+/// A schedule paused from outside (the Web UI, `temporal schedule toggle`) fires nothing and
+/// leaves no row: the SLA check used to see nothing wrong. It now reads this queue's schedules
+/// and alerts once about each occurrence of a job with an `sla` that never started and is past
+/// its deadline; a job without an `sla` is not judged.
+#[tokio::test]
+async fn sla_check_alerts_once_about_occurrences_that_never_started() {
+    use punctual_tests::jobs::{job_name, schedule_ok, write_config};
+    let env = TestEnv::start("sla-never-started").await;
+    let (watched, unwatched) = (job_name(&env, "watched"), job_name(&env, "unwatched"));
+    let job = |name: &str, sla: &str| {
+        format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\nevery = \"5s\"\n{sla}\n")
+    };
+    let config = write_config(&env, &(job(&watched, "sla = \"2s\"") + &job(&unwatched, "")));
+    schedule_ok(&env, &config, &["apply"]).await;
+    for name in [&watched, &unwatched] {
+        let id = punctual_workflows::jobs::types::schedule_id(name);
+        let out = env.cli(&["schedule", "toggle", "--schedule-id", &id, "--pause", "--reason", "by hand"]).await;
+        assert!(out.success, "{}", out.stderr);
+    }
+    let row_count = async |key: &str| -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM job_occurrences WHERE key = $1")
+            .bind(key)
+            .fetch_one(env.world.ledger.pool())
+            .await
+            .expect("count rows")
+    };
+
+    let (first, second) = env
+        .with_worker(async {
+            // Paused fires are planned every 5 s; wait until one is past its 2 s deadline.
+            let first = eventually("an occurrence that never started reported", Duration::from_secs(120), async || {
+                let report = check_sla_as(&env, "never-started-1").await;
+                report.late.iter().any(|k| k.starts_with(&format!("{watched}/"))).then_some(report)
+            })
+            .await;
+            let second = check_sla_as(&env, "never-started-2").await;
+            (first, second)
+        })
+        .await;
+    assert!(first.alerted >= 1, "{first:?}");
+    assert!(first.late.iter().all(|k| !k.starts_with(&format!("{unwatched}/"))), "a job without an sla judged: {first:?}");
+    let mut never_started = 0;
+    for key in first.late.iter().filter(|k| k.starts_with(&format!("{watched}/"))) {
+        never_started += usize::from(row_count(key).await == 0);
+        assert!(second.late.contains(key), "{key} no longer listed: {second:?}");
+    }
+    assert!(never_started >= 1, "every reported key had a row: {first:?}");
+    // One alert per occurrence key, however many checks saw it.
+    let alerts = delivered(&env, "sla_alert").await;
+    let mut keys: Vec<&String> = alerts.iter().map(|(key, _)| key).collect();
+    let all = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), all, "an occurrence alerted twice: {alerts:?}");
+    assert!(alerts.iter().any(|(_, subject)| first.late.contains(subject)), "{alerts:?}");
+    for name in [&watched, &unwatched] {
+        schedule_ok(&env, &config, &["delete", name]).await;
+    }
+}
+
+async fn check_sla_as(env: &TestEnv, suffix: &str) -> SlaReport {
+    check_sla(env, &format!("sla-check/{}/{suffix}", env.task_queue)).await
+}

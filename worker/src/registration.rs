@@ -50,10 +50,12 @@ pub fn worker_options(
     client: Client,
 ) -> Result<WorkerOptions, WorkflowRegistrationError> {
     // The job activities start occurrences on this worker's own queue, through this client.
-    let jobs = JobActivities::new(billing.ledger().clone(), client, task_queue);
+    let jobs = JobActivities::new(billing.ledger().clone(), client.clone(), task_queue);
+    // The SLA check reads this queue's schedules for occurrences that never started.
+    let reports = billing.reports().with_schedules(client, task_queue);
     let mut options = register_workflows!(WorkerOptions::new(task_queue))
         .register_activities(BenchActivities)
-        .register_activities(billing.reports())
+        .register_activities(reports)
         .register_activities(jobs)
         .register_activities(RunActivities::new(billing.ledger().clone()))
         .register_activities(billing.bulk())

@@ -8,6 +8,7 @@
 //! after it. A retry or a re-run therefore replays instead of reporting or alerting again.
 
 mod matching;
+mod never_started;
 mod periods;
 mod reconcile;
 mod sla;
@@ -18,6 +19,7 @@ use crate::outside::{ProviderClient, SinkClient};
 use punctual_workflows::names;
 use punctual_workflows::reports::types::*;
 use std::sync::Arc;
+use temporalio_client::Client;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -29,17 +31,32 @@ const OPS_CHANNEL: &str = "ops";
 
 /// The reporting activities with what they reach: the ledger database (invoices, payments,
 /// job occurrences beside it), the provider (read only) and the sink (alerts).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ReportActivities {
     ledger: Ledger,
     provider: ProviderClient,
     sink: SinkClient,
+    /// The Temporal client and this worker's task queue, whose schedules the SLA check reads for
+    /// occurrences that never started; without them it reads only `job_occurrences`.
+    schedules: Option<(Client, String)>,
+}
+
+impl std::fmt::Debug for ReportActivities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queue = self.schedules.as_ref().map(|(_, queue)| queue.as_str());
+        f.debug_struct("ReportActivities").field("schedules_of", &queue).finish_non_exhaustive()
+    }
 }
 
 impl ReportActivities {
     /// Activities over `ledger`, `provider` and `sink`.
     pub fn new(ledger: Ledger, provider: ProviderClient, sink: SinkClient) -> Self {
-        Self { ledger, provider, sink }
+        Self { ledger, provider, sink, schedules: None }
+    }
+
+    /// The same, with the SLA check also reading `task_queue`'s schedules through `client`.
+    pub fn with_schedules(self, client: Client, task_queue: impl Into<String>) -> Self {
+        Self { schedules: Some((client, task_queue.into())), ..self }
     }
 }
 
@@ -59,6 +76,7 @@ impl ReportActivities {
     #[activity(name = names::CHECK_SLA_ACTIVITY)]
     pub async fn check_sla(self: Arc<Self>, ctx: ActivityContext, input: SlaCheckInput) -> Result<SlaReport, ActivityError> {
         let as_of = crate::server_clock::server_now(&ctx);
-        sla::run(&self.ledger, &self.sink, &caller(&ctx), &input, as_of).await
+        let schedules = self.schedules.as_ref().map(|(client, queue)| (client, queue.as_str()));
+        sla::run(&self.ledger, &self.sink, &caller(&ctx), &input, as_of, schedules).await
     }
 }

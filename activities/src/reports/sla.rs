@@ -1,5 +1,6 @@
 //! `CheckSla`: one alert per job occurrence past its deadline, and `alerted_at` set on its row.
 
+use super::never_started::never_started;
 use super::{OPS_CHANNEL, OPS_RECIPIENT};
 use crate::failure;
 use crate::ledger::{Caller, Claim, Ledger};
@@ -9,20 +10,23 @@ use punctual_workflows::reports::keys;
 use punctual_workflows::reports::types::{SlaCheckInput, SlaReport};
 use serde_json::{Value, json};
 use sqlx::Row;
+use temporalio_client::Client;
 use temporalio_sdk::activities::ActivityError;
 
 /// Most keys listed in `late`: keeps the result far below Temporal's payload limit.
 pub(super) const MAX_LATE_LISTED: i64 = 10_000;
 
-/// Not committed and past the deadline, by the server's clock at this attempt's start. Timestamps are the table's
-/// fixed-width RFC 3339 UTC text, so text order is time order on both engines.
+/// Not committed and past the deadline, by the server's clock at this attempt's start. Compared
+/// as RFC 3339 UTC text, which orders like time here: `deadline_at` is whole seconds ("…:00Z")
+/// and `$1` has milliseconds ("…:00.123Z"), so an occurrence counts as late from the second
+/// after its deadline, never before it.
 const LATE: &str = "status IN ('waiting', 'running') AND deadline_at IS NOT NULL AND deadline_at < $1";
 
 /// One late occurrence not yet alerted about.
-struct Due {
-    key: String,
-    job: String,
-    business_date: String,
+pub(super) struct Due {
+    pub(super) key: String,
+    pub(super) job: String,
+    pub(super) business_date: String,
 }
 
 fn reading(what: &'static str) -> impl FnOnce(sqlx::Error) -> ActivityError {
@@ -44,6 +48,7 @@ pub(super) async fn run(
     caller: &Caller,
     input: &SlaCheckInput,
     as_of: DateTime<Utc>,
+    schedules: Option<(&Client, &str)>,
 ) -> Result<SlaReport, ActivityError> {
     let now = as_of.to_rfc3339_opts(SecondsFormat::Millis, true);
     let rows = sqlx::query(&format!(
@@ -75,27 +80,48 @@ pub(super) async fn run(
         alerted += marked;
     }
 
-    let late = sqlx::query_scalar(&format!("SELECT key FROM job_occurrences WHERE {LATE} ORDER BY deadline_at, key LIMIT $2"))
-        .bind(&now)
-        .bind(MAX_LATE_LISTED)
-        .fetch_all(ledger.pool())
-        .await
-        .map_err(reading("late job occurrences"))?;
+    let mut late: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT key FROM job_occurrences WHERE {LATE} ORDER BY deadline_at, key LIMIT $2"))
+            .bind(&now)
+            .bind(MAX_LATE_LISTED)
+            .fetch_all(ledger.pool())
+            .await
+            .map_err(reading("late job occurrences"))?;
+
+    // Occurrences that never started at all, alerted under the same key and with the same body:
+    // one alert per occurrence, whether it is late or never began. The `limit` is shared.
+    if let Some((client, task_queue)) = schedules {
+        match never_started(client, task_queue, ledger, as_of).await {
+            Ok(missing) => {
+                for occurrence in &missing {
+                    if alerted < u64::from(input.limit) {
+                        alerted += u64::from(alert(ledger, sink, caller, occurrence).await?);
+                    }
+                }
+                if !missing.is_empty() {
+                    tracing::warn!(missing = missing.len(), "scheduled occurrences never started and past their deadline");
+                }
+                late.extend(missing.into_iter().map(|m| m.key));
+            }
+            // The schedules could not be read: the rows' findings still stand.
+            Err(error) => tracing::warn!(%error, "SLA check: occurrences that never started not checked"),
+        }
+    }
     tracing::info!(late = late.len(), alerted, "SLA checked");
     Ok(SlaReport { late, alerted })
 }
 
-/// The one alert about `occurrence`; returns the sink's delivery id.
-async fn alert(ledger: &Ledger, sink: &SinkClient, caller: &Caller, occurrence: &Due) -> Result<String, ActivityError> {
+/// The one alert about `occurrence`; returns whether this call sent it (not an earlier one).
+async fn alert(ledger: &Ledger, sink: &SinkClient, caller: &Caller, occurrence: &Due) -> Result<bool, ActivityError> {
     let key = keys::sla_alert(&occurrence.key);
     let body = alert_body(occurrence);
     match ledger.claim_external::<String>(&key, &body, caller).await.map_err(failure::from_ledger)? {
-        Claim::Done(id) => Ok(id),
+        Claim::Done(_) => Ok(false),
         Claim::Proceed { attempts, .. } => {
             tracing::warn!(business_key = %key, attempts, "job occurrence past its deadline: alerting");
             let id = sink.deliver(&key, &body).await.map_err(failure::from_call)?;
             ledger.complete_external(&key, &id).await.map_err(failure::from_ledger)?;
-            Ok(id)
+            Ok(true)
         }
     }
 }

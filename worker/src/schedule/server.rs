@@ -116,7 +116,7 @@ const MANAGED_BY: &str = "managed-by";
 /// queues' schedules from the list alone. Describing one costs a query to its scheduler, which
 /// can take the RPC's whole 30 s while that schedule is busy or being deleted, and another
 /// team's schedule must not be able to stall, let alone fail, this queue's apply.
-pub const TASK_QUEUE_MEMO: &str = "task-queue";
+pub const TASK_QUEUE_MEMO: &str = punctual_workflows::jobs::types::SCHEDULE_TASK_QUEUE_MEMO;
 
 /// Replaces the schedule of `job`, keeping whether it is paused and its note, with `earlier` as
 /// the job's earlier timings (the whole schedule is replaced: pass the existing ones to keep them).

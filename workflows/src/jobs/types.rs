@@ -13,6 +13,10 @@ pub fn schedule_id(job: &str) -> String {
 /// Prefix of every schedule punctual owns.
 pub const SCHEDULE_PREFIX: &str = "punctual-";
 
+/// Memo field of a punctual schedule holding the task queue its fires go to, so readers can pass
+/// over other queues' schedules from the list alone (a describe costs a query to its scheduler).
+pub const SCHEDULE_TASK_QUEUE_MEMO: &str = "task-queue";
+
 /// Workflow ID prefix of a job's fires; the server appends `-{nominal time}`.
 pub fn fire_workflow_id(job: &str) -> String {
     format!("{job}/fire")
