@@ -594,3 +594,55 @@ async fn overlap_policies_govern_fires_behind_a_waiting_occurrence() {
     })
     .await;
 }
+
+/// A billing occurrence whose run completes with customers failed (here every one: the provider's
+/// URL is wrong, so each saga stops with nothing undone) used to commit like any other: `audit`
+/// said `done` and exited 0, and `backfill --mode failed_only` left it alone, so nothing ever
+/// billed the date. The row now counts the failed customers: `audit` reports it PARTLY FAILED
+/// and fails, and `failed_only` runs it again (forced: its run completed), which, with the URL
+/// fixed, bills each customer once.
+#[tokio::test]
+async fn a_billing_occurrence_with_failed_customers_is_partly_failed_until_run_again() {
+    let env = TestEnv::start("sched-partly-failed").await;
+    let name = job(&env, "bill");
+    let date = "2026-11-05";
+    let key = format!("{name}/{date}");
+    let cfg = config(&env, &billing_job(&name, "at = \"00:30\""));
+    let typo = env.world.billing_activities_at(&format!("{}/v0", env.world.provider_url), &env.world.notify_url);
+    let first = env
+        .with_worker_using(typo, async {
+            ok(&env, &cfg, &["apply"]).await;
+            ok(&env, &cfg, &["trigger", &name, "--business-date", date]).await;
+            settled(&env, &name, &key).await
+        })
+        .await;
+    let customers = chargeable(30, date).len() as i64;
+    assert_eq!(first.status, "committed", "{first:#?}");
+    assert!(first.failed_items.is_some_and(|n| n >= customers), "{first:#?}");
+    assert!(env.world.charges().await.is_empty());
+
+    let audit = schedule(&env, &cfg, &["audit", "--job", &name, "--from", date, "--to", date]).await;
+    assert!(!audit.success, "an audit of a date nobody was billed for passed:\n{}", audit.stdout);
+    assert!(audit.stdout.contains("PARTLY FAILED") && audit.stdout.contains("partly_failed=1"), "{}", audit.stdout);
+    assert!(audit.stderr.contains("1 partly failed"), "{}", audit.stderr);
+
+    let again = env
+        .with_worker(async {
+            let out = ok(&env, &cfg, &["backfill", &name, "--from", date, "--to", date, "--mode", "failed_only"]).await;
+            assert!(out.contains("1 started") && out.contains("was committed, partly failed"), "{out}");
+            eventually_seen("the run again committed clean", WAIT, async || {
+                let row = rows(&env, &name).await.into_iter().find(|r| r.key == key);
+                match row {
+                    Some(r) if r.status == "committed" && r.failed_items.is_none() && r.run_id != first.run_id => Ok(r),
+                    other => Err(other),
+                }
+            })
+            .await
+        })
+        .await;
+    assert_eq!(again.failed_items, None);
+    charged_once(&env, &[date.to_owned()]).await;
+    let audit = schedule(&env, &cfg, &["audit", "--job", &name, "--from", date, "--to", date]).await;
+    assert!(audit.success, "{}\n{}", audit.stdout, audit.stderr);
+    ok(&env, &cfg, &["delete", &name]).await;
+}

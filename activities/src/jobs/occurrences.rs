@@ -35,8 +35,8 @@ pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<Reco
     let mut tx = ledger.begin_write(&r.key, "recording").await.map_err(crate::failure::from_ledger)?;
     let inserted = sqlx::query(
         "INSERT INTO job_occurrences (key, job, business_date, effective_date, nominal_time, status, reason, \
-         deadline_at, workflow_id, run_id, runs, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) ON CONFLICT (key) DO NOTHING",
+         deadline_at, workflow_id, run_id, runs, created_at, updated_at, failed_items) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $12) ON CONFLICT (key) DO NOTHING",
     )
     .bind(&r.key)
     .bind(&r.job)
@@ -49,6 +49,7 @@ pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<Reco
     .bind(&r.workflow_id)
     .bind(&r.run_id)
     .bind(&at)
+    .bind(r.failed_items.map(|n| n as i64))
     .execute(&mut *tx)
     .await
     .map_err(db_error("inserting", &r.key))?
@@ -59,7 +60,8 @@ pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<Reco
                runs = runs + CASE WHEN run_id = $9 THEN 0 ELSE 1 END, \
                status = $2, reason = $3, \
                effective_date = COALESCE($4, effective_date), nominal_time = COALESCE($5, nominal_time), \
-               deadline_at = COALESCE($6, deadline_at), workflow_id = $7, run_id = $9, updated_at = $8 \
+               deadline_at = COALESCE($6, deadline_at), workflow_id = $7, run_id = $9, updated_at = $8, \
+               failed_items = $10 \
              WHERE key = $1 AND NOT (status = 'committed' AND $2 = 'skipped') \
                AND NOT (run_id = $9 AND status IN ('committed', 'failed', 'skipped') AND $2 IN ('waiting', 'running'))",
         )
@@ -72,6 +74,7 @@ pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<Reco
         .bind(&r.workflow_id)
         .bind(&at)
         .bind(&r.run_id)
+        .bind(r.failed_items.map(|n| n as i64))
         .execute(&mut *tx)
         .await
         .map_err(db_error("updating", &r.key))?;
@@ -141,12 +144,15 @@ pub struct OccurrenceRow {
     /// The occurrence-workflow run that last wrote the row: a start that returns this run ID
     /// joined that run instead of starting a new one.
     pub run_id: String,
+    /// Items its job's workflow reported failed though it completed (a `committed` row only).
+    pub failed_items: Option<i64>,
 }
 
 /// Every row of `job` whose business date is in `from..=to` (dates as text), by key.
 pub async fn rows_between(ledger: &Ledger, job: &str, from: &str, to: &str) -> Result<Vec<OccurrenceRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT key, status, reason, runs, updated_at, effective_date, run_id FROM job_occurrences WHERE job = $1 AND business_date >= $2 \
+        "SELECT key, status, reason, runs, updated_at, effective_date, run_id, failed_items FROM job_occurrences \
+         WHERE job = $1 AND business_date >= $2 \
          AND business_date <= $3 ORDER BY key",
     )
     .bind(job)
@@ -164,6 +170,7 @@ pub async fn rows_between(ledger: &Ledger, job: &str, from: &str, to: &str) -> R
             updated_at: r.get(4),
             effective_date: r.get(5),
             run_id: r.get(6),
+            failed_items: r.get(7),
         })
         .collect())
 }
@@ -191,6 +198,7 @@ mod tests {
             deadline_at: None,
             workflow_id: "close/2026-11-20".into(),
             run_id: run_id.into(),
+            failed_items: None,
         }
     }
 

@@ -9,6 +9,9 @@
 //! - `skipped`: deliberately not run, with the recorded reason (holiday, DST gap, dependency);
 //! - `running`: waiting or running now (`late` past its SLA);
 //! - `failed`: gave up (re-run with `backfill --mode failed_only`);
+//! - `PARTLY FAILED`: committed, but its job's workflow reported items failed (a billing run's
+//!   customers whose payment failed); counted in `done` too, fails the audit, and
+//!   `backfill --mode failed_only` runs it again;
 //! - `missing`: due and no record at all — a lost run. `--repair` starts them (one whose run
 //!   completed but whose row the ledger lost cannot be started again: the audit fails, saying so);
 //! - `upcoming`: not due yet;
@@ -55,6 +58,7 @@ struct Tally {
     reruns: usize,
     before: usize,
     uncovered: usize,
+    partly_failed: usize,
 }
 
 /// Since when a job's fires are punctual's to have run.
@@ -160,7 +164,7 @@ pub async fn audit(
         bail!("no job \"{name}\" in {}", config.display());
     }
     let now = Utc::now();
-    let (mut lost, mut failed, mut rowless, mut uncovered) = (0, 0, 0, 0);
+    let (mut lost, mut failed, mut partly, mut rowless, mut uncovered) = (0, 0, 0, 0, 0);
     for job in jobs.iter().filter(|j| only.is_none_or(|n| n == j.name())) {
         let schedule = server::describe(client, job.name()).await?;
         let expected = expected_by_timing(job, schedule.as_ref().map_or(&[], |s| s.earlier.as_slice()), range);
@@ -179,7 +183,15 @@ pub async fn audit(
                 Some(row) => {
                     t.reruns += usize::from(row.runs > 1);
                     let updated = DateTime::parse_from_rfc3339(&row.updated_at).map(|t| t.to_utc()).unwrap_or(now);
+                    let partly = row.failed_items.filter(|n| *n > 0);
                     match row.status.as_str() {
+                        "committed" if partly.is_some() => {
+                            t.done += 1;
+                            t.partly_failed += 1;
+                            t.late += usize::from(past_sla(updated));
+                            let late = if past_sla(updated) { ", LATE" } else { "" };
+                            format!("done{late}, PARTLY FAILED: {}", row.reason.clone().unwrap_or_default())
+                        }
                         "committed" if past_sla(updated) => {
                             t.done += 1;
                             t.late += 1;
@@ -250,7 +262,7 @@ pub async fn audit(
             }
         }
         crate::out!(
-            "  => expected={} done={} late={} skipped={} running={} failed={} missing={} upcoming={} unexpected={} reruns={} before={} uncovered={}",
+            "  => expected={} done={} late={} skipped={} running={} failed={} missing={} upcoming={} unexpected={} reruns={} before={} uncovered={} partly_failed={}",
             t.expected,
             t.done,
             t.late,
@@ -262,13 +274,15 @@ pub async fn audit(
             t.unexpected,
             t.reruns,
             t.before,
-            t.uncovered
+            t.uncovered,
+            t.partly_failed
         );
         if !repair {
             lost += t.missing;
         }
         uncovered += t.uncovered;
         failed += t.failed;
+        partly += t.partly_failed;
     }
     if rowless > 0 {
         bail!(
@@ -283,9 +297,10 @@ pub async fn audit(
              failed): extend the calendar, deploy, then `--repair`"
         );
     }
-    if lost + failed > 0 {
+    if lost + failed + partly > 0 {
         bail!(
-            "{lost} missing and {failed} failed occurrence(s): `--repair` starts the missing ones, `backfill --mode failed_only` re-runs failed ones"
+            "{lost} missing, {failed} failed and {partly} partly failed occurrence(s): `--repair` starts the missing ones, \
+             `backfill --mode failed_only` re-runs the failed and partly failed ones"
         );
     }
     Ok(())

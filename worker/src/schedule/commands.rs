@@ -498,9 +498,12 @@ async fn backfill(
     for (key, fire) in &expected {
         let row = recorded.get(key);
         let current = row.map(|r| r.status.as_str());
+        // Committed, but its job's workflow reported items failed (a billing run whose payments
+        // failed): `failed_only` runs it again, forced, since its run completed.
+        let partly_failed = row.is_some_and(|r| r.status == "committed" && r.failed_items.is_some_and(|n| n > 0));
         let pick = match mode {
             BackfillMode::MissingOnly => current.is_none(),
-            BackfillMode::FailedOnly => current == Some("failed"),
+            BackfillMode::FailedOnly => current == Some("failed") || partly_failed,
             BackfillMode::Force => true,
         };
         if !pick || fire.at > Utc::now() {
@@ -513,7 +516,8 @@ async fn backfill(
             left += 1;
             continue;
         }
-        let occurrence = start(client, Some(ledger), task_queue, &job, fire, "backfill", mode == BackfillMode::Force).await?;
+        let force = mode == BackfillMode::Force || partly_failed;
+        let occurrence = start(client, Some(ledger), task_queue, &job, fire, "backfill", force).await?;
         // A start under a key whose run is still going joins that run (two runs of one key never
         // overlap, even forced); the returned run ID is then the one the row already names.
         // A key whose last run completed is not started again unless forced, even when its row
@@ -528,7 +532,8 @@ async fn backfill(
             started += 1;
             occurrence.outcome
         };
-        crate::out!("{key}: {outcome} (was {})", current.unwrap_or("missing"));
+        let was = if partly_failed { "committed, partly failed" } else { current.unwrap_or("missing") };
+        crate::out!("{key}: {outcome} (was {was})");
     }
     crate::out!(
         "backfill {name} {}..{} ({mode:?}): {started} started, {joined} joined a run still going, {done} already done, {left} left alone",

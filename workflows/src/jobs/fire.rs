@@ -118,6 +118,7 @@ impl ScheduledJobWorkflow {
                         deadline_at: None,
                         workflow_id: ctx.workflow_id().to_owned(),
                         run_id: ctx.run_id().to_owned(),
+                        failed_items: None,
                     };
                     ctx.execute_activity(JobContract::record_occurrence, record, activity(format!("record/{key}/skipped")))
                         .await?;

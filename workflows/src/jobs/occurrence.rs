@@ -73,6 +73,7 @@ impl JobOccurrenceWorkflow {
             deadline_at: deadline.clone(),
             workflow_id: ctx.workflow_id().to_owned(),
             run_id: ctx.run_id().to_owned(),
+            failed_items: None,
         };
 
         if !job.spec.depends_on.is_empty() {
@@ -122,7 +123,16 @@ impl JobOccurrenceWorkflow {
             }
             Err(err) => ("failed", Some(format!("starting {}: {err}", job.spec.workflow)), None),
         };
-        let recorded = Self::record(ctx, record(outcome, reason.clone())).await?;
+        // A job's workflow that completed with items failed (a billing run whose payments all
+        // failed over a wrong provider URL) commits, but the row says how many failed.
+        let partly = if outcome == "committed" { failed_items_of(result.as_ref()) } else { None };
+        let mut finished = record(outcome, reason.clone());
+        if let Some((failed, of)) = partly {
+            let of = of.map(|n| format!(" of {n}")).unwrap_or_default();
+            finished.reason = Some(format!("{} completed with {failed}{of} failed", job.spec.workflow));
+            finished.failed_items = Some(failed);
+        }
+        let recorded = Self::record(ctx, finished).await?;
         ctx.upsert_search_attributes([search::RUN_OUTCOME.value_set(outcome.to_owned())]);
         let limit = job.spec.pause_after_failures;
         if outcome == "failed" && limit > 0 && recorded.consecutive_failures >= limit {

@@ -80,6 +80,20 @@ pub struct OccurrenceRecord {
     pub workflow_id: String,
     /// Its run.
     pub run_id: String,
+    /// Items (customers) the job's workflow reported failed although it completed; set with a
+    /// `committed` status only (see [`failed_items_of`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_items: Option<u64>,
+}
+
+/// How many items a job's completed workflow reports failed: `totals.failed` of a billing
+/// run's (or batch's, or fire's) result, when above zero. Such an occurrence commits (its
+/// dependents go on, and the reconciliation flags the unpaid invoices) but is partly failed for
+/// `schedule audit` and `backfill --mode failed_only`.
+pub fn failed_items_of(result: Option<&serde_json::Value>) -> Option<(u64, Option<u64>)> {
+    let totals = result?.get("totals")?;
+    let failed = totals.get("failed")?.as_u64().filter(|n| *n > 0)?;
+    Some((failed, totals.get("customers").and_then(serde_json::Value::as_u64)))
 }
 
 /// Result of `RecordOccurrence`.
