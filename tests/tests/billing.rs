@@ -398,7 +398,7 @@ async fn a_saga_for_a_bill_that_was_never_issued_is_refused_before_any_effect() 
         ("date", bill(&invoice, &paid.id, "2026-12-11", paid.plan_cents), "field `business_date`"),
     ];
     env.with_worker(async {
-        let out = env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+        let out = env.punctual(&["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--wait"]).await;
         assert!(out.success, "{}", out.stderr);
         let before = env.world.provider_requests().await.len();
         for (name, input, field) in &cases {
@@ -470,15 +470,15 @@ async fn our_starter_never_starts_a_completed_business_key_again() {
     let env = TestEnv::start("starter").await;
     let date = "2026-11-28";
     env.with_worker(async {
-        let first = env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+        let first = env.punctual(&["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--wait"]).await;
         assert!(first.success, "{}", first.stderr);
         assert!(first.stdout.contains(&format!("running {}", keys::billing_run(TZ, date))), "{}", first.stdout);
 
-        let again = env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+        let again = env.punctual(&["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--wait"]).await;
         assert!(again.success, "{}", again.stderr);
         assert!(again.stdout.contains("already completed: not started again"), "{}", again.stdout);
 
-        let bad = env.punctual(&["billing-run", "--date", "2026-13-01", "--timezone", TZ]).await;
+        let bad = env.punctual(&["billing-run", "--allow-future", "--date", "2026-13-01", "--timezone", TZ]).await;
         assert!(!bad.success);
         assert!(bad.stderr.contains("field `business_date`"), "{}", bad.stderr);
     })
@@ -491,6 +491,44 @@ async fn our_starter_never_starts_a_completed_business_key_again() {
     .await;
     assert_eq!(runs, 1, "exactly one run of the business key");
     assert_exactly_once(&env, &expected(30, date)).await;
+}
+
+/// `punctual billing-run --wait` over a date whose customers all failed (a wrong provider URL)
+/// prints its summary and exits non-zero. Run again once the URL is fixed, it starts the date
+/// again (before, it said "already completed" and the date was never billed), bills each customer
+/// once and exits 0; a third start finds the key done. A date after today is refused unless
+/// `--allow-future`, before anything is started.
+#[tokio::test]
+async fn our_starter_runs_a_date_with_failed_customers_again_and_refuses_a_future_date() {
+    let env = TestEnv::start("starter-failed").await;
+    let date = "2026-12-15";
+    let args = ["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--wait"];
+    let customers = expected(30, date).invoices.len();
+    let typo = env.world.billing_activities_at(&format!("{}/v0", env.world.provider_url), &env.world.notify_url);
+    let first = env.with_worker_using(typo, env.punctual(&args)).await;
+    assert!(!first.success, "a run with every customer failed exited 0:\n{}", first.stdout);
+    assert!(first.stderr.contains(&format!("{customers} of {customers} customer(s) failed")), "{}", first.stderr);
+    assert!(env.world.charges().await.is_empty());
+
+    let (again, third) = env.with_worker(async { (env.punctual(&args).await, env.punctual(&args).await) }).await;
+    assert!(again.success, "{}\n{}", again.stdout, again.stderr);
+    assert!(
+        again.stdout.contains(&format!("completed with {customers} customer(s) failed: running it again")),
+        "{}",
+        again.stdout
+    );
+    assert_exactly_once(&env, &expected(30, date)).await;
+    assert!(third.success && third.stdout.contains("already completed: not started again"), "{}", third.stdout);
+
+    let future = env.punctual(&["billing-run", "--date", "2099-01-01", "--timezone", TZ]).await;
+    assert!(!future.success, "{}", future.stdout);
+    assert!(
+        future.stderr.contains("--date 2099-01-01 is after today") && future.stderr.contains("--allow-future"),
+        "{}",
+        future.stderr
+    );
+    let described = env.cli(&["workflow", "describe", "--workflow-id", &keys::billing_run(TZ, "2099-01-01")]).await;
+    assert!(!described.success, "a future date was started: {}", described.stdout);
 }
 
 #[tokio::test]
@@ -597,8 +635,16 @@ async fn a_voided_bill_is_not_paid_again_and_a_forgotten_refund_is_found() {
     assert_eq!(refunds.len(), 1, "{refunds:#?}");
     assert_eq!(found.external_id.as_ref(), refunds[0]["id"].as_str().map(str::to_owned).as_ref());
 
+    // An old saga voided the paid bill; today's `VoidInvoice` refuses a paid invoice, so the
+    // state is made as that saga left it.
     let void = VoidInput { invoice_id: bill.invoice_id.clone(), reason: "receipt refused (old saga)".into() };
-    activities.run(BillingActivities::void_invoice, void).await.expect("void");
+    let refused = activities.run(BillingActivities::void_invoice, void).await.expect_err("a paid bill is not voided");
+    assert!(format!("{refused:?}").contains("is paid"), "{refused:?}");
+    sqlx::query("UPDATE invoices SET status = 'void', void_reason = 'receipt refused (old saga)' WHERE id = $1")
+        .bind(&bill.invoice_id)
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("void as an old saga did");
     let again = activities.run(BillingActivities::record_payment, record).await.expect_err("a voided bill is not paid again");
     assert!(format!("{again:?}").contains("InvoiceVoid"), "{again:?}");
 }

@@ -31,8 +31,14 @@ async fn scheduled(env: &TestEnv, workflow_id: &str) -> Vec<String> {
 /// compensated as the demo data says, except `failed` customers, of which `failed_refused` were
 /// declined or closed (so not compensated); returns the summary.
 async fn bulk_run(env: &TestEnv, date: &str, e: &Expected, failed: usize, failed_refused: usize) -> Value {
-    let out = env.with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"])).await;
-    assert!(out.success, "{}", out.stderr);
+    let out = env
+        .with_worker(env.punctual(&["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--bulk", "--wait"]))
+        .await;
+    // Failed customers make the command fail, after it printed the summary.
+    assert_eq!(out.success, failed == 0, "{}\n{}", out.stdout, out.stderr);
+    if failed > 0 {
+        assert!(out.stderr.contains(&format!("{failed} of {} customer(s) failed", e.invoices.len())), "{}", out.stderr);
+    }
     let json = out.stdout.find('{').map(|at| &out.stdout[at..]).unwrap_or_default();
     let summary: Value = serde_json::from_str(json).unwrap_or_else(|err| panic!("summary JSON ({err}): {}", out.stdout));
     let refused = e.declined.len() + e.closed.len();
@@ -220,7 +226,8 @@ async fn a_bulk_batch_after_per_customer_sagas_replays_every_effect() {
     let env = TestEnv::start("bulk-after-sagas").await;
     let date = "2026-12-03";
     let e = expected(30, date);
-    let per_customer = env.with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"])).await;
+    let per_customer =
+        env.with_worker(env.punctual(&["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--wait"])).await;
     assert!(per_customer.success, "{}", per_customer.stderr);
     assert_exactly_once(&env, &e).await;
     let requests_before = env.world.provider_requests().await.len();
@@ -629,8 +636,9 @@ async fn a_saga_whose_charge_key_holds_other_data_stops_without_voiding_the_invo
         .await
         .expect("claim the charge key first");
 
-    let run = env.with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", TZ, "--wait"])).await;
-    assert!(run.success, "{}", run.stderr);
+    let run = env.with_worker(env.punctual(&["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--wait"])).await;
+    // One customer failed: the command says so in its exit code, after its summary.
+    assert!(!run.success && run.stderr.contains("1 of "), "{}\n{}", run.stdout, run.stderr);
 
     // That saga stopped at the charge: no compensation, the invoice left open for a person.
     let saga = keys::payment_saga(&invoice);

@@ -228,7 +228,8 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
 
     // Before encryption: a run by the in-process worker and a client without a codec.
     let plain_date = "2026-11-23";
-    let plain = env.with_worker(env.punctual(&["billing-run", "--date", plain_date, "--timezone", TZ, "--wait"])).await;
+    let plain =
+        env.with_worker(env.punctual(&["billing-run", "--allow-future", "--date", plain_date, "--timezone", TZ, "--wait"])).await;
     assert!(plain.success, "{}", plain.stderr);
     let plain_summary = summary(&plain.stdout);
     let plain_histories = histories(&env, &keys::billing_run(TZ, plain_date)).await;
@@ -246,7 +247,7 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
     // Encryption on: the real worker and starter, both with key k1.
     let date = "2026-11-24";
     let worker = Worker::spawn(&env, &key_1());
-    let run = env.punctual_with(&key_1(), &["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+    let run = env.punctual_with(&key_1(), &["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--wait"]).await;
     assert!(run.success, "{}\n{}", run.stderr, worker.log());
     let run_summary = summary(&run.stdout);
 
@@ -371,10 +372,13 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
     // A run started under k1 while no worker polls, then taken by a worker that has already
     // rotated (k2 current, k1 old): it reads the k1 input and writes everything new under k2.
     let handover_date = "2026-11-25";
-    let started = env.punctual_with(&key_1(), &["billing-run", "--date", handover_date, "--timezone", TZ]).await;
+    let started =
+        env.punctual_with(&key_1(), &["billing-run", "--allow-future", "--date", handover_date, "--timezone", TZ]).await;
     assert!(started.success, "{}", started.stderr);
     let rotated_worker = Worker::spawn(&env, &rotated());
-    let handover = env.punctual_with(&rotated(), &["billing-run", "--date", handover_date, "--timezone", TZ, "--wait"]).await;
+    let handover = env
+        .punctual_with(&rotated(), &["billing-run", "--allow-future", "--date", handover_date, "--timezone", TZ, "--wait"])
+        .await;
     assert!(handover.success, "{}\n{}", handover.stderr, rotated_worker.log());
     assert_eq!(summary(&handover.stdout)["totals"], plain_summary["totals"], "the handed-over run bills like the others");
     let handed = histories(&env, &keys::billing_run(TZ, handover_date)).await;
@@ -394,14 +398,15 @@ async fn encrypted_payloads_hide_customers_and_amounts_and_survive_a_key_rotatio
 
     // Rotated: k2 current, k1 old. The k1 run and the plain one still read through punctual.
     for (d, want) in [(date, &run_summary), (plain_date, &plain_summary)] {
-        let again = env.punctual_with(&rotated(), &["billing-run", "--date", d, "--timezone", TZ, "--wait"]).await;
+        let again =
+            env.punctual_with(&rotated(), &["billing-run", "--allow-future", "--date", d, "--timezone", TZ, "--wait"]).await;
         assert!(again.success, "{d}: {}", again.stderr);
         assert!(again.stdout.contains("already completed: not started again"), "{}", again.stdout);
         assert_eq!(&summary(&again.stdout), want, "{d} read after the rotation");
     }
 
     // Without the key, or with only the new one, reading fails and says which key is missing.
-    let args = ["billing-run", "--date", date, "--timezone", TZ, "--wait"];
+    let args = ["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--wait"];
     let no_key = env.punctual_with(&[], &args).await;
     assert!(!no_key.success, "{}", no_key.stdout);
     assert!(no_key.stderr.contains("PUNCTUAL_PAYLOAD_KEY") && no_key.stderr.contains("`k1`"), "{}", no_key.stderr);
@@ -418,7 +423,9 @@ async fn a_bulk_run_with_keys_shows_no_customer_in_the_clear() {
 
     // Without keys the bulk page's payloads and its workflow id show customers: the walk can fail.
     let plain_date = "2026-11-21";
-    let plain = env.with_worker(env.punctual(&["billing-run", "--date", plain_date, "--timezone", TZ, "--bulk", "--wait"])).await;
+    let plain = env
+        .with_worker(env.punctual(&["billing-run", "--allow-future", "--date", plain_date, "--timezone", TZ, "--bulk", "--wait"]))
+        .await;
     assert!(plain.success, "{}", plain.stderr);
     let plain_histories = histories(&env, &keys::billing_run(TZ, plain_date)).await;
     assert!(!readable(&plain_histories, &customers).is_empty(), "a plain bulk page shows customers");
@@ -431,7 +438,9 @@ async fn a_bulk_run_with_keys_shows_no_customer_in_the_clear() {
     // With keys: every payload of the run and its page encrypted, no customer outside them.
     let date = "2026-11-22";
     let worker = Worker::spawn(&env, &key_1());
-    let run = env.punctual_with(&key_1(), &["billing-run", "--date", date, "--timezone", TZ, "--bulk", "--wait"]).await;
+    let run = env
+        .punctual_with(&key_1(), &["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--bulk", "--wait"])
+        .await;
     assert!(run.success, "{}\n{}", run.stderr, worker.log());
     assert_eq!(summary(&run.stdout)["totals"]["customers"], customers.len());
     let encrypted = histories(&env, &keys::billing_run(TZ, date)).await;
@@ -451,7 +460,7 @@ async fn a_bulk_run_with_keys_shows_no_customer_in_the_clear() {
 #[tokio::test]
 async fn bad_keys_stop_every_command_by_name_and_no_key_is_ever_printed() {
     let env = TestEnv::start("encryption-keys").await;
-    let args = ["billing-run", "--date", "2026-11-24", "--timezone", TZ];
+    let args = ["billing-run", "--allow-future", "--date", "2026-11-24", "--timezone", TZ];
     let short = "c2hvcnQta2V5"; // base64 of 9 bytes
     let cases: [(Vec<(&str, String)>, &str); 3] = [
         (

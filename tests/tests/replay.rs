@@ -84,7 +84,7 @@ async fn a_history_the_code_would_not_write_fails_replay() {
 async fn history_export_then_replay_from_the_cli() {
     let env = punctual_tests::TestEnv::start("history-cli").await;
     let (tz, date) = ("Asia/Shanghai", "2026-11-24");
-    let run = env.with_worker(env.punctual(&["billing-run", "--date", date, "--timezone", tz, "--wait"])).await;
+    let run = env.with_worker(env.punctual(&["billing-run", "--allow-future", "--date", date, "--timezone", tz, "--wait"])).await;
     assert!(run.success, "{}", run.stderr);
     let id = punctual_workflows::keys::billing_run(tz, date);
     let exported = env.punctual(&["history", "export", &id]).await;

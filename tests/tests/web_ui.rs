@@ -205,7 +205,7 @@ async fn with_encryption_the_ui_shows_a_saga_decrypted_through_the_codec_server_
     ];
     let _worker = Punctual::spawn(&env, &secrets, &["worker"]);
     let date = "2026-12-04";
-    let run = env.punctual_with(&secrets, &["billing-run", "--date", date, "--timezone", TZ, "--wait"]).await;
+    let run = env.punctual_with(&secrets, &["billing-run", "--allow-future", "--date", date, "--timezone", TZ, "--wait"]).await;
     assert!(run.success, "{}", run.stderr);
 
     let customer =

@@ -224,9 +224,21 @@ async fn billing_run(args: punctual_worker::start::BillingRunArgs) -> anyhow::Re
                 "{workflow_id} already completed: not started again (see `temporal workflow show --workflow-id {workflow_id}`)"
             )
         }
+        Started::Rerun { workflow_id, run_id, failed } => punctual_worker::out!(
+            "{workflow_id} completed with {failed} customer(s) failed: running it again (run {run_id}); what was done replays"
+        ),
     }
     if let Some(summary) = summary {
         punctual_worker::out!("{}", serde_json::to_string_pretty(&summary)?);
+        // A script must be able to tell from the exit code that customers were not billed.
+        if summary.totals.failed > 0 {
+            anyhow::bail!(
+                "{} of {} customer(s) failed (see `punctual failures list`); once the cause is fixed, run `punctual billing-run` \
+                 for the date again: it finishes them",
+                summary.totals.failed,
+                summary.totals.customers
+            );
+        }
     }
     Ok(())
 }

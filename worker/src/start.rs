@@ -1,10 +1,15 @@
 //! `punctual billing-run`: our own starter, which never starts a business key twice.
 //!
 //! The workflow ID is the business key `billing-run/{timezone}/{date}`. While a run of that key
-//! is open, starting it again joins it (conflict policy use-existing); once one completed, it is
-//! never started again (reuse policy allow-duplicate-failed-only: only a *failed* key may run
-//! again). Anyone else's start — `temporal workflow start` by hand, another ID — is caught
-//! further down by the child workflow IDs and the ledger.
+//! is open, starting it again joins it (conflict policy use-existing); once one completed
+//! cleanly, it is never started again (reuse policy allow-duplicate-failed-only: only a *failed*
+//! key may run again). A run that completed with customers failed (a wrong provider URL fails
+//! them all) is started again: that is how a date is finished once the cause is fixed, and every
+//! effect it made replays from the ledger. Anyone else's start — `temporal workflow start` by
+//! hand, another ID — is caught further down by the child workflow IDs and the ledger.
+//!
+//! A date after today in its zone is refused unless `--allow-future`: a mistyped year would
+//! charge customers months early, and the date's own run would then find them done.
 
 use crate::connect::{ConnectError, TemporalTarget};
 use clap::Args;
@@ -41,6 +46,9 @@ pub struct BillingRunArgs {
     /// How long to retry an unreachable server.
     #[arg(long, default_value = "10s", value_parser = crate::cli::parse_duration)]
     pub connect_timeout: Duration,
+    /// Bill a date after today in its zone anyway (its customers are charged now).
+    #[arg(long)]
+    pub allow_future: bool,
 }
 
 /// What the starter did.
@@ -50,6 +58,8 @@ pub enum Started {
     Running { workflow_id: String, run_id: String },
     /// The business key already completed: nothing was started.
     AlreadyCompleted { workflow_id: String },
+    /// The key's last run completed with `failed` customers failed: started again.
+    Rerun { workflow_id: String, run_id: String, failed: u64 },
 }
 
 /// Why the starter could not start.
@@ -64,6 +74,12 @@ pub enum StartError {
     /// The server refused or failed.
     #[error("starting {workflow_id}: {detail}")]
     Server { workflow_id: String, detail: String },
+    /// The date has not begun in its zone.
+    #[error(
+        "--date {date} is after today ({today} in {timezone}): billed now, its customers would be charged early, and the \
+         date's own run would find them done; pass --allow-future to bill it now anyway"
+    )]
+    Future { date: String, today: String, timezone: String },
 }
 
 /// Starts (or joins) the billing run of `args.date` in `args.timezone`.
@@ -77,32 +93,44 @@ pub async fn start_billing_run(
     }
     let input = JsonInput::from(input);
     let run = BillingRunInput::from_json(&input)?; // the worker would refuse it anyway; say so now
+    // `from_json` checked the zone; dates are YYYY-MM-DD, so text order is date order.
+    let zone: chrono_tz::Tz = run.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive().to_string();
+    if run.business_date > today && !args.allow_future {
+        return Err(StartError::Future { date: run.business_date, today, timezone: run.timezone });
+    }
     let workflow_id = keys::billing_run(&run.timezone, &run.business_date);
     let client = target.connect(args.connect_timeout).await?;
-    let options = WorkflowStartOptions::new(&args.task_queue, &workflow_id)
-        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-        .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicateFailedOnly)
-        .build();
-    let handle = match client.start_workflow(BillingRunWorkflow::run, input, options).await {
-        Ok(handle) => handle,
+    let start = |reuse| {
+        let options = WorkflowStartOptions::new(&args.task_queue, &workflow_id)
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .id_reuse_policy(reuse)
+            .build();
+        client.start_workflow(BillingRunWorkflow::run, input.clone(), options)
+    };
+    let server = |err: String| StartError::Server { workflow_id: workflow_id.clone(), detail: err };
+    let (handle, again) = match start(WorkflowIdReusePolicy::AllowDuplicateFailedOnly).await {
+        Ok(handle) => (handle, None),
         Err(WorkflowStartError::AlreadyStarted { .. }) => {
             // Reading the completed run's result goes through the same codec as everything
             // else: with encryption on, it needs the key that run was written with.
-            let summary = if args.wait {
-                let completed = client.get_workflow_handle::<BillingRunWorkflow>(workflow_id.as_str());
-                let summary = completed
-                    .get_result(WorkflowGetResultOptions::default())
-                    .await
-                    .map_err(|err| StartError::Server { workflow_id: workflow_id.clone(), detail: err.to_string() })?;
-                Some(summary)
-            } else {
-                None
-            };
-            return Ok((Started::AlreadyCompleted { workflow_id }, summary));
+            let completed = client.get_workflow_handle::<BillingRunWorkflow>(workflow_id.as_str());
+            let last = completed.get_result(WorkflowGetResultOptions::default()).await.map_err(|e| server(e.to_string()))?;
+            if last.totals.failed == 0 {
+                let summary = args.wait.then_some(last);
+                return Ok((Started::AlreadyCompleted { workflow_id }, summary));
+            }
+            // Its customers that failed are finished by running the date again.
+            let handle = start(WorkflowIdReusePolicy::AllowDuplicate).await.map_err(|e| server(e.to_string()))?;
+            (handle, Some(last.totals.failed))
         }
-        Err(err) => return Err(StartError::Server { workflow_id, detail: err.to_string() }),
+        Err(err) => return Err(server(err.to_string())),
     };
-    let started = Started::Running { workflow_id: workflow_id.clone(), run_id: handle.info().run_id.clone().unwrap_or_default() };
+    let run_id = handle.info().run_id.clone().unwrap_or_default();
+    let started = match again {
+        Some(failed) => Started::Rerun { workflow_id: workflow_id.clone(), run_id, failed },
+        None => Started::Running { workflow_id: workflow_id.clone(), run_id },
+    };
     if !args.wait {
         return Ok((started, None));
     }

@@ -31,12 +31,12 @@ enum Retried {
         run_id: String,
         result: Option<serde_json::Value>,
     },
-    /// A run of the key finished (a saga completed or compensated, an occurrence committed): the
-    /// archived failure is settled, though no run resolved it (it finished before the failure
-    /// was archived, e.g. the real run of a key whose mistyped twin failed later).
+    /// A run of the key finished (a saga completed or compensated, an occurrence committed, a
+    /// billing run completed with no customer failed; one with failed customers is started
+    /// again instead): the archived failure is settled, though no run resolved it (it finished
+    /// before the failure was archived, e.g. the real run of a key whose mistyped twin failed
+    /// later).
     AlreadyDone,
-    /// The billing run's key completed, possibly with failed customers: nothing is settled by it.
-    RunCompleted,
 }
 
 /// Starts `row`'s key again and marks it `retrying`; with `wait`, waits for its result.
@@ -62,13 +62,6 @@ pub(super) async fn retry(
             let note = "a run of the key had already finished (found by `punctual failures retry`)";
             archive::resolve_by_hand(&mut conn, key, note).await.context("updating the failed-run archive")?;
             crate::out!("{key} already completed under its business key: not started again; marked resolved");
-        }
-        Retried::RunCompleted => {
-            crate::out!(
-                "{key} already completed under its business key: not started again. If customers of that run failed, \
-                 run the date again (`temporal workflow start --type BillingRunWorkflow --workflow-id {key}` with the \
-                 archived input, or `punctual schedule backfill JOB --from D --to D --mode force`): a clean run resolves it"
-            );
         }
         Retried::Started { run_id, result } => {
             let mut conn = ledger.pool().acquire().await.context("updating the failed-run archive")?;
@@ -105,11 +98,15 @@ async fn billing_run(
         task_queue: task_queue.to_owned(),
         wait,
         connect_timeout,
+        // It ran before: the date was accepted then.
+        allow_future: true,
     };
     let (started, summary) = start_billing_run(target, &args).await?;
     Ok(match started {
-        Started::Running { run_id, .. } => Retried::Started { run_id, result: summary.map(serde_json::to_value).transpose()? },
-        Started::AlreadyCompleted { .. } => Retried::RunCompleted,
+        Started::Running { run_id, .. } | Started::Rerun { run_id, .. } => {
+            Retried::Started { run_id, result: summary.map(serde_json::to_value).transpose()? }
+        }
+        Started::AlreadyCompleted { .. } => Retried::AlreadyDone,
     })
 }
 
