@@ -646,3 +646,41 @@ async fn a_billing_occurrence_with_failed_customers_is_partly_failed_until_run_a
     assert!(audit.success, "{}\n{}", audit.stdout, audit.stderr);
     ok(&env, &cfg, &["delete", &name]).await;
 }
+
+/// A schedule's fires go to its own task queue, whose workers keep its ledger. `apply` already
+/// refused another queue's schedule; `trigger`, `backfill`, `pause`, `resume` and `delete` acted
+/// on it: a trigger from the wrong queue started a fire where nothing polled, and the date's key
+/// looked taken. Each now refuses, naming both queues, and starts nothing.
+#[tokio::test]
+async fn schedule_commands_refuse_another_queues_schedule() {
+    let env = TestEnv::start("sched-other-queue").await;
+    let name = job(&env, "owned");
+    let cfg = config(&env, &billing_job(&name, "at = \"00:30\""));
+    ok(&env, &cfg, &["apply"]).await;
+    let elsewhere = [("PUNCTUAL_TASK_QUEUE", format!("{}-elsewhere", env.task_queue))];
+    let path = cfg.display().to_string();
+    for args in [
+        vec!["trigger", name.as_str(), "--business-date", "2026-11-16"],
+        vec!["trigger", name.as_str()],
+        vec!["backfill", name.as_str(), "--from", "2026-11-16", "--to", "2026-11-16", "--mode", "force"],
+        vec!["pause", name.as_str(), "--reason", "wrong queue"],
+        vec!["resume", name.as_str()],
+        vec!["delete", name.as_str()],
+    ] {
+        let mut all = vec!["schedule", "--config", path.as_str()];
+        all.extend_from_slice(&args);
+        let out = env.punctual_with(&elsewhere, &all).await;
+        assert!(!out.success, "{args:?} acted on another queue's schedule:\n{}", out.stdout);
+        assert!(out.stderr.contains(&format!("belongs to task queue `{}`", env.task_queue)), "{args:?}: {}", out.stderr);
+    }
+    let fires = format!("JobName='{name}'");
+    let listed = env.cli_json(&["workflow", "list", "--query", &fires]).await;
+    assert!(listed.as_array().is_none_or(Vec::is_empty), "a fire was started: {listed:#}");
+    let described = ok(&env, &cfg, &["describe", &name]).await;
+    assert!(!described.contains("PAUSED") && !described.contains("paused:"), "{described}");
+    // From its own queue, a backfill of a date not due yet leaves it alone and says why.
+    let out = ok(&env, &cfg, &["backfill", &name, "--from", "2099-01-05", "--to", "2099-01-05"]).await;
+    assert!(out.contains(&format!("{name}/2099-01-05: not started: not due until 2099-01-05 00:30")), "{out}");
+    assert!(out.contains("0 started") && out.contains("1 left alone"), "{out}");
+    ok(&env, &cfg, &["delete", &name]).await;
+}

@@ -39,7 +39,7 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         ScheduleCommand::Describe { job, count } => describe(&client, &job, count).await,
         ScheduleCommand::Pause { job, reason } => super::pause::pause(&client, &args.task_queue, &job, &reason).await,
         ScheduleCommand::Resume { job } => {
-            scheduled(&client, &job).await?;
+            scheduled_here(&client, &job, &args.task_queue).await?;
             let handle = client.get_schedule_handle(schedule_id(&job));
             handle
                 .unpause(Some("resumed with punctual schedule resume"), UnpauseScheduleOptions::default())
@@ -56,8 +56,16 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
             backfill(&client, &ledger, &args.task_queue, &job, date_range(&from, &to)?, mode).await
         }
         ScheduleCommand::Delete { job } => {
-            if server::describe(&client, &job).await?.is_none() {
-                bail!("job \"{job}\" has no schedule ({}): nothing to delete", schedule_id(&job));
+            match server::describe(&client, &job).await? {
+                None => bail!("job \"{job}\" has no schedule ({}): nothing to delete", schedule_id(&job)),
+                Some(existing) if !existing.task_queue.is_empty() && existing.task_queue != args.task_queue => bail!(
+                    "job \"{job}\": schedule {} belongs to task queue `{}`, not `{}` (PUNCTUAL_TASK_QUEUE, --task-queue): \
+                     not deleted",
+                    schedule_id(&job),
+                    existing.task_queue,
+                    args.task_queue
+                ),
+                Some(_) => {}
             }
             server::delete(&client, &schedule_id(&job)).await?;
             crate::out!("deleted {}", schedule_id(&job));
@@ -121,11 +129,32 @@ fn configured(args: &ScheduleArgs, name: &str) -> anyhow::Result<Job> {
 
 /// The job as its schedule on the server carries it (the source of truth once applied).
 pub(super) async fn scheduled(client: &Client, name: &str) -> anyhow::Result<(Job, Existing)> {
-    let existing = server::describe(client, name)
-        .await?
-        .with_context(|| format!("job \"{name}\" has no schedule ({}): run `punctual schedule apply`", schedule_id(name)))?;
+    let existing = server::describe(client, name).await?.with_context(|| {
+        format!(
+            "job \"{name}\" has no schedule ({}): if it is in the jobs file, run `punctual schedule apply`; \
+             `punctual schedule list` shows the jobs that have one",
+            schedule_id(name)
+        )
+    })?;
     let spec = existing.spec.clone().with_context(|| format!("schedule {} is not one punctual manages", schedule_id(name)))?;
     Ok((Job::resolve(spec)?, existing))
+}
+
+/// [`scheduled`], for a command that acts on the schedule (trigger, backfill, pause, resume,
+/// delete): refused when the schedule's fires go to another task queue than this one. Its
+/// workers poll that queue (and keep its ledger); a fire started here on this queue would wait
+/// where nothing polls, or run against other books, while its business key looks taken.
+pub(super) async fn scheduled_here(client: &Client, name: &str, task_queue: &str) -> anyhow::Result<(Job, Existing)> {
+    let (job, existing) = scheduled(client, name).await?;
+    if !existing.task_queue.is_empty() && existing.task_queue != task_queue {
+        bail!(
+            "job \"{name}\": schedule {} belongs to task queue `{}`, not `{task_queue}` (PUNCTUAL_TASK_QUEUE, \
+             --task-queue): run this command with that queue",
+            schedule_id(name),
+            existing.task_queue
+        );
+    }
+    Ok((job, existing))
 }
 
 /// One line of the apply plan.
@@ -411,7 +440,7 @@ async fn trigger(
     business_date: Option<String>,
     allow_future: bool,
 ) -> anyhow::Result<()> {
-    let (job, _) = scheduled(client, name).await?;
+    let (job, _) = scheduled_here(client, name, task_queue).await?;
     let Some(text) = business_date else {
         let handle = client.get_schedule_handle(schedule_id(name));
         handle
@@ -490,7 +519,7 @@ async fn backfill(
     range: (NaiveDate, NaiveDate),
     mode: BackfillMode,
 ) -> anyhow::Result<()> {
-    let (job, _) = scheduled(client, name).await?;
+    let (job, _) = scheduled_here(client, name, task_queue).await?;
     let expected = expected_in(&job, range);
     let rows = rows_between(ledger, name, &range.0.to_string(), &range.1.to_string()).await.context("reading job_occurrences")?;
     let recorded: BTreeMap<String, OccurrenceRow> = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
@@ -506,7 +535,14 @@ async fn backfill(
             BackfillMode::FailedOnly => current == Some("failed") || partly_failed,
             BackfillMode::Force => true,
         };
-        if !pick || fire.at > Utc::now() {
+        if !pick {
+            left += 1;
+            continue;
+        }
+        if fire.at > Utc::now() {
+            // Billed now, its effects would happen before their time and its own fire would find
+            // them done (`trigger --allow-future` runs one early on purpose).
+            crate::out!("{key}: not started: not due until {}", fire.at.with_timezone(&job.tz).format("%Y-%m-%d %H:%M %Z"));
             left += 1;
             continue;
         }

@@ -12,7 +12,7 @@
 //! as `audit --repair`: an occurrence the scheduler did start, or starts at the same moment, is
 //! joined or found done, never run twice.
 
-use super::commands::{scheduled, start};
+use super::commands::{scheduled_here, start};
 use super::server;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Days, Duration, Utc};
@@ -34,7 +34,7 @@ const CONFIRM_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 /// Pauses `name`'s schedule, then starts the occurrences due before the pause that the scheduler
 /// never started (see the module documentation).
 pub async fn pause(client: &Client, task_queue: &str, name: &str, reason: &str) -> anyhow::Result<()> {
-    let (job, before) = scheduled(client, name).await?;
+    let (job, before) = scheduled_here(client, name, task_queue).await?;
     let asked = Utc::now();
     client
         .get_schedule_handle(schedule_id(name))
