@@ -262,6 +262,9 @@ async fn apply(config: &std::path::Path, jobs: Vec<Job>, task_queue: &str, clien
         if let Some(warning) = crate::jobs::calendar_horizon::ending_soon(&job.calendar, now.date_naive()) {
             crate::out!("! job {}: {warning}", job.name());
         }
+        if let Some(warning) = crate::jobs::zone_mismatch::warning(&job.spec) {
+            crate::out!("! job {}: {warning}", job.name());
+        }
     }
     Ok(())
 }
