@@ -65,9 +65,9 @@ pub enum Started {
 /// Why the starter could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The date or time zone is unusable.
-    #[error(transparent)]
-    Input(#[from] InputError),
+    /// The date or time zone is unusable (named by the flag the user typed).
+    #[error("{}", by_flag(.0))]
+    Input(InputError),
     /// No server.
     #[error(transparent)]
     Connect(#[from] ConnectError),
@@ -139,4 +139,17 @@ pub async fn start_billing_run(
         .await
         .map_err(|err| StartError::Server { workflow_id, detail: err.to_string() })?;
     Ok((started, Some(summary)))
+}
+
+// Not `#[from]`: that makes the error its own source, and the message would be printed twice
+// (once with the workflow's field names).
+impl From<InputError> for StartError {
+    fn from(error: InputError) -> Self {
+        Self::Input(error)
+    }
+}
+
+/// The input error as the command line says it: `--date`, not the workflow's `business_date`.
+fn by_flag(error: &InputError) -> String {
+    error.to_string().replace("field `business_date`", "--date").replace("field `timezone`", "--timezone")
 }
