@@ -684,3 +684,37 @@ async fn schedule_commands_refuse_another_queues_schedule() {
     assert!(out.contains("0 started") && out.contains("1 left alone"), "{out}");
     ok(&env, &cfg, &["delete", &name]).await;
 }
+
+/// `trigger JOB` (a fire now) ran the day's occurrence whatever its time: a 23:30 job triggered at
+/// 14:00 billed nine hours early, which `trigger --business-date` refuses. Now it refuses too,
+/// naming the occurrence and when it is due, unless `--allow-future`, and starts nothing.
+#[tokio::test]
+async fn a_trigger_now_refuses_an_occurrence_not_due_yet() {
+    use chrono::Timelike;
+    let env = TestEnv::start("sched-trigger-early").await;
+    let name = job(&env, "early");
+    // A fixed-offset zone where it is about noon: today's 18:00 slot is six hours ahead.
+    let now = chrono::Utc::now();
+    let offset = 12 - now.hour() as i32;
+    let zone = match offset {
+        0 => "Etc/GMT".to_owned(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    let tz: chrono_tz::Tz = zone.parse().expect("zone");
+    let slot = (now.with_timezone(&tz) + chrono::Duration::hours(6)).format("%H:%M").to_string();
+    let text = format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{zone}\"\nat = \"{slot}\"\n");
+    let cfg = config(&env, &text);
+    ok(&env, &cfg, &["apply"]).await;
+    let out = schedule(&env, &cfg, &["trigger", &name]).await;
+    let today = now.with_timezone(&tz).date_naive();
+    assert!(!out.success, "a trigger ran {name}/{today} six hours early:\n{}", out.stdout);
+    assert!(out.stderr.contains(&format!("a fire now runs {name}/{today}, which is not due until")), "{}", out.stderr);
+    assert!(out.stderr.contains("--allow-future"), "{}", out.stderr);
+    let fires = format!("JobName='{name}'");
+    let listed = env.cli_json(&["workflow", "list", "--query", &fires]).await;
+    assert!(listed.as_array().is_none_or(Vec::is_empty), "a fire was started: {listed:#}");
+    let out = ok(&env, &cfg, &["trigger", &name, "--allow-future"]).await;
+    assert!(out.contains(&format!("runs or joins, in order: {name}/{today}")), "{out}");
+    ok(&env, &cfg, &["delete", &name]).await;
+}

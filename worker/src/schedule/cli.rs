@@ -64,9 +64,10 @@ pub enum ScheduleCommand {
         /// Business date YYYY-MM-DD.
         #[arg(long)]
         business_date: Option<String>,
-        /// Run a date whose fire is not due yet (refused without it: a mistyped year would make
-        /// the date's effects months early, and its own fire would then find them done).
-        #[arg(long, requires = "business_date")]
+        /// Run an occurrence that is not due yet: a date whose fire is ahead, or, without
+        /// --business-date, today's slot still to come (refused without it: a mistyped year would
+        /// make the date's effects months early, and its own fire would then find them done).
+        #[arg(long)]
         allow_future: bool,
     },
     /// Start the occurrences of a date range (never repeats an effect).

@@ -445,12 +445,27 @@ async fn trigger(
 ) -> anyhow::Result<()> {
     let (job, _) = scheduled_here(client, name, task_queue).await?;
     let Some(text) = business_date else {
+        // What a fire now runs, as the workflow will plan it: an occurrence whose slot has not
+        // come yet (a 23:30 job triggered at 14:00) is refused, as with --business-date.
+        let now = Utc::now();
+        let plan = classify(&job, now);
+        if let FirePlan::Run { occurrences, .. } = &plan
+            && let Some(early) = occurrences.iter().find(|o| o.due > now)
+            && !allow_future
+        {
+            bail!(
+                "job \"{name}\": a fire now runs {}, which is not due until {}: its effects would happen before their \
+                 time and its own fire would find them done; pass --allow-future to run it early",
+                early.key,
+                local(&job, early.due)
+            );
+        }
         let handle = client.get_schedule_handle(schedule_id(name));
         handle
             .trigger(ScheduleOverlapPolicy::Unspecified, TriggerScheduleOptions::default())
             .await
             .with_context(|| format!("triggering job \"{name}\""))?;
-        crate::out!("triggered {} now (the fire joins today's occurrence if it exists)", schedule_id(name));
+        crate::out!("triggered {} now: the fire runs or joins, in order: {}", schedule_id(name), plan_text(&plan));
         return Ok(());
     };
     let day = date(&text, "--business-date")?;
@@ -465,6 +480,10 @@ async fn trigger(
             local(&job, due)
         );
     }
+    let plan = classify(&job, due);
+    if let FirePlan::NotDue { reason } = &plan {
+        bail!("job \"{name}\": nothing to run: {reason}");
+    }
     let workflow_id = format!("{}-manual-{text}", fire_workflow_id(name));
     let options =
         WorkflowStartOptions::new(task_queue, &workflow_id).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
@@ -475,7 +494,7 @@ async fn trigger(
         .with_context(|| format!("starting {workflow_id}"))?;
     // The fire that serves the date, as the workflow computes it: with a roll, that fire also
     // serves the dates rolled onto it, and runs them in order.
-    let plan = plan_text(&classify(&job, due));
+    let plan = plan_text(&plan);
     crate::out!(
         "started {workflow_id} (run {}): the fire that serves {text} runs or joins, in order: {plan}",
         handle.info().run_id.clone().unwrap_or_default()
