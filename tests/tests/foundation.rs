@@ -237,6 +237,18 @@ async fn a_worker_on_other_books_refuses_the_queue_and_a_handover_stops_the_old_
     for part in ["served by another ledger", &ours.id, &other.id, &format!("temporal schedule delete --schedule-id '{marker}'")] {
         assert!(refused.stderr.contains(part), "{part:?} missing from: {}", refused.stderr);
     }
+    // The file the refused worker left is not the queue's history either: an audit of it (a
+    // typo in PUNCTUAL_DATABASE_URL) is refused, where it used to pass on an empty history.
+    let cfg = punctual_tests::jobs::write_config(
+        &env,
+        "[jobs.x]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\nat = \"00:30\"\n",
+    );
+    let path = cfg.display().to_string();
+    let audit = ["schedule", "--config", path.as_str(), "audit", "--from", "2026-11-01", "--to", "2026-11-02"];
+    let elsewhere = env.punctual_with(&other_books, &audit).await;
+    assert!(!elsewhere.success && elsewhere.stderr.contains("served by another ledger"), "{}", elsewhere.stderr);
+    let here = env.punctual(&audit).await;
+    assert!(here.success, "{}\n{}", here.stdout, here.stderr);
 
     // The same books: let in.
     let (mut second, second_log) = spawn_logged_worker(&env, "second", &[]);

@@ -165,6 +165,27 @@ pub async fn check(client: &Client, task_queue: &str, mine: &Marker) -> Result<F
     }
 }
 
+/// For a command that reads or acts on `task_queue`'s books (`schedule audit`, `backfill`,
+/// `failures retry`): refuses a ledger that is not the one the queue's workers keep, read-only.
+/// A typo in PUNCTUAL_DATABASE_URL (or a file a refused worker left) would otherwise show an
+/// empty history as a clean one, or start runs whose effects that ledger never saw. No marker
+/// (no worker yet) or a ledger without an id (no worker opened it) passes: nothing to compare.
+pub async fn verify(client: &Client, task_queue: &str, ledger: &punctual_activities::ledger::Ledger) -> anyhow::Result<()> {
+    let marker = marker_id(task_queue);
+    let theirs = describe(client, &marker).await.map_err(|status| FenceError::Server {
+        task_queue: task_queue.to_owned(),
+        marker: marker.clone(),
+        status,
+    })?;
+    let Some(Some(theirs)) = theirs else { return Ok(()) };
+    let Some(identity) = ledger.stored_identity().await? else { return Ok(()) };
+    if theirs.ledger_id != identity.id {
+        let mine = Marker::of(&identity, ledger.location());
+        return Err(FenceError::OtherLedger { task_queue: task_queue.to_owned(), marker, theirs, mine }.into());
+    }
+    Ok(())
+}
+
 /// The marker's [`Marker`]: `None` if there is no schedule, `Some(None)` if it says no ledger.
 async fn describe(client: &Client, marker: &str) -> Result<Option<Option<Marker>>, Status> {
     let request = DescribeScheduleRequest { namespace: client.namespace(), schedule_id: marker.to_owned() };

@@ -44,7 +44,8 @@ impl Ledger {
             .ok_or_else(|| LedgerError::Unavailable("the ledger identity row vanished after its insert".to_owned()))
     }
 
-    async fn stored_identity(&self) -> Result<Option<LedgerIdentity>, LedgerError> {
+    /// The identity a worker drew, if one did: for commands that must not draw one.
+    pub async fn stored_identity(&self) -> Result<Option<LedgerIdentity>, LedgerError> {
         let row = sqlx::query("SELECT ledger_id, created_at FROM ledger_identity WHERE singleton = 1")
             .fetch_optional(&self.pool)
             .await

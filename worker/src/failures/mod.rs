@@ -83,6 +83,7 @@ pub async fn run(args: FailuresArgs) -> anyhow::Result<()> {
             }
             let target = TemporalTarget::from_env()?;
             let client = target.connect(args.connect_timeout).await?;
+            crate::ledger_fence::verify(&client, &args.task_queue, &ledger).await?;
             retry::retry(&target, &client, &ledger, &args.task_queue, &row, *wait, args.connect_timeout).await
         }
         FailuresCommand::Resolve { business_key, note } => resolve(&ledger, business_key, note).await,

@@ -53,6 +53,7 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
         }
         ScheduleCommand::Backfill { job, from, to, mode, database_url } => {
             let ledger = Ledger::open_existing(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
+            crate::ledger_fence::verify(&client, &args.task_queue, &ledger).await?;
             backfill(&client, &ledger, &args.task_queue, &job, date_range(&from, &to)?, mode).await
         }
         ScheduleCommand::Delete { job } => {
@@ -75,6 +76,7 @@ pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
             let range = date_range(&from, &to)?;
             let since = since.map(|text| date(&text, "--since")).transpose()?;
             let ledger = Ledger::open_existing(&database_url).await.context("opening the ledger (PUNCTUAL_DATABASE_URL)")?;
+            crate::ledger_fence::verify(&client, &args.task_queue, &ledger).await?;
             let scope = super::audit::Scope { only: job.as_deref(), range, since };
             super::audit::audit(&client, &ledger, &args.config, &args.task_queue, scope, repair).await
         }
