@@ -541,17 +541,24 @@ async fn on_postgresql_a_frozen_effect_gives_its_key_back_within_minutes() {
             ledger.once(key, &request, &caller("frozen", 1), never).await
         })
     };
-    // The frozen effect holds the claim's row lock before the retry starts.
-    for _ in 0..200 {
-        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")
-            .fetch_one(ledger.pool())
-            .await
-            .expect("pg_stat_activity");
-        if held > 0 {
-            break;
-        }
+    // The frozen effect holds the claim's row lock before the retry starts (its session, in this
+    // database, idle inside its transaction); otherwise the retry could claim first and the test
+    // would pass without the timeout ever being needed.
+    let held = async || -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()",
+        )
+        .fetch_one(ledger.pool())
+        .await
+        .expect("pg_stat_activity")
+    };
+    let mut waited = 0;
+    while held().await == 0 {
+        assert!(waited < 400, "the frozen effect never held its key");
+        waited += 1;
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    assert!(!frozen.is_finished(), "the frozen effect finished");
     let runs = counter();
     // Bounded only so that a lock held for ever fails the test instead of hanging it.
     let retry = tokio::time::timeout(

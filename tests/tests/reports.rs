@@ -492,9 +492,12 @@ async fn sla_check_alerts_once_about_occurrences_that_never_started() {
     let job = |name: &str, sla: &str| {
         format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"UTC\"\nevery = \"5s\"\n{sla}\n")
     };
-    let config = write_config(&env, &(job(&watched, "sla = \"2s\"") + &job(&unwatched, "")));
+    let old = job_name(&env, "old-made");
+    let config = write_config(&env, &(job(&watched, "sla = \"2s\"") + &job(&unwatched, "") + &job(&old, "sla = \"2s\"")));
     schedule_ok(&env, &config, &["apply"]).await;
-    for name in [&watched, &unwatched] {
+    // A schedule as a punctual before the task-queue memo made it: recreated without the memo.
+    made_without_queue_memo(&env, &config, &old).await;
+    for name in [&watched, &unwatched, &old] {
         let id = punctual_workflows::jobs::types::schedule_id(name);
         let out = env.cli(&["schedule", "toggle", "--schedule-id", &id, "--pause", "--reason", "by hand"]).await;
         assert!(out.success, "{}", out.stderr);
@@ -512,7 +515,8 @@ async fn sla_check_alerts_once_about_occurrences_that_never_started() {
             // Paused fires are planned every 5 s; wait until one is past its 2 s deadline.
             let first = eventually("an occurrence that never started reported", Duration::from_secs(120), async || {
                 let report = check_sla_as(&env, "never-started-1").await;
-                report.late.iter().any(|k| k.starts_with(&format!("{watched}/"))).then_some(report)
+                let of = |name: &str| report.late.iter().any(|k| k.starts_with(&format!("{name}/")));
+                (of(&watched) && of(&old)).then_some(report)
             })
             .await;
             let second = check_sla_as(&env, "never-started-2").await;
@@ -535,9 +539,34 @@ async fn sla_check_alerts_once_about_occurrences_that_never_started() {
     keys.dedup();
     assert_eq!(keys.len(), all, "an occurrence alerted twice: {alerts:?}");
     assert!(alerts.iter().any(|(_, subject)| first.late.contains(subject)), "{alerts:?}");
-    for name in [&watched, &unwatched] {
+    for name in [&watched, &unwatched, &old] {
         schedule_ok(&env, &config, &["delete", name]).await;
     }
+}
+
+/// Deletes `name`'s schedule and makes it again as `apply` does, but without the memo naming its
+/// task queue (as punctual made schedules before it recorded that).
+async fn made_without_queue_memo(env: &TestEnv, config: &std::path::Path, name: &str) {
+    use punctual_worker::schedule::{proto, server};
+    use temporalio_client::NamespacedClient;
+    use temporalio_client::grpc::WorkflowService;
+    use temporalio_client::tonic::IntoRequest;
+    use temporalio_common::protos::temporal::api::workflowservice::v1::CreateScheduleRequest;
+    let text = std::fs::read_to_string(config).expect("read config");
+    let spec =
+        punctual_worker::jobs::config::parse("test", &text).expect("jobs").into_iter().find(|s| s.name == name).expect("job");
+    let job = punctual_workflows::jobs::Job::resolve(spec).expect("job resolves");
+    let id = punctual_workflows::jobs::types::schedule_id(name);
+    server::delete(&env.client, &id).await.expect("delete");
+    let request = CreateScheduleRequest {
+        namespace: env.client.namespace(),
+        schedule_id: id,
+        schedule: Some(proto::schedule_for(&job, &env.task_queue, chrono::Utc::now(), false, String::new(), &[])),
+        identity: env.client.identity(),
+        request_id: format!("{name}-memo-less"),
+        ..Default::default()
+    };
+    WorkflowService::create_schedule(&mut env.client.clone(), request.into_request()).await.expect("create without memo");
 }
 
 async fn check_sla_as(env: &TestEnv, suffix: &str) -> SlaReport {

@@ -608,6 +608,25 @@ async fn a_billing_occurrence_with_failed_customers_is_partly_failed_until_run_a
     let date = "2026-11-05";
     let key = format!("{name}/{date}");
     let cfg = config(&env, &billing_job(&name, "at = \"00:30\""));
+    // An earlier run of the occurrence failed outright and is archived under its key.
+    sqlx::query(
+        "INSERT INTO failed_runs (business_key, job, workflow_type, workflow_id, run_id, error, attempts, status, \
+           first_failed_at, last_failed_at) \
+         VALUES ($1, $2, 'JobOccurrenceWorkflow', $1, 'earlier', 'worker lost', 1, 'failed', \
+           '2026-11-05T00:00:00.000Z', '2026-11-05T00:00:00.000Z')",
+    )
+    .bind(&key)
+    .bind(&name)
+    .execute(env.world.ledger.pool())
+    .await
+    .expect("archive an earlier failure");
+    let archived = async || -> String {
+        sqlx::query_scalar("SELECT status FROM failed_runs WHERE business_key = $1")
+            .bind(&key)
+            .fetch_one(env.world.ledger.pool())
+            .await
+            .expect("the occurrence's archive row")
+    };
     let typo = env.world.billing_activities_at(&format!("{}/v0", env.world.provider_url), &env.world.notify_url);
     let first = env
         .with_worker_using(typo, async {
@@ -616,6 +635,7 @@ async fn a_billing_occurrence_with_failed_customers_is_partly_failed_until_run_a
             settled(&env, &name, &key).await
         })
         .await;
+    assert_eq!(archived().await, "failed", "a partly failed occurrence resolved the key's archived failure");
     let customers = chargeable(30, date).len() as i64;
     assert_eq!(first.status, "committed", "{first:#?}");
     assert!(first.failed_items.is_some_and(|n| n >= customers), "{first:#?}");
@@ -641,6 +661,7 @@ async fn a_billing_occurrence_with_failed_customers_is_partly_failed_until_run_a
         })
         .await;
     assert_eq!(again.failed_items, None);
+    assert_eq!(archived().await, "resolved", "the clean run resolves it");
     charged_once(&env, &[date.to_owned()]).await;
     let audit = schedule(&env, &cfg, &["audit", "--job", &name, "--from", date, "--to", date]).await;
     assert!(audit.success, "{}\n{}", audit.stdout, audit.stderr);

@@ -91,7 +91,10 @@ pub(crate) async fn record(ledger: &Ledger, r: &OccurrenceRecord) -> Result<Reco
     tx.commit().await.map_err(db_error("committing", &r.key))?;
     let consecutive_failures = recent.iter().take_while(|row| row.get::<String, _>(0) == "failed").count() as u32;
     tracing::info!(key = %r.key, status = %r.status, reason = r.reason.as_deref().unwrap_or(""), "occurrence recorded");
-    if matches!(r.status.as_str(), "committed" | "failed") {
+    // A committed occurrence whose job failed items (a billing run's customers) does not resolve
+    // an earlier failure of its key: the date is not done until a run of it is clean.
+    let partly_failed = r.status == "committed" && r.failed_items.is_some_and(|n| n > 0);
+    if matches!(r.status.as_str(), "committed" | "failed") && !partly_failed {
         // The failed-run archive: a failed occurrence needs a person, a committed one resolves
         // an earlier failure of its key. The retry reads the input from the run's history.
         let run = crate::runs::archive::FailedRun {

@@ -160,6 +160,20 @@ fn invoice_mismatches(
             MismatchKind::PaymentChargeUnknown,
             format!("payment row names {}; the provider holds {} for the invoice", payment.charge_id, list(charges)),
         ));
+    } else if let Some(payment) = &invoice.payment
+        && !standing.is_empty()
+        && !standing.iter().any(|c| c.id == payment.charge_id)
+    {
+        // Of a duplicate pair, the recorded charge was refunded and the other stands: the books
+        // name a refunded charge while the money is held under one nothing records.
+        found.push((
+            MismatchKind::PaymentChargeUnknown,
+            format!(
+                "payment row names {}, which was refunded; the provider holds {} for the invoice",
+                payment.charge_id,
+                list(&standing)
+            ),
+        ));
     }
     let mut amounts = Vec::new();
     for charge in standing.iter().filter(|c| c.amount_cents != invoice.amount_cents) {
@@ -290,6 +304,13 @@ mod tests {
         let mut books = books;
         books.charges.push(charge("ch_2b", "INV-2", false));
         assert_eq!(kinds(&books), [("INV-2".to_owned(), "duplicate_charge")]);
+        // Refunding the recorded charge of a pair, not the stray, is no repair.
+        let books = Books {
+            invoices: vec![invoice("INV-3", "paid", Some("ch_3"))],
+            charges: vec![charge("ch_3", "INV-3", true), charge("ch_3b", "INV-3", false)],
+            open_claims: BTreeSet::new(),
+        };
+        assert_eq!(kinds(&books), [("INV-3".to_owned(), "payment_charge_unknown")]);
     }
 
     #[test]

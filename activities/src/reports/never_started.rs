@@ -45,7 +45,11 @@ pub(super) async fn never_started(
             Ok(response) => response.into_inner(),
             // Deleted between the list and now.
             Err(status) if status.code() == temporalio_client::tonic::Code::NotFound => continue,
-            Err(status) => return Err(format!("describing schedule {id}: {}", status.message())),
+            // One busy schedule does not silence the others' check.
+            Err(status) => {
+                tracing::warn!(schedule = %id, error = %status.message(), "SLA check: schedule not read");
+                continue;
+            }
         };
         if action_queue(&raw).as_deref() != Some(task_queue) {
             continue;
@@ -105,8 +109,9 @@ fn action_queue(raw: &DescribeScheduleResponse) -> Option<String> {
     Some(start.task_queue.as_ref()?.name.clone())
 }
 
-/// IDs of punctual's schedules whose memo names `task_queue` (from the list alone: describing
-/// another queue's schedule costs its scheduler a query).
+/// IDs of punctual's schedules whose memo names `task_queue`, and of those without the memo (made
+/// by a punctual that did not record it: their describe tells, as `apply` does). Another queue's
+/// schedule is passed over from the list alone: describing it costs its scheduler a query.
 async fn own_schedules(client: &Client, task_queue: &str) -> Result<Vec<String>, String> {
     let mut stream = client.list_schedules(ListSchedulesOptions::default());
     let mut own = Vec::new();
@@ -116,7 +121,7 @@ async fn own_schedules(client: &Client, task_queue: &str) -> Result<Vec<String>,
             continue;
         }
         let queue = entry.memo().raw_value(SCHEDULE_TASK_QUEUE_MEMO).and_then(|p| serde_json::from_slice::<String>(&p.data).ok());
-        if queue.as_deref() == Some(task_queue) {
+        if queue.as_deref().is_none_or(|q| q == task_queue) {
             own.push(entry.schedule_id().to_owned());
         }
     }

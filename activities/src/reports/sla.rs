@@ -13,8 +13,12 @@ use sqlx::Row;
 use temporalio_client::Client;
 use temporalio_sdk::activities::ActivityError;
 
-/// Most keys listed in `late`: keeps the result far below Temporal's payload limit.
+/// Most keys listed in `late` (late rows and occurrences that never started together): keeps the
+/// result far below Temporal's payload limit.
 pub(super) const MAX_LATE_LISTED: i64 = 10_000;
+
+/// Longest the check for occurrences that never started may take (it describes schedules).
+const NEVER_STARTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Not committed and past the deadline, by the server's clock at this attempt's start. Compared
 /// as RFC 3339 UTC text, which orders like time here: `deadline_at` is whole seconds ("…:00Z")
@@ -91,17 +95,26 @@ pub(super) async fn run(
     // Occurrences that never started at all, alerted under the same key and with the same body:
     // one alert per occurrence, whether it is late or never began. The `limit` is shared.
     if let Some((client, task_queue)) = schedules {
-        match never_started(client, task_queue, ledger, as_of).await {
+        // Bounded: the late rows' findings must not wait on a slow server.
+        let missing = tokio::time::timeout(NEVER_STARTED_WITHIN, never_started(client, task_queue, ledger, as_of))
+            .await
+            .unwrap_or_else(|_| Err(format!("not done within {NEVER_STARTED_WITHIN:?}")));
+        match missing {
             Ok(missing) => {
-                for occurrence in &missing {
-                    if alerted < u64::from(input.limit) {
-                        alerted += u64::from(alert(ledger, sink, caller, occurrence).await?);
+                // One read for the ones alerted already (a paused job's misses pile up between
+                // checks), then a claim only for the rest.
+                let done = alerted_already(ledger, &missing).await?;
+                for occurrence in missing.iter().filter(|m| !done.contains(&keys::sla_alert(&m.key))) {
+                    if alerted >= u64::from(input.limit) {
+                        break;
                     }
+                    alerted += u64::from(alert(ledger, sink, caller, occurrence).await?);
                 }
                 if !missing.is_empty() {
                     tracing::warn!(missing = missing.len(), "scheduled occurrences never started and past their deadline");
                 }
-                late.extend(missing.into_iter().map(|m| m.key));
+                let room = (MAX_LATE_LISTED as usize).saturating_sub(late.len());
+                late.extend(missing.into_iter().take(room).map(|m| m.key));
             }
             // The schedules could not be read: the rows' findings still stand.
             Err(error) => tracing::warn!(%error, "SLA check: occurrences that never started not checked"),
@@ -109,6 +122,22 @@ pub(super) async fn run(
     }
     tracing::info!(late = late.len(), alerted, "SLA checked");
     Ok(SlaReport { late, alerted })
+}
+
+/// The SLA alert keys of `occurrences` already recorded as sent.
+async fn alerted_already(ledger: &Ledger, occurrences: &[Due]) -> Result<std::collections::BTreeSet<String>, ActivityError> {
+    let mut done = std::collections::BTreeSet::new();
+    let keys: Vec<String> = occurrences.iter().map(|o| keys::sla_alert(&o.key)).collect();
+    for chunk in keys.chunks(500) {
+        let placeholders = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT key FROM ledger_entries WHERE status = 'done' AND key IN ({placeholders})");
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for key in chunk {
+            query = query.bind(key);
+        }
+        done.extend(query.fetch_all(ledger.pool()).await.map_err(reading("sent SLA alerts"))?);
+    }
+    Ok(done)
 }
 
 /// The one alert about `occurrence`; returns whether this call sent it (not an earlier one).

@@ -154,7 +154,11 @@ async fn occurrence(
         None => crate::out!("job `{}` has no schedule: using the job as the failed run had it", input.job.name),
     }
     input.trigger = "retry".to_owned();
-    input.force = false;
+    // A committed occurrence whose job failed items (a billing run's customers) is not done: it
+    // runs again, forced, as `backfill --mode failed_only` runs it.
+    let date = input.occurrence.business_date.to_string();
+    let rows = punctual_activities::jobs::rows_between(ledger, &input.job.name, &date, &date).await?;
+    input.force = rows.iter().any(|r| r.key == *key && r.status == "committed" && r.failed_items.is_some_and(|n| n > 0));
     let started =
         start_occurrence(client, Some(ledger), task_queue, &input).await.map_err(|e| anyhow!("starting {key}: {e:?}"))?;
     if started.outcome == "already_done" {

@@ -91,9 +91,28 @@ pub struct OccurrenceRecord {
 /// dependents go on, and the reconciliation flags the unpaid invoices) but is partly failed for
 /// `schedule audit` and `backfill --mode failed_only`.
 pub fn failed_items_of(result: Option<&serde_json::Value>) -> Option<(u64, Option<u64>)> {
-    let totals = result?.get("totals")?;
+    let result = result?;
+    // A run's (or fire's) result holds its totals; a batch's result is its totals.
+    let totals = result.get("totals").unwrap_or(result);
     let failed = totals.get("failed")?.as_u64().filter(|n| *n > 0)?;
     Some((failed, totals.get("customers").and_then(serde_json::Value::as_u64)))
+}
+
+#[cfg(test)]
+mod failed_items_tests {
+    use super::failed_items_of;
+    use serde_json::json;
+
+    #[test]
+    fn a_run_and_a_batch_report_their_failed_customers() {
+        let run = json!({"business_key": "k", "totals": {"customers": 30, "failed": 2, "completed": 28}});
+        assert_eq!(failed_items_of(Some(&run)), Some((2, Some(30))));
+        let batch = json!({"customers": 5, "failed": 5, "completed": 0});
+        assert_eq!(failed_items_of(Some(&batch)), Some((5, Some(5))));
+        assert_eq!(failed_items_of(Some(&json!({"totals": {"customers": 3, "failed": 0}}))), None);
+        assert_eq!(failed_items_of(Some(&json!({"late": [], "alerted": 0}))), None);
+        assert_eq!(failed_items_of(None), None);
+    }
 }
 
 /// Result of `RecordOccurrence`.
