@@ -532,6 +532,16 @@ async fn an_unreadable_customer_row_is_refused_alone_and_billed_once_fixed() {
     let again = env.with_worker(bulk_run_by_hand(&env, date)).await;
     assert_eq!(again.totals.failed, 0, "{again:?}");
     assert_exactly_once(&env, &e).await;
+
+    // Broken again after it was billed: a re-run of the date replays that customer's bill.
+    sqlx::query("UPDATE customers SET plan_cents = 19.99 WHERE id = $1")
+        .bind(&customer)
+        .execute(env.world.ledger.pool())
+        .await
+        .expect("break the row again");
+    let third = env.with_worker(bulk_run_by_hand(&env, date)).await;
+    assert_eq!(third.totals.failed, 0, "a billed customer refused over its row: {third:?}");
+    assert_exactly_once(&env, &e).await;
 }
 
 #[tokio::test]

@@ -194,6 +194,23 @@ impl BulkBillingActivities {
                 wanted.push((ask, bill));
             }
             drop(conn);
+            // A customer whose row is gone or unreadable now may have been billed already (the
+            // row edited since, and the date run again): that bill replays, as `GenerateBill`
+            // replays it, rather than the customer being refused.
+            let mut made_before = BTreeMap::new();
+            for (ask, bill) in &wanted {
+                if matches!(bill, bills::Billable::Bill(_)) {
+                    continue;
+                }
+                let key = keys::bill(&ask.customer_id, date);
+                let entry = self.ledger().entry(&key).await.map_err(failure::from_ledger)?;
+                if let Some(made) = entry
+                    .filter(|e| e.status == crate::ledger::EntryStatus::Done)
+                    .and_then(|e| serde_json::from_value::<Bill>(e.result?).ok())
+                {
+                    made_before.insert(key, made);
+                }
+            }
             let mut batch = self.ledger().local_batch("bills").await.map_err(failure::from_ledger)?;
             let mut refused = BTreeMap::new();
             for (ask, bill) in &wanted {
@@ -216,6 +233,7 @@ impl BulkBillingActivities {
                 let made = match (refused.remove(&key).or_else(|| replayed.remove(&key)), bill) {
                     (Some(once), _) => once.map(Once::into_inner),
                     (None, bills::Billable::Bill(bill)) => Ok(bill),
+                    (None, _) if made_before.contains_key(&key) => Ok(made_before.remove(&key).expect("checked")),
                     (None, bills::Billable::Unknown) => {
                         Err(failure::permanent("UnknownCustomer", bills::unknown_customer(&ask.customer_id)))
                     }
