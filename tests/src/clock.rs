@@ -2,8 +2,22 @@
 //! `scripts/ensure-faketime.sh` installs it; a failed install fails the test, never skips it.
 
 use crate::workspace_root;
-use chrono::Utc;
+use chrono::{DateTime, Timelike, Utc};
+use chrono_tz::Tz;
 use std::process::Command;
+
+/// A fixed-offset zone where it is about noon at `now`: a business date there cannot change
+/// while a test runs, a slot six hours on is still today, and a clock a day off is another date.
+pub fn zone_at_noon(now: DateTime<Utc>) -> Tz {
+    let offset = 12 - now.hour() as i32; // -11..=12
+    // POSIX sign: Etc/GMT-3 is three hours ahead of UTC.
+    let name = match offset {
+        0 => "Etc/GMT".to_owned(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    name.parse().unwrap_or_else(|e| panic!("zone {name}: {e}"))
+}
 
 /// Environment that moves a process's clock by `offset` (libfaketime's syntax: "+1d", "-1d"),
 /// which is `days` days. Checks first that it moves a clock here at all (`date` under the same

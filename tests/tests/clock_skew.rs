@@ -7,10 +7,9 @@
 //! Each test also shows that the worker's clock really was moved: the occurrence row's
 //! `created_at`, which the worker stamps with its own clock, is a day off.
 
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Timelike, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use punctual_tests::TestEnv;
-use punctual_tests::clock::skewed_clock;
+use punctual_tests::clock::{skewed_clock, zone_at_noon};
 use punctual_tests::jobs::{job_name, schedule_ok, settled, write_config};
 use punctual_workflows::JsonInput;
 use punctual_workflows::reports::SlaCheckWorkflow;
@@ -31,19 +30,6 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A fixed-offset zone where it is now about noon: the business date cannot change while the
-/// test runs, and a clock a day off is a different date there.
-fn zone_at_noon(now: DateTime<Utc>) -> Tz {
-    let offset = 12 - now.hour() as i32; // -11..=12
-    // POSIX sign: Etc/GMT-3 is three hours ahead of UTC.
-    let name = match offset {
-        0 => "Etc/GMT".to_owned(),
-        o if o > 0 => format!("Etc/GMT-{o}"),
-        o => format!("Etc/GMT+{}", -o),
-    };
-    name.parse().unwrap_or_else(|e| panic!("zone {name}: {e}"))
 }
 
 /// The worker's own clock when it wrote `key`'s row: `created_at` is stamped by the activity.

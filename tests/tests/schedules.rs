@@ -711,18 +711,12 @@ async fn schedule_commands_refuse_another_queues_schedule() {
 /// naming the occurrence and when it is due, unless `--allow-future`, and starts nothing.
 #[tokio::test]
 async fn a_trigger_now_refuses_an_occurrence_not_due_yet() {
-    use chrono::Timelike;
     let env = TestEnv::start("sched-trigger-early").await;
     let name = job(&env, "early");
-    // A fixed-offset zone where it is about noon: today's 18:00 slot is six hours ahead.
+    // A zone where it is about noon: today's 18:00 slot is six hours ahead.
     let now = chrono::Utc::now();
-    let offset = 12 - now.hour() as i32;
-    let zone = match offset {
-        0 => "Etc/GMT".to_owned(),
-        o if o > 0 => format!("Etc/GMT-{o}"),
-        o => format!("Etc/GMT+{}", -o),
-    };
-    let tz: chrono_tz::Tz = zone.parse().expect("zone");
+    let tz = punctual_tests::clock::zone_at_noon(now);
+    let zone = tz.name();
     let slot = (now.with_timezone(&tz) + chrono::Duration::hours(6)).format("%H:%M").to_string();
     let text = format!("[jobs.{name}]\nworkflow = \"SlaCheckWorkflow\"\ntimezone = \"{zone}\"\nat = \"{slot}\"\n");
     let cfg = config(&env, &text);

@@ -133,7 +133,7 @@ async fn own_schedules(client: &Client, task_queue: &str) -> Result<Vec<String>,
 async fn recorded(ledger: &Ledger, keys: &[&str]) -> Result<BTreeSet<String>, String> {
     let mut found = BTreeSet::new();
     for chunk in keys.chunks(500) {
-        let placeholders = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let placeholders = crate::zone_names::placeholders(1, chunk.len());
         let sql = format!("SELECT key FROM job_occurrences WHERE key IN ({placeholders})");
         let mut query = sqlx::query_scalar::<_, String>(&sql);
         for key in chunk {

@@ -129,7 +129,7 @@ async fn alerted_already(ledger: &Ledger, occurrences: &[Due]) -> Result<std::co
     let mut done = std::collections::BTreeSet::new();
     let keys: Vec<String> = occurrences.iter().map(|o| keys::sla_alert(&o.key)).collect();
     for chunk in keys.chunks(500) {
-        let placeholders = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let placeholders = crate::zone_names::placeholders(1, chunk.len());
         let sql = format!("SELECT key FROM ledger_entries WHERE status = 'done' AND key IN ({placeholders})");
         let mut query = sqlx::query_scalar::<_, String>(&sql);
         for key in chunk {
